@@ -1,0 +1,43 @@
+# The two commands of the README, `make run` and `make test`, each do all the
+# set-up a fresh Debian bookworm machine needs.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+WIRECHECK := $(BUILD_DIR)/wirecheck
+LISTEN ?= 127.0.0.1:8443
+OPS_LISTEN ?= 127.0.0.1:8080
+
+.PHONY: all deps configure build test run certs bench lint-examples docs clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+certs: deps
+	@certs/gen-dev-certs.sh
+
+run: build certs
+	@scripts/run-dev.sh $(WIRECHECK) $(LISTEN) $(OPS_LISTEN)
+
+bench: build
+	@scripts/bench.sh $(BUILD_DIR)
+
+lint-examples: build
+	$(WIRECHECK) lint -f examples/
+
+docs: build
+	$(WIRECHECK) rules --format md > docs/rules.md
+
+clean:
+	rm -rf $(BUILD_DIR) build-* certs/*.crt certs/*.key certs/*.srl certs/*.csr

@@ -1,0 +1,67 @@
+// Context: the other objects a rule may look at. In `lint` it is every
+// manifest given; in the server, the in-cluster cache. Lookups are indexed
+// (by kind and namespace), never a scan of everything for every object.
+//
+// A rule that needs context asks `knows(kind)` first: when the view of that
+// kind does not exist (no cache yet, CRD not installed) it reports nothing
+// rather than guessing. `complete()` is true only for a whole-cluster view
+// (audit): findings that may be caused by apply order or partial input are
+// `warn` unless the view is complete.
+//
+// Implementations are read-only while rules run and must be safe for
+// concurrent readers.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "wirecheck/object.hpp"
+
+namespace wirecheck::policy {
+
+class Context {
+ public:
+  virtual ~Context() = default;
+
+  // Whether objects of this kind can be looked up at all.
+  virtual bool knows(core::Kind kind) const = 0;
+  // Whether the view is the whole cluster.
+  virtual bool complete() const = 0;
+  // The object of `kind` named `name` in `ns` ("" for cluster-scoped); nullptr when absent.
+  virtual const core::Object* find(core::Kind kind, std::string_view ns,
+                                   std::string_view name) const = 0;
+  // Objects of `kind` in namespace `ns` (cluster-scoped kinds: ns "").
+  virtual std::vector<const core::Object*> list(core::Kind kind, std::string_view ns) const = 0;
+  // Objects of `kind` in every namespace.
+  virtual std::vector<const core::Object*> list_all(core::Kind kind) const = 0;
+};
+
+// A context that knows nothing (server without cache).
+class EmptyContext final : public Context {
+ public:
+  bool knows(core::Kind) const override { return false; }
+  bool complete() const override { return false; }
+  const core::Object* find(core::Kind, std::string_view, std::string_view) const override {
+    return nullptr;
+  }
+  std::vector<const core::Object*> list(core::Kind, std::string_view) const override { return {}; }
+  std::vector<const core::Object*> list_all(core::Kind) const override { return {}; }
+};
+
+// ---- Queries shared by rules, built on the interface above. ----
+
+// Whether every workload kind is known (pod-template lookups are meaningful).
+bool knows_pod_templates(const Context& ctx);
+// Workload objects (any kind carrying a pod template) in `ns`.
+std::vector<const core::Object*> pod_templates_in(const Context& ctx, std::string_view ns);
+// Workloads in `ns` whose template labels contain every pair of `selector`.
+std::vector<const core::Object*> pod_templates_selected_by(const Context& ctx, std::string_view ns,
+                                                           const core::StringMap& selector);
+// Services in `ns` (with a selector) that select a template with `labels`.
+std::vector<const core::Object*> services_selecting(const Context& ctx, std::string_view ns,
+                                                    const core::StringMap& labels);
+// Whether every pair of `selector` is in `labels` (Service selector semantics;
+// an empty selector selects nothing here, as a Service without selector).
+bool selector_contains(const core::StringMap& selector, const core::StringMap& labels);
+
+}  // namespace wirecheck::policy

@@ -1,0 +1,50 @@
+// Engine: runs the registered rules over one object. Shared by every front
+// end (lint, admission server, cluster audit). It applies, in this order:
+// kind and operation matching, disabled rules, "needs context the Context
+// does not know -> skipped", severity overrides, and exemption annotations
+// `ignore.wirecheck.dev/<rule-id>: "<reason>"` (an empty reason does not
+// exempt; the finding says so).
+//
+// Pure: no logging, no I/O, no exceptions. Immutable after construction and
+// safe to call from many threads at once.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <vector>
+
+#include "wirecheck/context.hpp"
+#include "wirecheck/finding.hpp"
+#include "wirecheck/object.hpp"
+#include "wirecheck/rule.hpp"
+#include "wirecheck/settings.hpp"
+
+namespace wirecheck::policy {
+
+inline constexpr std::string_view kExemptionPrefix = "ignore.wirecheck.dev/";
+
+class Engine {
+ public:
+  explicit Engine(Settings settings = Settings::defaults());
+
+  // Findings for `object` under `op`. For DELETE pass the stored object as
+  // `object` (and as `old_object`). Findings come sorted by rule id, then path.
+  std::vector<Finding> evaluate(const core::Object& object, const core::Object* old_object,
+                                Operation op, const Context& context) const;
+
+  const Settings& settings() const { return settings_; }
+  // Whether any enabled rule looks at `kind` under `op` (cheap pre-filter for
+  // the server: objects no rule inspects skip decoding work).
+  bool inspects(core::Kind kind, Operation op) const;
+
+ private:
+  Settings settings_;
+  // Enabled rules by kind, with their effective severity override.
+  struct Active {
+    const RuleSpec* spec;
+    std::optional<Severity> severity_override;
+  };
+  std::array<std::vector<Active>, 16> by_kind_;
+};
+
+}  // namespace wirecheck::policy

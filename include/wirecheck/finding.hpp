@@ -1,0 +1,25 @@
+// Finding: one thing wrong with one object, as every front end reports it
+// (lint text/JSON/SARIF, admission warnings and denials, audit annotations,
+// metrics). Plain data.
+#pragma once
+
+#include <string>
+
+#include "wirecheck/object.hpp"
+#include "wirecheck/severity.hpp"
+
+namespace wirecheck::policy {
+
+struct Finding {
+  std::string rule;
+  Severity severity = Severity::kWarn;
+  core::ObjectRef object;
+  std::string path;
+  std::string message;
+  std::string fix;
+  bool exempted = false;        // ignore.wirecheck.dev/<rule> with a reason
+  std::string exemption_reason;
+  core::SourceLocation source;  // lint only
+};
+
+}  // namespace wirecheck::policy

@@ -1,0 +1,34 @@
+// Manifests: reading Kubernetes objects from files for `lint` and tests.
+// Multi-document YAML, JSON, and `kind: List` / `*List` items are expanded.
+// Every object keeps the file and line it starts at. A document that does
+// not parse is recorded as an error with its file and line; the rest are
+// still read. YAML goes yaml-cpp -> nlohmann::json -> text -> decode.hpp, so
+// lint and the server share one decoder.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wirecheck/object.hpp"
+
+namespace wirecheck::core {
+
+struct LoadError {
+  std::string file;
+  int line = 0;  // 0 when unknown
+  std::string message;
+};
+
+struct ManifestSet {
+  std::vector<Object> objects;
+  std::vector<LoadError> errors;
+};
+
+// Reads a YAML (or JSON) stream; `file` names it in locations and errors.
+void load_stream(std::string_view text, const std::string& file, ManifestSet& out);
+// Reads a file, a directory (recursive, *.yaml *.yml *.json, sorted) or "-"
+// (standard input).
+void load_path(const std::string& path, ManifestSet& out);
+
+}  // namespace wirecheck::core

@@ -1,0 +1,338 @@
+// The typed object model. Every Kubernetes object wirecheck looks at is
+// decoded once, at the edge (decode.hpp), into these small structs holding only
+// what the rules use. Rules never see JSON. Decoding is total: a missing field
+// or a field of the wrong type leaves the default value here (empty string,
+// empty list, `present == false`), it never throws.
+//
+// Field paths: every struct that sits in a list keeps enough (its index, its
+// name, the path prefix of its parent) for a rule to build the JSON path of
+// the field it reports, e.g.
+// `spec.template.spec.containers[1].readinessProbe.httpGet.port`.
+//
+// Objects are immutable after decoding and safe to share between threads.
+// The cluster cache stores them, so they stay compact: no raw JSON is kept.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace wirecheck::core {
+
+// Kinds wirecheck understands. Everything else decodes as kOther (still
+// counted, never checked).
+enum class Kind : std::uint8_t {
+  kOther,
+  kPod,
+  kDeployment,
+  kStatefulSet,
+  kDaemonSet,
+  kReplicaSet,
+  kJob,
+  kCronJob,
+  kService,
+  kServiceMonitor,
+  kPodMonitor,
+  kValidatingWebhookConfiguration,
+  kMutatingWebhookConfiguration,
+  kCustomResourceDefinition,
+  kAPIService,
+  kCertificate,
+};
+
+// "Deployment", "ServiceMonitor", ... ("" for kOther).
+std::string_view kind_name(Kind kind);
+// Kind from the API group ("" for core) and the kind string. Group is needed
+// because e.g. `Certificate` exists outside cert-manager.io.
+Kind kind_from(std::string_view group, std::string_view kind);
+bool is_workload(Kind kind);
+
+// Ordered list of key/value pairs (labels, annotations, matchLabels). Small
+// vectors beat maps for the handful of entries objects carry.
+using StringMap = std::vector<std::pair<std::string, std::string>>;
+const std::string* find_value(const StringMap& map, std::string_view key);
+
+struct ObjectRef {
+  std::string api_version;
+  std::string kind;
+  std::string ns;  // empty for cluster-scoped objects
+  std::string name;
+};
+
+struct Metadata {
+  std::string name;
+  std::string ns;
+  StringMap labels;
+  StringMap annotations;
+};
+
+// An int-or-string field (ports, targetPort). `set == false` when absent.
+struct IntOrString {
+  bool set = false;
+  bool is_int = false;
+  std::int64_t num = 0;
+  std::string str;
+
+  // "8080" or "https" or "" when unset.
+  std::string to_string() const;
+};
+
+struct LabelSelectorRequirement {
+  std::string key;
+  std::string op;  // In, NotIn, Exists, DoesNotExist
+  std::vector<std::string> values;
+};
+
+// metav1.LabelSelector. `present == false` when the field is absent.
+// An empty present selector matches everything (Kubernetes semantics).
+struct LabelSelector {
+  bool present = false;
+  StringMap match_labels;
+  std::vector<LabelSelectorRequirement> match_expressions;
+
+  bool empty() const { return match_labels.empty() && match_expressions.empty(); }
+  // Unknown operators match nothing.
+  bool matches(const StringMap& labels) const;
+};
+
+// ---------------------------------------------------------------- workloads
+
+struct ContainerPort {
+  std::string name;
+  std::int64_t container_port = 0;
+  std::string protocol;  // empty means TCP
+};
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+  bool has_value = false;  // false for valueFrom or absent value
+};
+
+struct Probe {
+  enum class Handler : std::uint8_t { kNone, kHttpGet, kTcpSocket, kGrpc, kExec };
+  bool present = false;
+  Handler handler = Handler::kNone;
+  IntOrString port;   // httpGet/tcpSocket port, grpc port (always int)
+  std::string host;   // httpGet/tcpSocket host ("" = pod IP)
+  std::string scheme; // httpGet scheme
+
+  // "httpGet" / "tcpSocket" / "grpc" / "exec" / "".
+  std::string_view handler_name() const;
+};
+
+struct Container {
+  std::string name;
+  std::string image;
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::vector<EnvVar> env;
+  std::vector<ContainerPort> ports;
+  Probe liveness;
+  Probe readiness;
+  Probe startup;
+  bool init = false;   // from initContainers
+  std::size_t index = 0;  // position within containers[] / initContainers[]
+
+  // "containers[1]" or "initContainers[0]" (relative to the pod spec path).
+  std::string path_segment() const;
+  const ContainerPort* port_named(std::string_view name) const;
+  const ContainerPort* port_numbered(std::int64_t number) const;
+};
+
+// A pod template wherever it sits: Pod (spec), Deployment & co
+// (spec.template.spec), CronJob (spec.jobTemplate.spec.template.spec).
+struct PodTemplate {
+  StringMap labels;             // template metadata labels (Pod: metadata labels)
+  std::vector<Container> containers;       // regular containers
+  std::vector<Container> init_containers;  // initContainers
+  bool host_network = false;
+  std::string spec_path;  // "spec.template.spec", "spec", ...
+
+  // "<spec_path>.containers[1]".
+  std::string container_path(const Container& c) const;
+};
+
+// --------------------------------------------------------------- services
+
+struct ServicePort {
+  std::string name;
+  std::int64_t port = 0;
+  IntOrString target_port;  // unset means "same as port"
+  std::string protocol;
+  std::size_t index = 0;
+};
+
+struct Service {
+  std::string type;         // ClusterIP, NodePort, ExternalName, ...
+  bool has_selector = false;
+  StringMap selector;       // spec.selector (equality only)
+  std::vector<ServicePort> ports;
+
+  const ServicePort* port_named(std::string_view name) const;
+};
+
+// ------------------------------------------------------------- monitoring
+
+// SecretKeySelector / ConfigMapKeySelector pair used by prometheus-operator
+// for `tlsConfig.ca` and `tlsConfig.cert` (`{secret: {...}}` or
+// `{configMap: {...}}`).
+struct SecretOrConfigMap {
+  std::string secret_name;
+  std::string secret_key;
+  std::string configmap_name;
+  std::string configmap_key;
+  bool empty() const { return secret_name.empty() && configmap_name.empty(); }
+};
+
+struct TlsConfig {
+  bool present = false;
+  std::string server_name;
+  bool insecure_skip_verify = false;
+  SecretOrConfigMap ca;
+  SecretOrConfigMap cert;
+  std::string key_secret_name;  // keySecret.name
+  // Deprecated file-based fields.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+
+  // True when CA or client-certificate material is configured in any shape.
+  bool has_tls_material() const;
+};
+
+struct MonitorEndpoint {
+  std::string port;          // named port
+  IntOrString target_port;   // deprecated targetPort
+  bool has_port_number = false;  // PodMonitor portNumber
+  std::int64_t port_number = 0;
+  std::string scheme;        // as written ("" when unset)
+  std::string path;
+  TlsConfig tls;
+  // Any of bearerTokenFile, bearerTokenSecret, authorization, basicAuth, oauth2.
+  bool has_auth = false;
+  std::size_t index = 0;
+};
+
+struct Monitor {
+  bool pod_monitor = false;
+  LabelSelector selector;
+  bool namespace_any = false;             // namespaceSelector.any
+  std::vector<std::string> namespace_names;  // namespaceSelector.matchNames
+  std::vector<MonitorEndpoint> endpoints;  // endpoints / podMetricsEndpoints
+
+  // "spec.endpoints" or "spec.podMetricsEndpoints".
+  std::string_view endpoints_path() const;
+  // Namespaces the monitor looks in; empty with namespace_any.
+  std::vector<std::string> target_namespaces(const std::string& own_ns) const;
+};
+
+// --------------------------------------------------- webhooks & friends
+
+struct ServiceReference {
+  bool present = false;
+  std::string ns;
+  std::string name;
+  std::string path;
+  std::int64_t port = 443;  // API default
+};
+
+// admissionregistration / apiextensions WebhookClientConfig.
+struct WebhookClientConfig {
+  bool present = false;
+  std::string url;
+  ServiceReference service;
+  std::string ca_bundle;  // base64 text as written; empty when absent
+};
+
+struct RuleWithOperations {
+  std::vector<std::string> operations;
+  std::vector<std::string> api_groups;
+  std::vector<std::string> api_versions;
+  std::vector<std::string> resources;
+  std::string scope;  // "", "*", "Cluster", "Namespaced"
+};
+
+struct Webhook {
+  std::string name;
+  WebhookClientConfig client_config;
+  std::string failure_policy;  // as written; "" = API default (Fail)
+  std::optional<std::int64_t> timeout_seconds;
+  LabelSelector namespace_selector;
+  LabelSelector object_selector;
+  std::vector<RuleWithOperations> rules;
+  std::size_t index = 0;
+
+  // failurePolicy Fail, explicit or defaulted.
+  bool fails_closed() const { return failure_policy.empty() || failure_policy == "Fail"; }
+};
+
+struct WebhookConfiguration {
+  bool mutating = false;
+  std::vector<Webhook> webhooks;
+};
+
+struct CustomResourceDefinition {
+  std::string group;
+  std::string plural;
+  std::string conversion_strategy;  // "", "None", "Webhook"
+  WebhookClientConfig conversion;   // present when a client config exists
+  // "spec.conversion.webhook.clientConfig" (v1) or
+  // "spec.conversion.webhookClientConfig" (v1beta1).
+  std::string conversion_path;
+};
+
+struct APIService {
+  std::string group;
+  std::string version;
+  ServiceReference service;  // absent = local APIService
+  std::string ca_bundle;
+  bool insecure_skip_tls_verify = false;
+};
+
+struct Certificate {
+  std::string secret_name;
+  std::string common_name;
+  std::vector<std::string> dns_names;
+};
+
+// Where an object came from in lint input (empty in admission).
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+};
+
+using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
+                          CustomResourceDefinition, APIService, Certificate>;
+
+struct Object {
+  Kind kind = Kind::kOther;
+  std::string group;    // API group from apiVersion ("" for core)
+  ObjectRef ref;        // apiVersion, kind, namespace, name as written
+  Metadata meta;
+  Spec spec;
+  SourceLocation source;
+
+  // Typed accessors; nullptr when the object is of another shape.
+  const PodTemplate* pod_template() const { return std::get_if<PodTemplate>(&spec); }
+  const Service* service() const { return std::get_if<Service>(&spec); }
+  const Monitor* monitor() const { return std::get_if<Monitor>(&spec); }
+  const WebhookConfiguration* webhook_configuration() const {
+    return std::get_if<WebhookConfiguration>(&spec);
+  }
+  const CustomResourceDefinition* crd() const { return std::get_if<CustomResourceDefinition>(&spec); }
+  const APIService* api_service() const { return std::get_if<APIService>(&spec); }
+  const Certificate* certificate() const { return std::get_if<Certificate>(&spec); }
+
+  const std::string& name() const { return meta.name; }
+  const std::string& ns() const { return meta.ns; }
+  const std::string* annotation(std::string_view key) const {
+    return find_value(meta.annotations, key);
+  }
+};
+
+}  // namespace wirecheck::core

@@ -1,0 +1,21 @@
+// Internal: decoding from an already-parsed simdjson DOM element, for callers
+// that parse a larger document themselves (the admission server parses the
+// AdmissionReview once and decodes `request.object` / `request.oldObject`
+// from it without re-parsing).
+#pragma once
+
+#include <simdjson.h>
+
+#include "wirecheck/object.hpp"
+
+namespace wirecheck::core {
+
+// Decodes an object element. Total: anything not an object yields an Object
+// of kind kOther with empty fields.
+Object decode_element(simdjson::dom::element element);
+
+// This thread's parser (simdjson parsers are not thread-safe; one per thread
+// reuses its buffers across requests).
+simdjson::dom::parser& thread_parser();
+
+}  // namespace wirecheck::core
