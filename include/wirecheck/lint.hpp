@@ -1,0 +1,35 @@
+// Lint: every object of a manifest set evaluated against the whole set as
+// context (the files given are the only view `lint` has, so findings that
+// depend on an absent counterpart are warn, never deny). Pure: formats and
+// exit codes are the CLI's business.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "wirecheck/engine.hpp"
+#include "wirecheck/finding.hpp"
+#include "wirecheck/manifest.hpp"
+
+namespace wirecheck::policy {
+
+struct LintSummary {
+  std::size_t objects = 0;
+  std::size_t deny = 0;  // not counting exempted findings
+  std::size_t warn = 0;
+  std::size_t info = 0;
+  std::size_t exempted = 0;
+};
+
+struct LintReport {
+  std::vector<Finding> findings;  // in input order of objects, then rule id
+  std::vector<core::LoadError> errors;
+  LintSummary summary;
+
+  // Whether any non-exempted finding is at or above `threshold`.
+  bool has_at_least(Severity threshold) const;
+};
+
+LintReport lint_manifests(const core::ManifestSet& set, const Engine& engine);
+
+}  // namespace wirecheck::policy

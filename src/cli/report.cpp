@@ -1,0 +1,198 @@
+#include "cli/report.hpp"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "wirecheck/rule.hpp"
+
+namespace wirecheck::cli {
+
+namespace {
+
+using nlohmann::json;
+using policy::Finding;
+using policy::Severity;
+
+std::string object_label(const core::ObjectRef& ref) {
+  std::string s = ref.kind.empty() ? "<no kind>" : ref.kind;
+  s += ' ';
+  if (!ref.ns.empty()) s += ref.ns + "/";
+  s += ref.name.empty() ? "<no name>" : ref.name;
+  return s;
+}
+
+std::string location(const core::SourceLocation& src) {
+  if (src.file.empty()) return "";
+  return src.line > 0 ? src.file + ":" + std::to_string(src.line) : src.file;
+}
+
+bool same_object(const Finding& a, const Finding& b) {
+  return a.object.kind == b.object.kind && a.object.ns == b.object.ns &&
+         a.object.name == b.object.name && a.source.file == b.source.file &&
+         a.source.line == b.source.line;
+}
+
+json object_json(const core::ObjectRef& ref) {
+  return {{"apiVersion", ref.api_version}, {"kind", ref.kind}, {"namespace", ref.ns}, {"name", ref.name}};
+}
+
+std::string sarif_level(Severity s) {
+  switch (s) {
+    case Severity::kDeny:
+      return "error";
+    case Severity::kWarn:
+      return "warning";
+    case Severity::kInfo:
+      return "note";
+  }
+  return "warning";
+}
+
+}  // namespace
+
+std::string format_text(const policy::LintReport& report, bool color) {
+  const char* reset = color ? "\033[0m" : "";
+  const char* bold = color ? "\033[1m" : "";
+  const char* dim = color ? "\033[2m" : "";
+  auto tag = [&](const Finding& f) -> std::string {
+    if (f.exempted) return std::string(dim) + "EXEMPT" + reset;
+    switch (f.severity) {
+      case Severity::kDeny:
+        return color ? "\033[1;31mDENY\033[0m  " : "DENY  ";
+      case Severity::kWarn:
+        return color ? "\033[1;33mWARN\033[0m  " : "WARN  ";
+      case Severity::kInfo:
+        return color ? "\033[36mINFO\033[0m  " : "INFO  ";
+    }
+    return "";
+  };
+
+  std::string out;
+  const Finding* previous = nullptr;
+  for (const Finding& f : report.findings) {
+    if (previous == nullptr || !same_object(*previous, f)) {
+      if (previous != nullptr) out += '\n';
+      const std::string where = location(f.source);
+      out += bold + object_label(f.object) + reset;
+      if (!where.empty()) out += std::string("  ") + dim + where + reset;
+      out += '\n';
+    }
+    previous = &f;
+    out += "  " + tag(f) + " " + f.rule;
+    if (!f.path.empty()) out += "  " + std::string(dim) + f.path + reset;
+    out += '\n';
+    out += "        " + f.message + '\n';
+    if (!f.fix.empty()) {
+      std::string fix = f.fix;
+      // Indent multi-line fixes (YAML snippets) under the "fix:" label.
+      for (std::size_t p = fix.find('\n'); p != std::string::npos; p = fix.find('\n', p + 1)) {
+        fix.insert(p + 1, "             ");
+      }
+      out += "        fix: " + fix + '\n';
+    }
+    if (f.exempted) out += "        exempted: " + f.exemption_reason + '\n';
+  }
+  if (!report.findings.empty()) out += '\n';
+  for (const core::LoadError& e : report.errors) {
+    const std::string where = e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file;
+    out += std::string(color ? "\033[1;31merror\033[0m" : "error") + ": " + where + ": " + e.message + '\n';
+  }
+  const auto& s = report.summary;
+  out += std::to_string(s.objects) + " objects: " + std::to_string(s.deny) + " deny, " +
+         std::to_string(s.warn) + " warn, " + std::to_string(s.info) + " info, " +
+         std::to_string(s.exempted) + " exempted";
+  if (!report.errors.empty()) out += ", " + std::to_string(report.errors.size()) + " unreadable documents";
+  out += '\n';
+  return out;
+}
+
+std::string format_json(const policy::LintReport& report) {
+  json findings = json::array();
+  for (const Finding& f : report.findings) {
+    json j = {{"rule", f.rule},
+              {"severity", policy::severity_name(f.severity)},
+              {"object", object_json(f.object)},
+              {"path", f.path},
+              {"message", f.message},
+              {"fix", f.fix},
+              {"file", f.source.file},
+              {"line", f.source.line},
+              {"exempted", f.exempted}};
+    if (f.exempted) j["exemptionReason"] = f.exemption_reason;
+    findings.push_back(std::move(j));
+  }
+  json errors = json::array();
+  for (const core::LoadError& e : report.errors) {
+    errors.push_back({{"file", e.file}, {"line", e.line}, {"message", e.message}});
+  }
+  const auto& s = report.summary;
+  const json out = {{"findings", std::move(findings)},
+                    {"summary",
+                     {{"objects", s.objects},
+                      {"deny", s.deny},
+                      {"warn", s.warn},
+                      {"info", s.info},
+                      {"exempted", s.exempted},
+                      {"errors", std::move(errors)}}}};
+  return out.dump(2) + "\n";
+}
+
+std::string format_sarif(const policy::LintReport& report) {
+  json rules = json::array();
+  std::map<std::string, std::size_t, std::less<>> rule_index;
+  for (const policy::RuleSpec& spec : policy::Registry::all()) {
+    rule_index.emplace(std::string(spec.id), rules.size());
+    rules.push_back({{"id", spec.id},
+                     {"name", spec.id},
+                     {"shortDescription", {{"text", spec.title}}},
+                     {"fullDescription", {{"text", spec.failure}}},
+                     {"help", {{"text", spec.fix}}},
+                     {"defaultConfiguration", {{"level", sarif_level(spec.severity)}}}});
+  }
+  json results = json::array();
+  for (const Finding& f : report.findings) {
+    json physical = {{"artifactLocation", {{"uri", f.source.file}}}};
+    if (f.source.line > 0) physical["region"] = {{"startLine", f.source.line}};
+    std::string qualified = f.object.kind + "/";
+    if (!f.object.ns.empty()) qualified += f.object.ns + "/";
+    qualified += f.object.name;
+    json result = {
+        {"ruleId", f.rule},
+        {"level", sarif_level(f.severity)},
+        {"message", {{"text", f.message + (f.fix.empty() ? "" : " Fix: " + f.fix)}}},
+        {"locations",
+         json::array({{{"physicalLocation", physical},
+                       {"logicalLocations",
+                        json::array({{{"fullyQualifiedName", qualified}, {"kind", "object"}}})}}})},
+        {"properties", {{"path", f.path}, {"fix", f.fix}}}};
+    if (auto it = rule_index.find(f.rule); it != rule_index.end()) result["ruleIndex"] = it->second;
+    if (f.exempted) {
+      result["suppressions"] = json::array({{{"kind", "inSource"}, {"justification", f.exemption_reason}}});
+    }
+    results.push_back(std::move(result));
+  }
+  json notifications = json::array();
+  for (const core::LoadError& e : report.errors) {
+    json n = {{"level", "error"}, {"message", {{"text", e.message}}}};
+    json physical = {{"artifactLocation", {{"uri", e.file}}}};
+    if (e.line > 0) physical["region"] = {{"startLine", e.line}};
+    n["locations"] = json::array({{{"physicalLocation", physical}}});
+    notifications.push_back(std::move(n));
+  }
+  const json out = {
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs",
+       json::array({{{"tool",
+                      {{"driver",
+                        {{"name", "wirecheck"},
+                         {"version", WIRECHECK_VERSION},
+                         {"rules", std::move(rules)}}}}},
+                     {"invocations",
+                      json::array({{{"executionSuccessful", report.errors.empty()},
+                                    {"toolExecutionNotifications", std::move(notifications)}}})},
+                     {"results", std::move(results)}}})}};
+  return out.dump(2) + "\n";
+}
+
+}  // namespace wirecheck::cli

@@ -1,0 +1,514 @@
+// JSON -> typed object model. Every accessor here tolerates a missing field
+// or a field of the wrong type by leaving the default: decoding never fails
+// on a well-formed JSON object, whatever its content.
+#include "wirecheck/decode.hpp"
+
+#include "core/decode_dom.hpp"
+
+namespace wirecheck::core {
+
+namespace {
+
+using simdjson::SUCCESS;
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+bool as_object(element e, object& out) { return e.get_object().get(out) == SUCCESS; }
+
+bool field(object o, std::string_view key, element& out) {
+  return o.at_key(key).get(out) == SUCCESS;
+}
+
+bool object_field(object o, std::string_view key, object& out) {
+  element e;
+  return field(o, key, e) && as_object(e, out);
+}
+
+bool array_field(object o, std::string_view key, array& out) {
+  element e;
+  return field(o, key, e) && e.get_array().get(out) == SUCCESS;
+}
+
+std::string string_field(object o, std::string_view key) {
+  element e;
+  std::string_view s;
+  if (field(o, key, e) && e.get_string().get(s) == SUCCESS) return std::string(s);
+  return {};
+}
+
+bool int_value(element e, std::int64_t& out) {
+  if (e.get_int64().get(out) == SUCCESS) return true;
+  double d = 0;
+  // YAML converted to JSON may carry 8080.0; only exact integers count.
+  if (e.get_double().get(d) == SUCCESS && d == static_cast<double>(static_cast<std::int64_t>(d))) {
+    out = static_cast<std::int64_t>(d);
+    return true;
+  }
+  return false;
+}
+
+bool int_field(object o, std::string_view key, std::int64_t& out) {
+  element e;
+  return field(o, key, e) && int_value(e, out);
+}
+
+bool bool_field(object o, std::string_view key) {
+  element e;
+  bool b = false;
+  return field(o, key, e) && e.get_bool().get(b) == SUCCESS && b;
+}
+
+bool has_field(object o, std::string_view key) {
+  element e;
+  return field(o, key, e) && !e.is_null();
+}
+
+IntOrString int_or_string(object o, std::string_view key) {
+  IntOrString v;
+  element e;
+  if (!field(o, key, e)) return v;
+  std::string_view s;
+  if (int_value(e, v.num)) {
+    v.set = true;
+    v.is_int = true;
+  } else if (e.get_string().get(s) == SUCCESS) {
+    v.set = true;
+    v.str = std::string(s);
+  }
+  return v;
+}
+
+StringMap string_map(object o, std::string_view key) {
+  StringMap map;
+  object m;
+  if (!object_field(o, key, m)) return map;
+  for (auto [k, v] : m) {
+    std::string_view s;
+    if (v.get_string().get(s) == SUCCESS) map.emplace_back(std::string(k), std::string(s));
+  }
+  return map;
+}
+
+std::vector<std::string> string_list(object o, std::string_view key) {
+  std::vector<std::string> list;
+  array a;
+  if (!array_field(o, key, a)) return list;
+  for (element e : a) {
+    std::string_view s;
+    if (e.get_string().get(s) == SUCCESS) {
+      list.emplace_back(s);
+    } else {
+      // Numbers in args (`- 8080`) are still arguments to the process.
+      std::int64_t n = 0;
+      if (int_value(e, n)) list.push_back(std::to_string(n));
+    }
+  }
+  return list;
+}
+
+LabelSelector label_selector(object o, std::string_view key) {
+  LabelSelector sel;
+  object s;
+  if (!object_field(o, key, s)) return sel;
+  sel.present = true;
+  sel.match_labels = string_map(s, "matchLabels");
+  array exprs;
+  if (array_field(s, "matchExpressions", exprs)) {
+    for (element e : exprs) {
+      object x;
+      if (!as_object(e, x)) continue;
+      sel.match_expressions.push_back(
+          {string_field(x, "key"), string_field(x, "operator"), string_list(x, "values")});
+    }
+  }
+  return sel;
+}
+
+// ------------------------------------------------------------- workloads
+
+Probe probe(object c, std::string_view key) {
+  Probe p;
+  object o;
+  if (!object_field(c, key, o)) return p;
+  p.present = true;
+  object h;
+  if (object_field(o, "httpGet", h)) {
+    p.handler = Probe::Handler::kHttpGet;
+    p.port = int_or_string(h, "port");
+    p.host = string_field(h, "host");
+    p.scheme = string_field(h, "scheme");
+  } else if (object_field(o, "tcpSocket", h)) {
+    p.handler = Probe::Handler::kTcpSocket;
+    p.port = int_or_string(h, "port");
+    p.host = string_field(h, "host");
+  } else if (object_field(o, "grpc", h)) {
+    p.handler = Probe::Handler::kGrpc;
+    p.port = int_or_string(h, "port");
+  } else if (object_field(o, "exec", h)) {
+    p.handler = Probe::Handler::kExec;
+  }
+  return p;
+}
+
+std::vector<Container> containers(object spec, std::string_view key, bool init) {
+  std::vector<Container> list;
+  array a;
+  if (!array_field(spec, key, a)) return list;
+  for (element e : a) {
+    Container c;
+    c.init = init;
+    c.index = list.size();
+    object o;
+    if (as_object(e, o)) {
+      c.name = string_field(o, "name");
+      c.image = string_field(o, "image");
+      c.command = string_list(o, "command");
+      c.args = string_list(o, "args");
+      array env;
+      if (array_field(o, "env", env)) {
+        for (element ev : env) {
+          object v;
+          if (!as_object(ev, v)) continue;
+          EnvVar var;
+          var.name = string_field(v, "name");
+          element value;
+          std::string_view s;
+          if (field(v, "value", value) && value.get_string().get(s) == SUCCESS) {
+            var.value = std::string(s);
+            var.has_value = true;
+          }
+          c.env.push_back(std::move(var));
+        }
+      }
+      array ports;
+      if (array_field(o, "ports", ports)) {
+        for (element pe : ports) {
+          object p;
+          if (!as_object(pe, p)) continue;
+          ContainerPort port;
+          port.name = string_field(p, "name");
+          int_field(p, "containerPort", port.container_port);
+          port.protocol = string_field(p, "protocol");
+          c.ports.push_back(std::move(port));
+        }
+      }
+      c.liveness = probe(o, "livenessProbe");
+      c.readiness = probe(o, "readinessProbe");
+      c.startup = probe(o, "startupProbe");
+    }
+    list.push_back(std::move(c));
+  }
+  return list;
+}
+
+PodTemplate pod_template(object root, Kind kind, const Metadata& meta) {
+  PodTemplate t;
+  object tmpl;  // the object holding `metadata` and `spec` of the pod
+  bool found = false;
+  if (kind == Kind::kPod) {
+    tmpl = root;
+    found = true;
+    t.spec_path = "spec";
+  } else {
+    object spec;
+    if (object_field(root, "spec", spec)) {
+      if (kind == Kind::kCronJob) {
+        object job, job_spec;
+        found = object_field(spec, "jobTemplate", job) && object_field(job, "spec", job_spec) &&
+                object_field(job_spec, "template", tmpl);
+        t.spec_path = "spec.jobTemplate.spec.template.spec";
+      } else {
+        found = object_field(spec, "template", tmpl);
+        t.spec_path = "spec.template.spec";
+      }
+    }
+  }
+  if (!found) return t;
+  if (kind == Kind::kPod) {
+    t.labels = meta.labels;
+  } else {
+    object m;
+    if (object_field(tmpl, "metadata", m)) t.labels = string_map(m, "labels");
+  }
+  object pod_spec;
+  if (!object_field(tmpl, "spec", pod_spec)) return t;
+  t.containers = containers(pod_spec, "containers", false);
+  t.init_containers = containers(pod_spec, "initContainers", true);
+  t.host_network = bool_field(pod_spec, "hostNetwork");
+  return t;
+}
+
+// -------------------------------------------------------------- services
+
+Service service(object root) {
+  Service s;
+  object spec;
+  if (!object_field(root, "spec", spec)) return s;
+  s.type = string_field(spec, "type");
+  s.selector = string_map(spec, "selector");
+  s.has_selector = !s.selector.empty();
+  array ports;
+  if (array_field(spec, "ports", ports)) {
+    for (element e : ports) {
+      ServicePort p;
+      p.index = s.ports.size();
+      object o;
+      if (as_object(e, o)) {
+        p.name = string_field(o, "name");
+        int_field(o, "port", p.port);
+        p.target_port = int_or_string(o, "targetPort");
+        p.protocol = string_field(o, "protocol");
+      }
+      s.ports.push_back(std::move(p));
+    }
+  }
+  return s;
+}
+
+// ------------------------------------------------------------ monitoring
+
+SecretOrConfigMap secret_or_configmap(object tls, std::string_view key) {
+  SecretOrConfigMap r;
+  object o, ref;
+  if (!object_field(tls, key, o)) return r;
+  if (object_field(o, "secret", ref)) {
+    r.secret_name = string_field(ref, "name");
+    r.secret_key = string_field(ref, "key");
+  }
+  if (object_field(o, "configMap", ref)) {
+    r.configmap_name = string_field(ref, "name");
+    r.configmap_key = string_field(ref, "key");
+  }
+  return r;
+}
+
+TlsConfig tls_config(object endpoint) {
+  TlsConfig t;
+  object o;
+  if (!object_field(endpoint, "tlsConfig", o)) return t;
+  t.present = true;
+  t.server_name = string_field(o, "serverName");
+  t.insecure_skip_verify = bool_field(o, "insecureSkipVerify");
+  t.ca = secret_or_configmap(o, "ca");
+  t.cert = secret_or_configmap(o, "cert");
+  object key;
+  if (object_field(o, "keySecret", key)) t.key_secret_name = string_field(key, "name");
+  t.ca_file = string_field(o, "caFile");
+  t.cert_file = string_field(o, "certFile");
+  t.key_file = string_field(o, "keyFile");
+  return t;
+}
+
+Monitor monitor(object root, bool pod_monitor) {
+  Monitor m;
+  m.pod_monitor = pod_monitor;
+  object spec;
+  if (!object_field(root, "spec", spec)) return m;
+  m.selector = label_selector(spec, "selector");
+  object ns;
+  if (object_field(spec, "namespaceSelector", ns)) {
+    m.namespace_any = bool_field(ns, "any");
+    m.namespace_names = string_list(ns, "matchNames");
+  }
+  array eps;
+  if (!array_field(spec, pod_monitor ? "podMetricsEndpoints" : "endpoints", eps)) return m;
+  for (element e : eps) {
+    MonitorEndpoint ep;
+    ep.index = m.endpoints.size();
+    object o;
+    if (as_object(e, o)) {
+      ep.port = string_field(o, "port");
+      ep.target_port = int_or_string(o, "targetPort");
+      ep.has_port_number = int_field(o, "portNumber", ep.port_number);
+      ep.scheme = string_field(o, "scheme");
+      ep.path = string_field(o, "path");
+      ep.tls = tls_config(o);
+      ep.has_auth = !string_field(o, "bearerTokenFile").empty() ||
+                    has_field(o, "bearerTokenSecret") || has_field(o, "authorization") ||
+                    has_field(o, "basicAuth") || has_field(o, "oauth2");
+    }
+    m.endpoints.push_back(std::move(ep));
+  }
+  return m;
+}
+
+// --------------------------------------------------- webhooks & friends
+
+ServiceReference service_reference(object parent, std::string_view key) {
+  ServiceReference r;
+  object o;
+  if (!object_field(parent, key, o)) return r;
+  r.present = true;
+  r.ns = string_field(o, "namespace");
+  r.name = string_field(o, "name");
+  r.path = string_field(o, "path");
+  int_field(o, "port", r.port);
+  return r;
+}
+
+WebhookClientConfig client_config(object parent, std::string_view key) {
+  WebhookClientConfig c;
+  object o;
+  if (!object_field(parent, key, o)) return c;
+  c.present = true;
+  c.url = string_field(o, "url");
+  c.service = service_reference(o, "service");
+  c.ca_bundle = string_field(o, "caBundle");
+  return c;
+}
+
+WebhookConfiguration webhook_configuration(object root, bool mutating) {
+  WebhookConfiguration w;
+  w.mutating = mutating;
+  array hooks;
+  if (!array_field(root, "webhooks", hooks)) return w;
+  for (element e : hooks) {
+    Webhook h;
+    h.index = w.webhooks.size();
+    object o;
+    if (as_object(e, o)) {
+      h.name = string_field(o, "name");
+      h.client_config = client_config(o, "clientConfig");
+      h.failure_policy = string_field(o, "failurePolicy");
+      std::int64_t timeout = 0;
+      if (int_field(o, "timeoutSeconds", timeout)) h.timeout_seconds = timeout;
+      h.namespace_selector = label_selector(o, "namespaceSelector");
+      h.object_selector = label_selector(o, "objectSelector");
+      array rules;
+      if (array_field(o, "rules", rules)) {
+        for (element re : rules) {
+          object r;
+          if (!as_object(re, r)) continue;
+          h.rules.push_back({string_list(r, "operations"), string_list(r, "apiGroups"),
+                             string_list(r, "apiVersions"), string_list(r, "resources"),
+                             string_field(r, "scope")});
+        }
+      }
+    }
+    w.webhooks.push_back(std::move(h));
+  }
+  return w;
+}
+
+CustomResourceDefinition crd(object root) {
+  CustomResourceDefinition c;
+  object spec;
+  if (!object_field(root, "spec", spec)) return c;
+  c.group = string_field(spec, "group");
+  object names;
+  if (object_field(spec, "names", names)) c.plural = string_field(names, "plural");
+  object conv;
+  if (!object_field(spec, "conversion", conv)) return c;
+  c.conversion_strategy = string_field(conv, "strategy");
+  object hook;
+  if (object_field(conv, "webhook", hook)) {
+    c.conversion = client_config(hook, "clientConfig");
+    c.conversion_path = "spec.conversion.webhook.clientConfig";
+  }
+  if (!c.conversion.present) {
+    c.conversion = client_config(conv, "webhookClientConfig");
+    if (c.conversion.present) c.conversion_path = "spec.conversion.webhookClientConfig";
+  }
+  return c;
+}
+
+APIService api_service(object root) {
+  APIService a;
+  object spec;
+  if (!object_field(root, "spec", spec)) return a;
+  a.group = string_field(spec, "group");
+  a.version = string_field(spec, "version");
+  a.service = service_reference(spec, "service");
+  a.ca_bundle = string_field(spec, "caBundle");
+  a.insecure_skip_tls_verify = bool_field(spec, "insecureSkipTLSVerify");
+  return a;
+}
+
+Certificate certificate(object root) {
+  Certificate c;
+  object spec;
+  if (!object_field(root, "spec", spec)) return c;
+  c.secret_name = string_field(spec, "secretName");
+  c.common_name = string_field(spec, "commonName");
+  c.dns_names = string_list(spec, "dnsNames");
+  return c;
+}
+
+}  // namespace
+
+simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+Object decode_element(element e) {
+  Object obj;
+  object root;
+  if (!as_object(e, root)) return obj;
+  obj.ref.api_version = string_field(root, "apiVersion");
+  obj.ref.kind = string_field(root, "kind");
+  const auto slash = obj.ref.api_version.find('/');
+  obj.group = slash == std::string::npos ? "" : obj.ref.api_version.substr(0, slash);
+  object meta;
+  if (object_field(root, "metadata", meta)) {
+    obj.meta.name = string_field(meta, "name");
+    if (obj.meta.name.empty()) obj.meta.name = string_field(meta, "generateName");
+    obj.meta.ns = string_field(meta, "namespace");
+    obj.meta.labels = string_map(meta, "labels");
+    obj.meta.annotations = string_map(meta, "annotations");
+  }
+  obj.ref.ns = obj.meta.ns;
+  obj.ref.name = obj.meta.name;
+  obj.kind = kind_from(obj.group, obj.ref.kind);
+
+  switch (obj.kind) {
+    case Kind::kPod:
+    case Kind::kDeployment:
+    case Kind::kStatefulSet:
+    case Kind::kDaemonSet:
+    case Kind::kReplicaSet:
+    case Kind::kJob:
+    case Kind::kCronJob:
+      obj.spec = pod_template(root, obj.kind, obj.meta);
+      break;
+    case Kind::kService:
+      obj.spec = service(root);
+      break;
+    case Kind::kServiceMonitor:
+      obj.spec = monitor(root, false);
+      break;
+    case Kind::kPodMonitor:
+      obj.spec = monitor(root, true);
+      break;
+    case Kind::kValidatingWebhookConfiguration:
+      obj.spec = webhook_configuration(root, false);
+      break;
+    case Kind::kMutatingWebhookConfiguration:
+      obj.spec = webhook_configuration(root, true);
+      break;
+    case Kind::kCustomResourceDefinition:
+      obj.spec = crd(root);
+      break;
+    case Kind::kAPIService:
+      obj.spec = api_service(root);
+      break;
+    case Kind::kCertificate:
+      obj.spec = certificate(root);
+      break;
+    case Kind::kOther:
+      break;
+  }
+  return obj;
+}
+
+Result<Object> decode_object(std::string_view json) {
+  element root;
+  if (auto err = thread_parser().parse(json.data(), json.size()).get(root); err != SUCCESS) {
+    return Result<Object>::failure(std::string("invalid JSON: ") + simdjson::error_message(err));
+  }
+  if (!root.is_object()) return Result<Object>::failure("not a JSON object");
+  return decode_element(root);
+}
+
+}  // namespace wirecheck::core

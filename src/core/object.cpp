@@ -1,0 +1,168 @@
+#include "wirecheck/object.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace wirecheck::core {
+
+namespace {
+
+struct KindEntry {
+  Kind kind;
+  std::string_view group;
+  std::string_view name;
+};
+
+constexpr std::array<KindEntry, 15> kKinds{{
+    {Kind::kPod, "", "Pod"},
+    {Kind::kDeployment, "apps", "Deployment"},
+    {Kind::kStatefulSet, "apps", "StatefulSet"},
+    {Kind::kDaemonSet, "apps", "DaemonSet"},
+    {Kind::kReplicaSet, "apps", "ReplicaSet"},
+    {Kind::kJob, "batch", "Job"},
+    {Kind::kCronJob, "batch", "CronJob"},
+    {Kind::kService, "", "Service"},
+    {Kind::kServiceMonitor, "monitoring.coreos.com", "ServiceMonitor"},
+    {Kind::kPodMonitor, "monitoring.coreos.com", "PodMonitor"},
+    {Kind::kValidatingWebhookConfiguration, "admissionregistration.k8s.io",
+     "ValidatingWebhookConfiguration"},
+    {Kind::kMutatingWebhookConfiguration, "admissionregistration.k8s.io",
+     "MutatingWebhookConfiguration"},
+    {Kind::kCustomResourceDefinition, "apiextensions.k8s.io", "CustomResourceDefinition"},
+    {Kind::kAPIService, "apiregistration.k8s.io", "APIService"},
+    {Kind::kCertificate, "cert-manager.io", "Certificate"},
+}};
+
+}  // namespace
+
+std::string_view kind_name(Kind kind) {
+  for (const KindEntry& e : kKinds) {
+    if (e.kind == kind) return e.name;
+  }
+  return "";
+}
+
+Kind kind_from(std::string_view group, std::string_view kind) {
+  // extensions/v1beta1 carried Deployment, DaemonSet and ReplicaSet in old clusters.
+  for (const KindEntry& e : kKinds) {
+    if (e.name != kind) continue;
+    if (e.group == group) return e.kind;
+    if (group == "extensions" && e.group == "apps") return e.kind;
+  }
+  return Kind::kOther;
+}
+
+bool is_workload(Kind kind) {
+  switch (kind) {
+    case Kind::kPod:
+    case Kind::kDeployment:
+    case Kind::kStatefulSet:
+    case Kind::kDaemonSet:
+    case Kind::kReplicaSet:
+    case Kind::kJob:
+    case Kind::kCronJob:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const std::string* find_value(const StringMap& map, std::string_view key) {
+  for (const auto& [k, v] : map) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+std::string IntOrString::to_string() const {
+  if (!set) return "";
+  return is_int ? std::to_string(num) : str;
+}
+
+bool LabelSelector::matches(const StringMap& labels) const {
+  for (const auto& [key, value] : match_labels) {
+    const std::string* have = find_value(labels, key);
+    if (have == nullptr || *have != value) return false;
+  }
+  for (const LabelSelectorRequirement& req : match_expressions) {
+    const std::string* have = find_value(labels, req.key);
+    const bool listed =
+        have != nullptr && std::find(req.values.begin(), req.values.end(), *have) != req.values.end();
+    if (req.op == "In") {
+      if (!listed) return false;
+    } else if (req.op == "NotIn") {
+      if (listed) return false;
+    } else if (req.op == "Exists") {
+      if (have == nullptr) return false;
+    } else if (req.op == "DoesNotExist") {
+      if (have != nullptr) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view Probe::handler_name() const {
+  switch (handler) {
+    case Handler::kHttpGet:
+      return "httpGet";
+    case Handler::kTcpSocket:
+      return "tcpSocket";
+    case Handler::kGrpc:
+      return "grpc";
+    case Handler::kExec:
+      return "exec";
+    case Handler::kNone:
+      break;
+  }
+  return "";
+}
+
+std::string Container::path_segment() const {
+  return (init ? "initContainers[" : "containers[") + std::to_string(index) + "]";
+}
+
+const ContainerPort* Container::port_named(std::string_view port_name) const {
+  if (port_name.empty()) return nullptr;
+  for (const ContainerPort& p : ports) {
+    if (p.name == port_name) return &p;
+  }
+  return nullptr;
+}
+
+const ContainerPort* Container::port_numbered(std::int64_t number) const {
+  for (const ContainerPort& p : ports) {
+    if (p.container_port == number) return &p;
+  }
+  return nullptr;
+}
+
+std::string PodTemplate::container_path(const Container& c) const {
+  return spec_path + "." + c.path_segment();
+}
+
+const ServicePort* Service::port_named(std::string_view port_name) const {
+  if (port_name.empty()) return nullptr;
+  for (const ServicePort& p : ports) {
+    if (p.name == port_name) return &p;
+  }
+  return nullptr;
+}
+
+bool TlsConfig::has_tls_material() const {
+  return !ca.empty() || !cert.empty() || !key_secret_name.empty() || !ca_file.empty() ||
+         !cert_file.empty() || !key_file.empty();
+}
+
+std::string_view Monitor::endpoints_path() const {
+  return pod_monitor ? "spec.podMetricsEndpoints" : "spec.endpoints";
+}
+
+std::vector<std::string> Monitor::target_namespaces(const std::string& own_ns) const {
+  if (namespace_any) return {};
+  if (!namespace_names.empty()) return namespace_names;
+  return {own_ns};
+}
+
+}  // namespace wirecheck::core

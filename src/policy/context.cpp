@@ -1,0 +1,60 @@
+#include "wirecheck/context.hpp"
+
+namespace wirecheck::policy {
+
+namespace {
+
+constexpr core::Kind kWorkloadKinds[] = {
+    core::Kind::kPod,        core::Kind::kDeployment, core::Kind::kStatefulSet,
+    core::Kind::kDaemonSet,  core::Kind::kReplicaSet, core::Kind::kJob,
+    core::Kind::kCronJob,
+};
+
+}  // namespace
+
+bool knows_pod_templates(const Context& ctx) {
+  for (core::Kind k : kWorkloadKinds) {
+    if (!ctx.knows(k)) return false;
+  }
+  return true;
+}
+
+std::vector<const core::Object*> pod_templates_in(const Context& ctx, std::string_view ns) {
+  std::vector<const core::Object*> out;
+  for (core::Kind k : kWorkloadKinds) {
+    auto objects = ctx.list(k, ns);
+    out.insert(out.end(), objects.begin(), objects.end());
+  }
+  return out;
+}
+
+bool selector_contains(const core::StringMap& selector, const core::StringMap& labels) {
+  if (selector.empty()) return false;
+  for (const auto& [key, value] : selector) {
+    const std::string* have = core::find_value(labels, key);
+    if (have == nullptr || *have != value) return false;
+  }
+  return true;
+}
+
+std::vector<const core::Object*> pod_templates_selected_by(const Context& ctx, std::string_view ns,
+                                                           const core::StringMap& selector) {
+  std::vector<const core::Object*> out;
+  for (const core::Object* o : pod_templates_in(ctx, ns)) {
+    const core::PodTemplate* t = o->pod_template();
+    if (t != nullptr && selector_contains(selector, t->labels)) out.push_back(o);
+  }
+  return out;
+}
+
+std::vector<const core::Object*> services_selecting(const Context& ctx, std::string_view ns,
+                                                    const core::StringMap& labels) {
+  std::vector<const core::Object*> out;
+  for (const core::Object* o : ctx.list(core::Kind::kService, ns)) {
+    const core::Service* s = o->service();
+    if (s != nullptr && s->has_selector && selector_contains(s->selector, labels)) out.push_back(o);
+  }
+  return out;
+}
+
+}  // namespace wirecheck::policy

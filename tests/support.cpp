@@ -1,0 +1,87 @@
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "wirecheck/object_index.hpp"
+
+namespace wirecheck::testing {
+
+namespace {
+
+void require_no_errors(const core::ManifestSet& set) {
+  for (const core::LoadError& e : set.errors) {
+    FAIL_CHECK("load error: " << e.file << ":" << e.line << ": " << e.message);
+  }
+  REQUIRE(set.errors.empty());
+}
+
+}  // namespace
+
+std::string fixtures_dir() { return WIRECHECK_FIXTURES_DIR; }
+
+core::ManifestSet load_yaml(std::string_view yaml) {
+  core::ManifestSet set;
+  core::load_stream(yaml, "<test>", set);
+  require_no_errors(set);
+  return set;
+}
+
+core::ManifestSet load_fixture(const std::string& relative) {
+  core::ManifestSet set;
+  core::load_path(fixtures_dir() + "/" + relative, set);
+  require_no_errors(set);
+  REQUIRE_FALSE(set.objects.empty());
+  return set;
+}
+
+std::vector<policy::Finding> evaluate(const core::ManifestSet& set, std::size_t index,
+                                      policy::Operation op, const core::Object* old_object,
+                                      const policy::Settings& settings) {
+  REQUIRE(index < set.objects.size());
+  policy::ObjectIndex context;
+  context.add_all(set.objects);
+  const policy::Engine engine(settings);
+  return engine.evaluate(set.objects[index], old_object, op, context);
+}
+
+std::vector<policy::Finding> evaluate_all(const core::ManifestSet& set,
+                                          const policy::Settings& settings) {
+  policy::ObjectIndex context;
+  context.add_all(set.objects);
+  const policy::Engine engine(settings);
+  std::vector<policy::Finding> all;
+  for (const core::Object& o : set.objects) {
+    auto f = engine.evaluate(o, nullptr, policy::Operation::kCreate, context);
+    all.insert(all.end(), f.begin(), f.end());
+  }
+  return all;
+}
+
+std::vector<policy::Finding> of_rule(const std::vector<policy::Finding>& findings,
+                                     std::string_view rule) {
+  std::vector<policy::Finding> out;
+  for (const auto& f : findings) {
+    if (f.rule == rule) out.push_back(f);
+  }
+  return out;
+}
+
+std::string shared_dir() {
+  std::error_code ec;
+  return std::filesystem::is_directory(WIRECHECK_SHARED_DIR, ec) ? std::string(WIRECHECK_SHARED_DIR)
+                                                                 : std::string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+}  // namespace wirecheck::testing
