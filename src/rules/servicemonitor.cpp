@@ -1,0 +1,803 @@
+// ServiceMonitor and PodMonitor rules (RULES.md "ServiceMonitor and
+// PodMonitor"). They share one file because they share most of their logic:
+// how an endpoint's scheme and TLS intent are read, which Services or pod
+// templates a monitor selects (selector + namespaceSelector), the DNS names
+// of a Service, and which cert-manager Certificate serves the target.
+//
+// Four rules look only at the monitor itself and work without any context
+// (servername missing, endpoint incomplete, scheme mismatch, insecure skip
+// verify); when the context knows Services they use it to name exact values
+// in messages and fixes. The other three need the context and are skipped by
+// the engine when it does not know Services.
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "wirecheck/context.hpp"
+#include "wirecheck/object.hpp"
+#include "wirecheck/rule.hpp"
+
+namespace wirecheck::rules {
+
+namespace {
+
+using core::Kind;
+using core::Monitor;
+using core::MonitorEndpoint;
+using core::Object;
+using policy::Context;
+using policy::FindingSink;
+using policy::RuleInput;
+using policy::Severity;
+
+constexpr Kind kWorkloadKinds[] = {Kind::kPod,       Kind::kDeployment, Kind::kStatefulSet,
+                                   Kind::kDaemonSet, Kind::kReplicaSet, Kind::kJob,
+                                   Kind::kCronJob};
+
+// The placeholder used when the selected Service is not known.
+constexpr std::string_view kServiceDnsForm = "<service>.<namespace>.svc";
+
+constexpr std::string_view kIpSanError =
+    "x509: cannot validate certificate for <pod IP> because it doesn't contain any IP SANs";
+
+// ------------------------------------------------------------ text helpers
+
+char lower_char(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), lower_char);
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && lower(a) == lower(b);
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+// "a, b or c".
+std::string join_or(const std::vector<std::string>& items) {
+  if (items.size() <= 1) return join(items, "");
+  std::vector<std::string> head(items.begin(), items.end() - 1);
+  return join(head, ", ") + " or " + items.back();
+}
+
+void push_unique(std::vector<std::string>& list, std::string value) {
+  if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(std::move(value));
+}
+
+// ------------------------------------------------------- endpoint reading
+
+std::string endpoint_path(const Monitor& mon, const MonitorEndpoint& ep) {
+  return std::string(mon.endpoints_path()) + "[" + std::to_string(ep.index) + "]";
+}
+
+// "/spec/endpoints/0" (JSON pointer, for patch advice).
+std::string endpoint_pointer(const Monitor& mon, const MonitorEndpoint& ep) {
+  std::string path = "/" + std::string(mon.endpoints_path()) + "/" + std::to_string(ep.index);
+  std::replace(path.begin(), path.end(), '.', '/');
+  return path;
+}
+
+bool scheme_https(const MonitorEndpoint& ep) { return iequals(ep.scheme, "https"); }
+
+// Prometheus' default scheme is http, so unset means plain HTTP.
+bool scheme_plain(const MonitorEndpoint& ep) { return ep.scheme.empty() || iequals(ep.scheme, "http"); }
+
+// Whether the endpoint means to use TLS. Scheme unset with CA/cert material
+// is what a patch that replaced the whole endpoint leaves behind: the author
+// clearly meant TLS.
+bool means_tls(const MonitorEndpoint& ep) {
+  if (scheme_https(ep)) return true;
+  return ep.scheme.empty() && ep.tls.present && ep.tls.has_tls_material();
+}
+
+// The port name as written (`port`, or a named deprecated `targetPort`).
+std::string port_name(const MonitorEndpoint& ep) {
+  if (!ep.port.empty()) return ep.port;
+  if (ep.target_port.set && !ep.target_port.is_int) return ep.target_port.str;
+  return "";
+}
+
+bool has_port(const Monitor& mon, const MonitorEndpoint& ep) {
+  if (!ep.port.empty() || ep.target_port.set) return true;
+  return mon.pod_monitor && ep.has_port_number;
+}
+
+// ------------------------------------------------------------- selection
+
+// prometheus-operator converts the selector with LabelSelectorAsSelector, so
+// an absent or empty selector selects everything.
+bool selects(const core::LabelSelector& selector, const core::StringMap& labels) {
+  return selector.empty() || selector.matches(labels);
+}
+
+std::vector<std::string> target_namespaces(const Object& obj, const Monitor& mon) {
+  std::vector<std::string> out;
+  for (std::string& ns : mon.target_namespaces(obj.ns())) push_unique(out, std::move(ns));
+  return out;
+}
+
+bool by_ns_name(const Object* a, const Object* b) {
+  return std::tie(a->ns(), a->name()) < std::tie(b->ns(), b->name());
+}
+
+// Services the ServiceMonitor selects (by their metadata labels), sorted.
+// The caller checks `ctx.knows(Kind::kService)`.
+std::vector<const Object*> selected_services(const Context& ctx, const Object& obj,
+                                             const Monitor& mon) {
+  std::vector<const Object*> candidates;
+  if (mon.namespace_any) {
+    candidates = ctx.list_all(Kind::kService);
+  } else {
+    for (const std::string& ns : target_namespaces(obj, mon)) {
+      auto in_ns = ctx.list(Kind::kService, ns);
+      candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
+    }
+  }
+  std::vector<const Object*> out;
+  for (const Object* o : candidates) {
+    if (o->service() != nullptr && selects(mon.selector, o->meta.labels)) out.push_back(o);
+  }
+  std::sort(out.begin(), out.end(), by_ns_name);
+  return out;
+}
+
+// Workloads whose pod template the PodMonitor selects, sorted. The caller
+// checks `knows_pod_templates(ctx)`.
+std::vector<const Object*> selected_pod_templates(const Context& ctx, const Object& obj,
+                                                  const Monitor& mon) {
+  std::vector<const Object*> candidates;
+  if (mon.namespace_any) {
+    for (Kind k : kWorkloadKinds) {
+      auto of_kind = ctx.list_all(k);
+      candidates.insert(candidates.end(), of_kind.begin(), of_kind.end());
+    }
+  } else {
+    for (const std::string& ns : target_namespaces(obj, mon)) {
+      auto in_ns = policy::pod_templates_in(ctx, ns);
+      candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
+    }
+  }
+  std::vector<const Object*> out;
+  for (const Object* o : candidates) {
+    const core::PodTemplate* t = o->pod_template();
+    if (t != nullptr && selects(mon.selector, t->labels)) out.push_back(o);
+  }
+  std::sort(out.begin(), out.end(), by_ns_name);
+  return out;
+}
+
+// The Services whose DNS name the scrape target is known by: for a
+// ServiceMonitor the selected Services (narrowed to those having the
+// endpoint's port when that leaves any); for a PodMonitor the Services that
+// select the selected pods. Empty when the context cannot tell.
+std::vector<const Object*> target_services(const Context& ctx, const Object& obj,
+                                           const Monitor& mon, const MonitorEndpoint& ep) {
+  if (!ctx.knows(Kind::kService)) return {};
+  if (!mon.pod_monitor) {
+    std::vector<const Object*> selected = selected_services(ctx, obj, mon);
+    const std::string port = port_name(ep);
+    if (port.empty()) return selected;
+    std::vector<const Object*> with_port;
+    for (const Object* o : selected) {
+      if (o->service()->port_named(port) != nullptr) with_port.push_back(o);
+    }
+    return with_port.empty() ? selected : with_port;
+  }
+  if (!policy::knows_pod_templates(ctx)) return {};
+  std::vector<const Object*> out;
+  for (const Object* workload : selected_pod_templates(ctx, obj, mon)) {
+    for (const Object* svc :
+         policy::services_selecting(ctx, workload->ns(), workload->pod_template()->labels)) {
+      if (std::find(out.begin(), out.end(), svc) == out.end()) out.push_back(svc);
+    }
+  }
+  std::sort(out.begin(), out.end(), by_ns_name);
+  return out;
+}
+
+// "<svc>.<ns>.svc", the name a serving certificate for a Service carries.
+std::string service_dns(const Object& svc) {
+  return svc.name() + "." + (svc.ns().empty() ? std::string("<namespace>") : svc.ns()) + ".svc";
+}
+
+// Whether `name` is one of the names the Service answers to in cluster DNS:
+// <svc>, <svc>.<ns>, <svc>.<ns>.svc, <svc>.<ns>.svc.<cluster domain>. Any
+// cluster domain is accepted (not every cluster uses cluster.local). A
+// Service read from a file without namespace accepts any namespace.
+bool is_service_dns_form(std::string_view name, const Object& svc) {
+  const std::string n = lower(name);
+  const std::string svc_name = lower(svc.name());
+  if (n == svc_name) return true;
+  if (!starts_with(n, svc_name + ".")) return false;
+  std::string_view rest = std::string_view(n).substr(svc_name.size() + 1);
+  std::string_view ns_part = rest.substr(0, rest.find('.'));
+  if (ns_part.empty()) return false;
+  if (!svc.ns().empty() && ns_part != lower(svc.ns())) return false;
+  rest.remove_prefix(ns_part.size());
+  if (rest.empty()) return true;
+  if (rest == ".svc") return true;
+  return starts_with(rest, ".svc.") && rest.size() > 5;
+}
+
+// ------------------------------------------------------- certificates
+
+// TLS name matching as Go's crypto/x509 does it: case-insensitive, a
+// leading `*.` covers exactly one label.
+bool dns_name_covers(std::string_view pattern, std::string_view name) {
+  const std::string p = lower(pattern);
+  const std::string n = lower(name);
+  if (p == n) return true;
+  if (!starts_with(p, "*.")) return false;
+  const std::size_t dot = n.find('.');
+  return dot != std::string::npos && dot > 0 && n.substr(dot) == p.substr(1);
+}
+
+// Whether the Certificate lets a client verify `name`. The commonName counts
+// too: older cert-manager releases copied it into the SANs, and a false deny
+// costs more than a missed one.
+bool certificate_covers(const core::Certificate& cert, std::string_view name) {
+  for (const std::string& dns : cert.dns_names) {
+    if (dns_name_covers(dns, name)) return true;
+  }
+  return !cert.common_name.empty() && iequals(cert.common_name, name);
+}
+
+bool looks_like_ip(std::string_view name) {
+  if (name.find(':') != std::string_view::npos) return true;  // IPv6
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return c == '.' || std::isdigit(static_cast<unsigned char>(c));
+  });
+}
+
+// A cert-manager Certificate that evidently issues the scrape target's
+// serving certificate: it writes the Secret the monitor takes its CA from
+// (the usual "trust the serving Secret's ca.crt" pattern), or it writes the
+// cert/keySecret Secret and names one of the target Services. A client
+// certificate in its own Secret names neither and is left alone.
+struct ServingCertificate {
+  const Object* object;
+  const core::Certificate* cert;
+};
+
+std::vector<ServingCertificate> serving_certificates(const Context& ctx, const Object& obj,
+                                                     const MonitorEndpoint& ep,
+                                                     const std::vector<const Object*>& services) {
+  if (!ctx.knows(Kind::kCertificate)) return {};
+  const core::TlsConfig& tls = ep.tls;
+  std::vector<ServingCertificate> out;
+  for (const Object* o : ctx.list(Kind::kCertificate, obj.ns())) {
+    const core::Certificate* cert = o->certificate();
+    if (cert == nullptr || cert->secret_name.empty() || cert->dns_names.empty()) continue;
+    const std::string& secret = cert->secret_name;
+    const bool ca_secret = tls.ca.secret_name == secret;
+    const bool client_secret = tls.cert.secret_name == secret || tls.key_secret_name == secret;
+    if (!ca_secret && !client_secret) continue;
+    bool names_target = false;
+    for (const Object* svc : services) {
+      for (const std::string& dns : cert->dns_names) {
+        if (is_service_dns_form(dns, *svc)) names_target = true;
+      }
+    }
+    if (ca_secret || names_target) out.push_back({o, cert});
+  }
+  return out;
+}
+
+// ---------------------------------------------------------- proposals
+
+// The serverName values to propose: `<svc>.<ns>.svc` of each target Service,
+// preferring those a serving Certificate covers. Empty when unknown.
+std::vector<std::string> proposed_server_names(const Context& ctx, const Object& obj,
+                                               const Monitor& mon, const MonitorEndpoint& ep) {
+  const std::vector<const Object*> services = target_services(ctx, obj, mon, ep);
+  std::vector<std::string> all;
+  for (const Object* svc : services) push_unique(all, service_dns(*svc));
+  const std::vector<ServingCertificate> certs = serving_certificates(ctx, obj, ep, services);
+  if (certs.empty()) return all;
+  std::vector<std::string> covered;
+  for (const std::string& name : all) {
+    const bool ok = std::all_of(certs.begin(), certs.end(), [&](const ServingCertificate& c) {
+      return certificate_covers(*c.cert, name);
+    });
+    if (ok) covered.push_back(name);
+  }
+  return covered.empty() ? all : covered;
+}
+
+// Port names the endpoint could use, from the selected Services (ServiceMonitor)
+// or the selected pod templates' containers (PodMonitor).
+std::vector<std::string> available_port_names(const Context& ctx, const Object& obj,
+                                              const Monitor& mon) {
+  std::vector<std::string> names;
+  if (!mon.pod_monitor) {
+    if (!ctx.knows(Kind::kService)) return names;
+    for (const Object* svc : selected_services(ctx, obj, mon)) {
+      for (const core::ServicePort& p : svc->service()->ports) {
+        if (!p.name.empty()) push_unique(names, p.name);
+      }
+    }
+    return names;
+  }
+  if (!policy::knows_pod_templates(ctx)) return names;
+  for (const Object* workload : selected_pod_templates(ctx, obj, mon)) {
+    const core::PodTemplate* t = workload->pod_template();
+    for (const auto* list : {&t->containers, &t->init_containers}) {
+      for (const core::Container& c : *list) {
+        for (const core::ContainerPort& p : c.ports) {
+          if (!p.name.empty()) push_unique(names, p.name);
+        }
+      }
+    }
+  }
+  return names;
+}
+
+// "app=x, tier In (a, b), !legacy" for messages.
+std::string describe_selector(const core::LabelSelector& selector) {
+  if (selector.empty()) return "{} (everything)";
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : selector.match_labels) parts.push_back(key + "=" + value);
+  for (const core::LabelSelectorRequirement& req : selector.match_expressions) {
+    if (req.op == "Exists") {
+      parts.push_back(req.key);
+    } else if (req.op == "DoesNotExist") {
+      parts.push_back("!" + req.key);
+    } else {
+      parts.push_back(req.key + " " + req.op + " (" + join(req.values, ", ") + ")");
+    }
+  }
+  return join(parts, ", ");
+}
+
+std::string describe_namespaces(const Object& obj, const Monitor& mon) {
+  if (mon.namespace_any) return "any namespace";
+  std::vector<std::string> names = target_namespaces(obj, mon);
+  for (std::string& n : names) {
+    if (n.empty()) n = "<no namespace>";
+  }
+  return (names.size() == 1 ? "namespace " : "namespaces ") + join(names, ", ");
+}
+
+std::string object_names(const std::vector<const Object*>& objects) {
+  std::vector<std::string> names;
+  for (const Object* o : objects) {
+    names.push_back(o->ns().empty() ? o->name() : o->ns() + "/" + o->name());
+  }
+  return join(names, ", ");
+}
+
+// ================================================ servicemonitor-tls-servername
+
+void check_tls_servername(const RuleInput& in, FindingSink& out) {
+  const Monitor* mon = in.object.monitor();
+  if (mon == nullptr) return;
+  for (const MonitorEndpoint& ep : mon->endpoints) {
+    if (!means_tls(ep) || ep.tls.insecure_skip_verify || !ep.tls.server_name.empty()) continue;
+    const std::string at = endpoint_path(*mon, ep);
+    const std::vector<std::string> names = proposed_server_names(in.context, in.object, *mon, ep);
+
+    std::string message = "endpoint uses TLS without tlsConfig.serverName: Prometheus verifies the "
+                          "certificate against the pod IP it scrapes and fails with \"" +
+                          std::string(kIpSanError) + "\"; ";
+    std::string value;
+    if (names.empty()) {
+      value = std::string(kServiceDnsForm);
+      message += "set serverName to the metrics Service's DNS name, " + value;
+    } else if (names.size() == 1) {
+      value = names.front();
+      message += "set serverName to " + value + " (the selected Service)";
+    } else {
+      value = names.front();
+      message += "set serverName to the DNS name of a selected Service: " + join_or(names);
+    }
+
+    std::string fix = ep.tls.present ? "add to " + at + ".tlsConfig: serverName: " + value
+                                     : "add to " + at + ": tlsConfig: {serverName: " + value + "}";
+    if (names.empty()) {
+      fix += " (the DNS name of the Service the monitor selects; the serving certificate must list it)";
+    } else if (names.size() > 1) {
+      fix += " (or " + join_or(std::vector<std::string>(names.begin() + 1, names.end())) +
+             "; the serving certificate must list the name, use one monitor per Service if their "
+             "certificates differ)";
+    }
+    out.add(at + ".tlsConfig.serverName", std::move(message), std::move(fix));
+  }
+}
+
+// =========================================== servicemonitor-endpoint-incomplete
+
+void check_endpoint_incomplete(const RuleInput& in, FindingSink& out) {
+  const Monitor* mon = in.object.monitor();
+  if (mon == nullptr) return;
+  for (const MonitorEndpoint& ep : mon->endpoints) {
+    if (has_port(*mon, ep)) continue;
+    const std::string at = endpoint_path(*mon, ep);
+    // TLS or auth settings on a port-less endpoint are what a merge patch
+    // leaves when it replaces the whole endpoints list: the original port,
+    // path and scheme are gone, so the scrape cannot work as intended.
+    const bool patched = ep.tls.present || ep.has_auth;
+    const std::string fields =
+        mon->pod_monitor ? "port, portNumber or targetPort" : "port or targetPort";
+    const std::string scraped = mon->pod_monitor
+                                    ? "every declared container port of the selected pods"
+                                    : "every port of the selected Services' endpoints";
+
+    std::vector<std::string> ports = available_port_names(in.context, in.object, *mon);
+    std::string port_value = ports.empty() ? (mon->pod_monitor ? "<container port name>"
+                                                               : "<service port name>")
+                                           : ports.front();
+    std::string port_hint = "port: " + port_value;
+    if (ports.size() > 1) port_hint += " (one of " + join(ports, ", ") + ")";
+
+    if (patched) {
+      std::string settings = ep.tls.present && ep.has_auth ? "tlsConfig and auth settings"
+                             : ep.tls.present              ? "tlsConfig"
+                                                           : "auth settings";
+      out.add(Severity::kDeny, at,
+              "endpoint has " + settings + " but no " + fields +
+                  ": the sign of a patch that replaced the whole endpoints list, dropping port, "
+                  "path and scheme; Prometheus scrapes " + scraped +
+                  " with the default scheme and path, and the metrics target fails",
+              "restore the endpoint's fields in " + at + " (" + port_hint +
+                  ", plus the scheme and path it had); to change only TLS, patch " +
+                  endpoint_pointer(*mon, ep) +
+                  "/tlsConfig (JSON6902 op: replace) instead of replacing " +
+                  std::string(mon->endpoints_path()));
+    } else {
+      out.add(Severity::kWarn, at,
+              "endpoint has no " + fields + ": Prometheus scrapes " + scraped +
+                  ", including ports that do not serve metrics",
+              "add to " + at + ": " + port_hint);
+    }
+  }
+}
+
+// ========================================== servicemonitor-scheme-tls-mismatch
+
+void check_scheme_tls_mismatch(const RuleInput& in, FindingSink& out) {
+  const Monitor* mon = in.object.monitor();
+  if (mon == nullptr) return;
+  for (const MonitorEndpoint& ep : mon->endpoints) {
+    if (!scheme_plain(ep)) continue;
+    const std::string at = endpoint_path(*mon, ep);
+    const std::string scheme_text =
+        ep.scheme.empty() ? "scheme is unset (Prometheus defaults to http)"
+                          : "scheme is " + ep.scheme;
+    const std::string port = port_name(ep);
+    const bool https_port = lower(port).find("https") != std::string::npos;
+
+    if (ep.tls.present) {
+      std::string message = "tlsConfig is set but " + scheme_text +
+                            ": Prometheus scrapes over plain HTTP and silently ignores the TLS "
+                            "settings";
+      if (https_port) message += ", while port \"" + port + "\" serves HTTPS";
+      out.add(at + ".scheme", std::move(message),
+              "set " + at + ".scheme: https (or remove tlsConfig if the target serves plain HTTP)");
+    } else if (https_port) {
+      out.add(at + ".scheme",
+              "port \"" + port + "\" says https but " + scheme_text +
+                  ": Prometheus sends plain HTTP to a TLS port and the scrape fails",
+              "set " + at + ".scheme: https and add tlsConfig: {serverName: " +
+                  std::string(kServiceDnsForm) + ", ca: ...} (or use the plain HTTP port)");
+    }
+  }
+}
+
+// ======================================== servicemonitor-insecure-skip-verify
+
+void check_insecure_skip_verify(const RuleInput& in, FindingSink& out) {
+  const Monitor* mon = in.object.monitor();
+  if (mon == nullptr) return;
+  for (const MonitorEndpoint& ep : mon->endpoints) {
+    if (!ep.tls.insecure_skip_verify) continue;
+    const std::string at = endpoint_path(*mon, ep);
+    std::string message =
+        "tlsConfig.insecureSkipVerify is true: Prometheus accepts any certificate, so whoever "
+        "answers on the target address can impersonate it";
+    if (ep.has_auth) message += " and receive the credentials the scrape sends";
+    const std::vector<std::string> names = proposed_server_names(in.context, in.object, *mon, ep);
+    const std::string server_name = names.empty() ? std::string(kServiceDnsForm) : names.front();
+    out.add(at + ".tlsConfig.insecureSkipVerify", std::move(message),
+            "in " + at + ".tlsConfig set insecureSkipVerify: false, ca: {secret: {name: <serving "
+            "cert secret>, key: ca.crt}} and serverName: " + server_name +
+            " (e.g. a cert-manager Certificate for the metrics Service)");
+  }
+}
+
+// ============================================== servicemonitor-port-not-found
+
+void check_port_not_found(const RuleInput& in, FindingSink& out) {
+  const Monitor* mon = in.object.monitor();
+  if (mon == nullptr) return;
+  const Context& ctx = in.context;
+  if (mon->pod_monitor ? !policy::knows_pod_templates(ctx) : !ctx.knows(Kind::kService)) return;
+
+  // Selected targets are resolved once for all endpoints.
+  const std::vector<const Object*> targets = mon->pod_monitor
+                                                 ? selected_pod_templates(ctx, in.object, *mon)
+                                                 : selected_services(ctx, in.object, *mon);
+  // Nothing selected is servicemonitor-selects-nothing's finding.
+  if (targets.empty()) return;
+  const std::vector<std::string> ports = available_port_names(ctx, in.object, *mon);
+  const std::string what = mon->pod_monitor ? "container port of the selected pod templates"
+                                            : "port name of the selected Services";
+
+  for (const MonitorEndpoint& ep : mon->endpoints) {
+    if (ep.port.empty()) continue;
+    if (std::find(ports.begin(), ports.end(), ep.port) != ports.end()) continue;
+    const std::string at = endpoint_path(*mon, ep);
+    std::string message = "port \"" + ep.port + "\" is not a " + what + " (" +
+                          object_names(targets) + "; named ports: " +
+                          (ports.empty() ? std::string("none") : join(ports, ", ")) +
+                          "): Prometheus discovers no target for this endpoint";
+    std::string fix = ports.empty()
+                          ? "name the " + std::string(mon->pod_monitor ? "container" : "Service") +
+                                " port \"" + ep.port + "\""
+                          : "set " + at + ".port to " + join_or(ports) + ", or name the " +
+                                (mon->pod_monitor ? "container" : "Service") + " port \"" +
+                                ep.port + "\"";
+    // Pod templates are not pods: a sidecar injector (service mesh) adds
+    // container ports the manifests never show, so a PodMonitor port may
+    // exist at runtime. Only the Service ports are the whole truth.
+    if (mon->pod_monitor) {
+      message += " (unless an injected sidecar declares it)";
+      out.add(Severity::kWarn, at + ".port", std::move(message), std::move(fix));
+    } else {
+      out.add(Severity::kDeny, at + ".port", std::move(message), std::move(fix));
+    }
+  }
+}
+
+// ============================================ servicemonitor-selects-nothing
+
+void check_selects_nothing(const RuleInput& in, FindingSink& out) {
+  const Monitor* mon = in.object.monitor();
+  if (mon == nullptr) return;
+  const Context& ctx = in.context;
+  const std::string where = describe_namespaces(in.object, *mon);
+  const std::string selector = describe_selector(mon->selector);
+
+  if (mon->pod_monitor) {
+    if (!policy::knows_pod_templates(ctx)) return;
+    if (!selected_pod_templates(ctx, in.object, *mon).empty()) return;
+    out.add("spec.selector",
+            "selector " + selector + " matches no pod template in " + where +
+                ": Prometheus scrapes nothing for this PodMonitor",
+            "make spec.selector match the metrics pods' template labels (or fix "
+            "spec.namespaceSelector)");
+    return;
+  }
+
+  if (!ctx.knows(Kind::kService)) return;
+  if (!selected_services(ctx, in.object, *mon).empty()) return;
+  std::string fix =
+      "make spec.selector match the metrics Service's metadata.labels (a ServiceMonitor selects "
+      "Services by their labels, not by pod labels), or fix spec.namespaceSelector";
+  // Services in the searched namespaces that carry an endpoint's port name
+  // are probably the intended ones: name them.
+  std::vector<std::string> candidates;
+  if (!mon->namespace_any) {
+    for (const std::string& ns : target_namespaces(in.object, *mon)) {
+      for (const Object* svc : ctx.list(Kind::kService, ns)) {
+        for (const MonitorEndpoint& ep : mon->endpoints) {
+          if (!ep.port.empty() && svc->service() != nullptr &&
+              svc->service()->port_named(ep.port) != nullptr) {
+            push_unique(candidates, svc->name());
+          }
+        }
+      }
+    }
+  }
+  if (!candidates.empty()) fix += "; Services with the endpoint's port: " + join(candidates, ", ");
+  out.add("spec.selector",
+          "selector " + selector + " matches no Service in " + where +
+              ": Prometheus scrapes nothing for this ServiceMonitor",
+          std::move(fix));
+}
+
+// ======================================== servicemonitor-servername-mismatch
+
+void check_servername_mismatch(const RuleInput& in, FindingSink& out) {
+  const Monitor* mon = in.object.monitor();
+  if (mon == nullptr) return;
+  const Context& ctx = in.context;
+  for (const MonitorEndpoint& ep : mon->endpoints) {
+    const std::string& server_name = ep.tls.server_name;
+    // Without verification the name is only SNI: nothing fails.
+    if (server_name.empty() || ep.tls.insecure_skip_verify) continue;
+    const std::string at = endpoint_path(*mon, ep) + ".tlsConfig.serverName";
+    const std::vector<const Object*> services = target_services(ctx, in.object, *mon, ep);
+
+    // The Certificate is what verification actually checks: when it does
+    // not list the name, the scrape fails for certain.
+    bool cert_covers = false;
+    bool cert_denied = false;
+    if (!looks_like_ip(server_name)) {
+      for (const ServingCertificate& sc : serving_certificates(ctx, in.object, ep, services)) {
+        if (certificate_covers(*sc.cert, server_name)) {
+          cert_covers = true;
+          continue;
+        }
+        std::string proposal;
+        for (const Object* svc : services) {
+          if (proposal.empty() && certificate_covers(*sc.cert, service_dns(*svc))) {
+            proposal = service_dns(*svc);
+          }
+        }
+        if (proposal.empty()) proposal = sc.cert->dns_names.front();
+        out.add(Severity::kDeny, at,
+                "serverName \"" + server_name + "\" is not in the dnsNames of Certificate " +
+                    sc.object->ns() + "/" + sc.object->name() + " (" +
+                    join(sc.cert->dns_names, ", ") + "), which issues Secret \"" +
+                    sc.cert->secret_name +
+                    "\" used by this tlsConfig: verification fails with \"x509: certificate is "
+                    "valid for ..., not " + server_name + "\"",
+                "set " + at + ": " + proposal + ", or add \"" + server_name +
+                    "\" to spec.dnsNames of Certificate " + sc.object->ns() + "/" +
+                    sc.object->name());
+        cert_denied = true;
+      }
+    }
+    // A serving Certificate that lists the name settles it; the Service
+    // forms are only the usual convention.
+    if (cert_denied || cert_covers || mon->pod_monitor || services.empty()) continue;
+    const bool service_form = std::any_of(services.begin(), services.end(), [&](const Object* s) {
+      return is_service_dns_form(server_name, *s);
+    });
+    if (service_form) continue;
+    std::vector<std::string> names;
+    for (const Object* svc : services) push_unique(names, service_dns(*svc));
+    out.add(Severity::kWarn, at,
+            "serverName \"" + server_name + "\" is not a DNS name of the selected Service (" +
+                object_names(services) +
+                "): unless the serving certificate lists exactly this name, verification fails",
+            "set " + at + ": " + join_or(names) +
+                " (and make sure the serving certificate lists it)");
+  }
+}
+
+}  // namespace
+
+WIRECHECK_REGISTER_RULE(servicemonitor_tls_servername,
+                        {
+                            .id = "servicemonitor-tls-servername",
+                            .title = "TLS scrape endpoint without tlsConfig.serverName",
+                            .severity = Severity::kDeny,
+                            .severities = "deny",
+                            .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
+                            .needs_context = false,
+                            .context_kinds = {},
+                            .failure =
+                                "Prometheus scrapes the pod IP, so certificate verification fails "
+                                "with \"x509: cannot validate certificate for <IP> because it "
+                                "doesn't contain any IP SANs\" and the target stays down.",
+                            .fix = "Set tlsConfig.serverName to the Service's DNS name "
+                                   "<service>.<namespace>.svc (a name the serving certificate "
+                                   "lists).",
+                            .check = &check_tls_servername,
+                        })
+
+WIRECHECK_REGISTER_RULE(servicemonitor_endpoint_incomplete,
+                        {
+                            .id = "servicemonitor-endpoint-incomplete",
+                            .title = "Scrape endpoint without port",
+                            .severity = Severity::kDeny,
+                            .severities = "deny / warn",
+                            .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
+                            .needs_context = false,
+                            .context_kinds = {},
+                            .failure =
+                                "An endpoint without port/targetPort (PodMonitor: portNumber) "
+                                "scrapes every port with default scheme and path. With tlsConfig "
+                                "or auth settings it is the remains of a patch that replaced the "
+                                "endpoints list (deny); otherwise it scrapes ports that serve no "
+                                "metrics (warn).",
+                            .fix = "Restore port, scheme and path; patch only "
+                                   "/spec/endpoints/N/tlsConfig instead of replacing the list.",
+                            .check = &check_endpoint_incomplete,
+                        })
+
+WIRECHECK_REGISTER_RULE(servicemonitor_scheme_tls_mismatch,
+                        {
+                            .id = "servicemonitor-scheme-tls-mismatch",
+                            .title = "tlsConfig or https port with an http scheme",
+                            .severity = Severity::kWarn,
+                            .severities = "warn",
+                            .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
+                            .needs_context = false,
+                            .context_kinds = {},
+                            .failure = "With scheme http or unset, Prometheus scrapes over plain "
+                                       "HTTP: tlsConfig is silently ignored, and an HTTPS port "
+                                       "answers with an error.",
+                            .fix = "Set scheme: https, or drop tlsConfig for a plain HTTP target.",
+                            .check = &check_scheme_tls_mismatch,
+                        })
+
+WIRECHECK_REGISTER_RULE(servicemonitor_insecure_skip_verify,
+                        {
+                            .id = "servicemonitor-insecure-skip-verify",
+                            .title = "Scrape endpoint with insecureSkipVerify",
+                            .severity = Severity::kWarn,
+                            .severities = "warn",
+                            .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
+                            .needs_context = false,
+                            .context_kinds = {},
+                            .failure = "Any certificate is accepted: no protection against "
+                                       "impersonation of the metrics endpoint, which also "
+                                       "receives the scrape's bearer token.",
+                            .fix = "Set insecureSkipVerify: false with tlsConfig.ca and "
+                                   "serverName <service>.<namespace>.svc.",
+                            .check = &check_insecure_skip_verify,
+                        })
+
+// PodMonitors also need the workload kinds; the check asks for them itself so
+// that ServiceMonitors are not skipped where only Services are cached.
+WIRECHECK_REGISTER_RULE(servicemonitor_port_not_found,
+                        {
+                            .id = "servicemonitor-port-not-found",
+                            .title = "Scrape endpoint port not declared by the selected targets",
+                            .severity = Severity::kDeny,
+                            .severities = "deny (PodMonitor: warn)",
+                            .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
+                            .needs_context = true,
+                            .context_kinds = {Kind::kService},
+                            .failure = "The endpoint's port name matches no port of the selected "
+                                       "Services (PodMonitor: container ports), so Prometheus "
+                                       "discovers no target and nothing is scraped.",
+                            .fix = "Use a port name the selected Service declares, or name the "
+                                   "Service port.",
+                            .check = &check_port_not_found,
+                        })
+
+WIRECHECK_REGISTER_RULE(servicemonitor_selects_nothing,
+                        {
+                            .id = "servicemonitor-selects-nothing",
+                            .title = "Monitor selector matches no Service or pod template",
+                            .severity = Severity::kWarn,
+                            .severities = "warn",
+                            .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
+                            .needs_context = true,
+                            .context_kinds = {Kind::kService},
+                            .failure = "selector + namespaceSelector match no Service "
+                                       "(PodMonitor: no pod template), so nothing is scraped.",
+                            .fix = "Match the metrics Service's metadata.labels (PodMonitor: the "
+                                   "pod template labels) and the right namespaces.",
+                            .check = &check_selects_nothing,
+                        })
+
+WIRECHECK_REGISTER_RULE(servicemonitor_servername_mismatch,
+                        {
+                            .id = "servicemonitor-servername-mismatch",
+                            .title = "tlsConfig.serverName not a name of the target",
+                            .severity = Severity::kDeny,
+                            .severities = "warn / deny",
+                            .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
+                            .needs_context = true,
+                            .context_kinds = {Kind::kService},
+                            .failure = "serverName is not a DNS name of the selected Service "
+                                       "(warn), or the cert-manager Certificate issuing the "
+                                       "tlsConfig Secret does not list it (deny): certificate "
+                                       "verification fails and the target stays down.",
+                            .fix = "Set serverName to <service>.<namespace>.svc and list it in "
+                                   "the Certificate's dnsNames.",
+                            .check = &check_servername_mismatch,
+                        })
+
+}  // namespace wirecheck::rules
