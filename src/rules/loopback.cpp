@@ -1,0 +1,372 @@
+#include "loopback.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+namespace wirecheck::rules {
+
+namespace {
+
+// One whitespace-separated word of the command line and where it came from.
+struct Word {
+  std::string text;
+  std::string path;  // "args[2]"
+};
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Shell scripts (`sh -c "exec /app --bind-address=127.0.0.1:8080"`) carry
+// flags inside one argument; splitting on whitespace finds them too. Quotes
+// around a word are a shell's, not part of the value.
+void append_words(std::string_view text, const std::string& path, std::vector<Word>& out) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) ++i;
+    std::size_t start = i;
+    while (i < text.size() && !is_space(text[i])) ++i;
+    if (i == start) break;
+    std::string word(text.substr(start, i - start));
+    word.erase(std::remove(word.begin(), word.end(), '"'), word.end());
+    word.erase(std::remove(word.begin(), word.end(), '\''), word.end());
+    out.push_back({std::move(word), path});
+  }
+}
+
+std::vector<Word> command_line(const core::Container& container) {
+  const auto vars = literal_env(container);
+  std::vector<Word> words;
+  for (std::size_t i = 0; i < container.command.size(); ++i) {
+    append_words(expand_k8s_vars(container.command[i], vars), "command[" + std::to_string(i) + "]",
+                 words);
+  }
+  for (std::size_t i = 0; i < container.args.size(); ++i) {
+    append_words(expand_k8s_vars(container.args[i], vars), "args[" + std::to_string(i) + "]", words);
+  }
+  return words;
+}
+
+// "--metrics-addr" / "-metrics-addr" -> "metrics-addr" (Go's flag package
+// accepts both prefixes).
+std::string_view flag_name(std::string_view flag) {
+  if (flag.starts_with("--")) return flag.substr(2);
+  if (flag.starts_with("-")) return flag.substr(1);
+  return flag;
+}
+
+struct FlagValue {
+  std::string value;
+  std::string written;
+  std::string path;
+};
+
+// The last value of every flag named in `wanted` (normalised names), in both
+// `--flag=value` and `--flag value` forms.
+std::map<std::string, FlagValue, std::less<>> last_values(const std::vector<Word>& words,
+                                                          const std::vector<std::string>& wanted) {
+  std::map<std::string, FlagValue, std::less<>> found;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i].text;
+    if (word.size() < 2 || word[0] != '-' || word == "--") continue;
+    std::string_view body = flag_name(word);
+    std::string_view name = body;
+    std::optional<std::string> value;
+    std::string written = word;
+    if (auto eq = body.find('='); eq != std::string_view::npos) {
+      name = body.substr(0, eq);
+      value = std::string(body.substr(eq + 1));
+    }
+    if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
+    if (!value) {
+      if (i + 1 >= words.size() || words[i + 1].text.starts_with("-")) continue;
+      value = words[i + 1].text;
+      written += " " + words[i + 1].text;
+    }
+    found.insert_or_assign(std::string(name), FlagValue{*value, written, words[i].path});
+  }
+  return found;
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::optional<std::int64_t> parse_port(std::string_view s) {
+  s = trim(s);
+  if (!all_digits(s) || s.size() > 5) return std::nullopt;
+  std::int64_t port = 0;
+  for (char c : s) port = port * 10 + (c - '0');
+  if (port < 1 || port > 65535) return std::nullopt;
+  return port;
+}
+
+std::string strip_brackets(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return std::string(host);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The scheme ("http") and the rest of a URL-ish value; scheme "" when none.
+std::pair<std::string, std::string_view> split_scheme(std::string_view value) {
+  if (auto pos = value.find("://"); pos != std::string_view::npos) {
+    return {lower(value.substr(0, pos)), value.substr(pos + 3)};
+  }
+  return {"", value};
+}
+
+// host[:port] part of a URL-ish value: up to the first '/' (IPv6 literals are
+// bracketed, so they hold no '/').
+std::string_view authority(std::string_view rest) {
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) return rest.substr(0, slash);
+  return rest;
+}
+
+}  // namespace
+
+std::string expand_k8s_vars(std::string_view text,
+                            const std::vector<std::pair<std::string, std::string>>& vars) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c != '$' || i + 1 >= text.size()) {
+      out += c;
+      ++i;
+      continue;
+    }
+    char next = text[i + 1];
+    if (next == '$') {  // escape: "$$" -> "$", so "$$(VAR)" stays "$(VAR)"
+      out += '$';
+      i += 2;
+      continue;
+    }
+    if (next != '(') {
+      out += '$';
+      out += next;
+      i += 2;
+      continue;
+    }
+    std::size_t close = text.find(')', i + 2);
+    if (close == std::string_view::npos) {  // unterminated: kept as written
+      out += "$(";
+      i += 2;
+      continue;
+    }
+    std::string_view name = text.substr(i + 2, close - i - 2);
+    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == name; });
+    if (it != vars.end()) {
+      out += it->second;
+    } else {
+      out.append(text.substr(i, close - i + 1));
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> literal_env(const core::Container& container) {
+  std::vector<std::pair<std::string, std::string>> vars;
+  for (const core::EnvVar& env : container.env) {
+    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == env.name; });
+    if (!env.has_value) {
+      // Known only at runtime (valueFrom): references to it stay unresolved.
+      if (it != vars.end()) vars.erase(it);
+      continue;
+    }
+    std::string value = expand_k8s_vars(env.value, vars);
+    if (it != vars.end()) {
+      it->second = std::move(value);
+    } else {
+      vars.emplace_back(env.name, std::move(value));
+    }
+  }
+  return vars;
+}
+
+BindHost classify_host(std::string_view host) {
+  std::string h = lower(strip_brackets(trim(host)));
+  if (h.empty() || h == "0.0.0.0" || h == "::" || h == "*" || h == "0:0:0:0:0:0:0:0") {
+    return BindHost::kAllInterfaces;
+  }
+  if (h == "localhost" || h == "ip6-localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1") {
+    return BindHost::kLoopback;
+  }
+  // 127.0.0.0/8: a dotted quad starting with 127.
+  if (h.starts_with("127.") && std::count(h.begin(), h.end(), '.') == 3 &&
+      std::all_of(h.begin(), h.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); })) {
+    return BindHost::kLoopback;
+  }
+  return BindHost::kOther;
+}
+
+std::optional<HostPort> parse_host_port(std::string_view value) {
+  value = trim(value);
+  auto [scheme, rest] = split_scheme(value);
+  std::string_view auth = authority(rest);
+  if (auth.starts_with("[")) {
+    auto close = auth.find(']');
+    if (close == std::string_view::npos || close + 1 >= auth.size() || auth[close + 1] != ':') {
+      return std::nullopt;
+    }
+    auto port = parse_port(auth.substr(close + 2));
+    if (!port) return std::nullopt;
+    return HostPort{std::string(auth.substr(1, close - 1)), *port};
+  }
+  auto colon = auth.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = auth.substr(0, colon);
+  // An unbracketed IPv6 address is ambiguous ("::1:8080"); Go rejects it too.
+  if (host.find(':') != std::string_view::npos) return std::nullopt;
+  auto port = parse_port(auth.substr(colon + 1));
+  if (!port) return std::nullopt;
+  return HostPort{std::string(host), *port};
+}
+
+std::vector<Bind> find_binds(const core::Container& container, const policy::Settings& settings) {
+  std::vector<std::string> wanted;
+  for (const std::string& f : settings.listen_flags) wanted.emplace_back(flag_name(f));
+  for (const policy::HostPortFlag& p : settings.host_port_flags) {
+    wanted.emplace_back(flag_name(p.host_flag));
+    wanted.emplace_back(flag_name(p.port_flag));
+  }
+  if (wanted.empty()) return {};
+  const std::vector<Word> words = command_line(container);
+  const auto values = last_values(words, wanted);
+
+  std::vector<Bind> binds;
+  for (const std::string& flag : settings.listen_flags) {
+    auto it = values.find(flag_name(flag));
+    if (it == values.end()) continue;
+    auto hp = parse_host_port(it->second.value);
+    if (!hp) continue;  // no port (e.g. an IP-only --bind-address): nothing to judge
+    Bind b;
+    b.flag = flag;
+    b.written = it->second.written;
+    b.host = strip_brackets(hp->host);
+    b.port = hp->port;
+    b.kind = classify_host(hp->host);
+    b.path = it->second.path;
+    binds.push_back(std::move(b));
+  }
+  for (const policy::HostPortFlag& pair : settings.host_port_flags) {
+    auto host_it = values.find(flag_name(pair.host_flag));
+    auto port_it = values.find(flag_name(pair.port_flag));
+    Bind b;
+    b.pair = true;
+    if (port_it != values.end()) {
+      auto port = parse_port(port_it->second.value);
+      if (!port) continue;  // unresolved $(VAR) or garbage: unknown
+      b.port = *port;
+    } else if (host_it != values.end() && pair.default_port) {
+      b.port = *pair.default_port;
+      b.port_defaulted = true;
+    } else {
+      continue;
+    }
+    if (host_it != values.end()) {
+      b.flag = pair.host_flag;
+      b.host = strip_brackets(trim(host_it->second.value));
+      b.kind = classify_host(host_it->second.value);
+      b.written = host_it->second.written;
+      if (port_it != values.end()) b.written += " " + port_it->second.written;
+      b.path = host_it->second.path;
+    } else {
+      b.flag = pair.host_flag;
+      b.kind = BindHost::kDefault;
+      b.written = port_it->second.written;
+      b.path = port_it->second.path;
+    }
+    binds.push_back(std::move(b));
+  }
+  return binds;
+}
+
+std::vector<Upstream> find_upstreams(const core::Container& container) {
+  const std::vector<Word> words = command_line(container);
+  const auto values = last_values(words, {"upstream"});
+  std::vector<Upstream> out;
+  auto it = values.find("upstream");
+  if (it == values.end()) return out;
+  auto [scheme, rest] = split_scheme(trim(it->second.value));
+  std::string_view auth = authority(rest);
+  Upstream u;
+  u.written = it->second.written;
+  u.path = it->second.path;
+  if (auto hp = parse_host_port(auth)) {
+    u.host = strip_brackets(hp->host);
+    u.port = hp->port;
+  } else if (!auth.empty() && (scheme == "http" || scheme == "https")) {
+    u.host = strip_brackets(auth);
+    u.port = scheme == "https" ? 443 : 80;
+  } else {
+    return out;
+  }
+  // An empty host in a URL is not "all interfaces": it is no address at all.
+  if (u.host.empty()) return out;
+  u.kind = classify_host(u.host);
+  out.push_back(std::move(u));
+  return out;
+}
+
+PodBinds::PodBinds(const core::PodTemplate& pod, const policy::Settings& settings) {
+  for (const auto* list : {&pod.containers, &pod.init_containers}) {
+    for (const core::Container& c : *list) {
+      for (Bind& b : find_binds(c, settings)) binds_.push_back({&c, std::move(b)});
+    }
+  }
+}
+
+const ContainerBind* PodBinds::loopback(std::int64_t port) const {
+  for (const ContainerBind& cb : binds_) {
+    if (cb.bind.port == port && cb.bind.kind == BindHost::kLoopback) return &cb;
+  }
+  return nullptr;
+}
+
+const ContainerBind* PodBinds::reachable(std::int64_t port) const {
+  for (const ContainerBind& cb : binds_) {
+    if (cb.bind.port == port && cb.bind.kind != BindHost::kLoopback) return &cb;
+  }
+  return nullptr;
+}
+
+const ContainerBind* PodBinds::all_interfaces(std::int64_t port,
+                                              const core::Container* except) const {
+  for (const ContainerBind& cb : binds_) {
+    if (cb.container == except || cb.bind.port != port) continue;
+    if (cb.bind.kind == BindHost::kAllInterfaces || cb.bind.kind == BindHost::kDefault) return &cb;
+  }
+  return nullptr;
+}
+
+std::string rebind_all_interfaces(const Bind& bind) {
+  if (bind.pair) return bind.flag + "=0.0.0.0";
+  return bind.flag + "=:" + std::to_string(bind.port);
+}
+
+std::string rebind_loopback(const Bind& bind) {
+  if (bind.pair) return bind.flag + "=127.0.0.1";
+  return bind.flag + "=127.0.0.1:" + std::to_string(bind.port);
+}
+
+std::string format_host_port(std::string_view host, std::int64_t port) {
+  std::string h(host);
+  if (h.find(':') != std::string::npos) h = "[" + h + "]";
+  return h + ":" + std::to_string(port);
+}
+
+}  // namespace wirecheck::rules

@@ -1,0 +1,280 @@
+// Probes and loopback binds. The kubelet runs httpGet / tcpSocket / grpc
+// probes by dialing the pod IP (or the probe's explicit `host`) from the
+// node, and resolves a named probe port only through the probed container's
+// own `ports[].name`. A listener bound to loopback is invisible to both the
+// kubelet and other pods; that is what an authenticating proxy in front of
+// it relies on, and what a probe on it trips over. The bind detection is in
+// loopback.hpp.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loopback.hpp"
+#include "wirecheck/rule.hpp"
+
+namespace wirecheck::rules {
+
+namespace {
+
+using core::Container;
+using core::Kind;
+using core::PodTemplate;
+using core::Probe;
+using policy::FindingSink;
+using policy::RuleInput;
+using policy::Severity;
+
+const std::vector<Kind> kWorkloadKinds = {Kind::kPod,       Kind::kDeployment, Kind::kStatefulSet,
+                                          Kind::kDaemonSet, Kind::kReplicaSet, Kind::kJob,
+                                          Kind::kCronJob};
+
+// One probe of one container, with what a finding needs to say about it.
+struct ProbeRef {
+  const Container* container;
+  const Probe* probe;
+  std::string_view field;  // "readinessProbe"
+};
+
+bool dials_a_port(const Probe& p) {
+  return p.present && (p.handler == Probe::Handler::kHttpGet || p.handler == Probe::Handler::kTcpSocket ||
+                       p.handler == Probe::Handler::kGrpc);
+}
+
+// Probes of regular containers and of init containers (native sidecars
+// carry probes too; ordinary init containers have none).
+std::vector<ProbeRef> port_probes(const PodTemplate& t) {
+  std::vector<ProbeRef> out;
+  for (const auto* list : {&t.containers, &t.init_containers}) {
+    for (const Container& c : *list) {
+      const std::pair<const Probe*, std::string_view> probes[] = {
+          {&c.liveness, "livenessProbe"}, {&c.readiness, "readinessProbe"}, {&c.startup, "startupProbe"}};
+      for (const auto& [probe, field] : probes) {
+        if (dials_a_port(*probe)) out.push_back({&c, probe, field});
+      }
+    }
+  }
+  return out;
+}
+
+std::string probe_path(const PodTemplate& t, const ProbeRef& p) {
+  return t.container_path(*p.container) + "." + std::string(p.field) + "." +
+         std::string(p.probe->handler_name()) + ".port";
+}
+
+// What a failing probe of this kind does to the pod.
+std::string_view consequence(std::string_view field) {
+  if (field == "readinessProbe") return "the pod never becomes Ready";
+  if (field == "livenessProbe") return "the kubelet restarts the container in a loop";
+  return "the container never starts and is restarted in a loop";
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A probe port as the kubelet resolves it: numbers as they are, names
+// through the container's own ports (then as a number in a string).
+std::optional<std::int64_t> resolve_port(const Container& c, const core::IntOrString& port) {
+  if (!port.set) return std::nullopt;
+  if (port.is_int) return port.num;
+  if (const core::ContainerPort* p = c.port_named(port.str)) return p->container_port;
+  if (all_digits(port.str) && port.str.size() <= 5) return std::stoll(port.str);
+  return std::nullopt;
+}
+
+// ------------------------------------------------- probe-targets-loopback-port
+
+// A way to probe that works, for the fix text: a health port the pod serves
+// on all interfaces, or the authenticating proxy in front of `port`.
+std::string working_alternative(const PodBinds& binds, std::int64_t port, const PodTemplate& t,
+                                const ProbeRef& probe) {
+  for (const ContainerBind& cb : binds.all()) {
+    if (cb.bind.port == port || cb.bind.kind != BindHost::kAllInterfaces) continue;
+    if (cb.bind.flag.find("health") != std::string::npos || cb.bind.flag.find("probe") != std::string::npos) {
+      return "point it at " + std::to_string(cb.bind.port) + " (" + cb.bind.written + " in " +
+             cb.container->name + ")";
+    }
+  }
+  if (probe.probe->handler == Probe::Handler::kHttpGet) {
+    for (const auto* list : {&t.containers, &t.init_containers}) {
+      for (const Container& c : *list) {
+        for (const Upstream& u : find_upstreams(c)) {
+          if (u.kind != BindHost::kLoopback || u.port != port) continue;
+          for (const ContainerBind& cb : binds.all()) {
+            if (cb.container == &c && cb.bind.kind != BindHost::kLoopback) {
+              return "probe through proxy " + c.name + " on " + std::to_string(cb.bind.port) +
+                     " (scheme HTTPS, with the probe path allowed unauthenticated)";
+            }
+          }
+        }
+      }
+    }
+  }
+  return "serve health on a separate port bound on all interfaces and probe that";
+}
+
+void check_probe_loopback(const RuleInput& in, FindingSink& out) {
+  const PodTemplate* t = in.object.pod_template();
+  if (t == nullptr) return;
+  const auto probes = port_probes(*t);
+  if (probes.empty()) return;
+  const PodBinds binds(*t, in.settings);
+  if (binds.all().empty()) return;
+  for (const ProbeRef& p : probes) {
+    // An explicit loopback host reaches loopback listeners: on a hostNetwork
+    // pod that is how static control-plane pods are probed. Any other host,
+    // like the pod IP, cannot reach a listener bound to loopback.
+    if (!p.probe->host.empty() && classify_host(p.probe->host) == BindHost::kLoopback) continue;
+    const auto port = resolve_port(*p.container, p.probe->port);
+    if (!port) continue;  // an unresolvable name is probe-port-not-declared's
+    const ContainerBind* lb = binds.loopback(*port);
+    if (lb == nullptr || binds.reachable(*port) != nullptr) continue;
+
+    const std::string target = p.probe->host.empty() ? "the pod IP" : p.probe->host;
+    const std::string owner = lb->container == p.container ? "it" : "container " + lb->container->name;
+    out.add(Severity::kDeny, probe_path(*t, p),
+            std::string(p.field) + " of container " + p.container->name + " dials " + target + ":" +
+                std::to_string(*port) + ", but " + owner + " binds " + std::to_string(*port) + " to " +
+                format_host_port(lb->bind.host, lb->bind.port) + " (" + lb->bind.written +
+                "): the probe always fails, " + std::string(consequence(p.field)),
+            "remove the " + std::string(p.field) + " or " +
+                working_alternative(binds, *port, *t, p) + "; " + rebind_all_interfaces(lb->bind) +
+                " in " + lb->container->name + " also works but exposes " + std::to_string(*port) +
+                " unprotected");
+  }
+}
+
+// ---------------------------------------------------- probe-port-not-declared
+
+void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
+  const PodTemplate* t = in.object.pod_template();
+  if (t == nullptr) return;
+  std::optional<PodBinds> binds;
+  for (const ProbeRef& p : port_probes(*t)) {
+    const core::IntOrString& port = p.probe->port;
+    if (!port.set || port.is_int || port.str.empty() || all_digits(port.str)) continue;
+    if (p.container->port_named(port.str) != nullptr) continue;
+
+    // Where the name is declared after all, or which port the container
+    // serves health on, gives the number for the fix.
+    const Container* elsewhere = nullptr;
+    std::optional<std::int64_t> number;
+    for (const auto* list : {&t->containers, &t->init_containers}) {
+      for (const Container& c : *list) {
+        if (elsewhere == nullptr && &c != p.container) {
+          if (const core::ContainerPort* cp = c.port_named(port.str)) {
+            elsewhere = &c;
+            number = cp->container_port;
+          }
+        }
+      }
+    }
+    if (!number) {
+      if (!binds) binds.emplace(*t, in.settings);
+      for (const ContainerBind& cb : binds->all()) {
+        if (cb.container == p.container && cb.bind.kind != BindHost::kLoopback &&
+            (cb.bind.flag.find("health") != std::string::npos ||
+             cb.bind.flag.find("probe") != std::string::npos)) {
+          number = cb.bind.port;
+          break;
+        }
+      }
+    }
+
+    std::string message = std::string(p.field) + " of container " + p.container->name +
+                          " uses port name \"" + port.str + "\", which the container does not declare";
+    if (elsewhere != nullptr) {
+      message += " (" + elsewhere->name + " does; names resolve only in the probed container)";
+    }
+    message += ": the kubelet cannot resolve it, so the probe fails and " +
+               std::string(consequence(p.field));
+    std::string fix = number ? "declare containerPort " + std::to_string(*number) + " named " +
+                                   port.str + " in container " + p.container->name +
+                                   ", or set the probe port to " + std::to_string(*number)
+                             : "declare a containerPort named " + port.str + " in container " +
+                                   p.container->name + ", or set the probe port to the number it serves";
+    out.add(Severity::kDeny, probe_path(*t, p), std::move(message), std::move(fix));
+  }
+}
+
+// ---------------------------------------------------------- rbac-proxy-bypass
+
+void check_rbac_proxy_bypass(const RuleInput& in, FindingSink& out) {
+  const PodTemplate* t = in.object.pod_template();
+  if (t == nullptr) return;
+  std::optional<PodBinds> binds;
+  for (const auto* list : {&t->containers, &t->init_containers}) {
+    for (const Container& proxy : *list) {
+      for (const Upstream& u : find_upstreams(proxy)) {
+        if (u.kind != BindHost::kLoopback) continue;
+        if (!binds) binds.emplace(*t, in.settings);
+        const ContainerBind* open = binds->all_interfaces(u.port, &proxy);
+        if (open == nullptr) continue;
+        const std::string port = std::to_string(u.port);
+        const std::string how = open->bind.kind == BindHost::kDefault
+                                    ? open->bind.written + ", no " + open->bind.flag
+                                    : open->bind.written;
+        out.add(Severity::kWarn, t->container_path(*open->container) + "." + open->bind.path,
+                "container " + proxy.name + " fronts port " + port + " (" + u.written +
+                    "), but container " + open->container->name + " binds " + port +
+                    " on all interfaces (" + how +
+                    "): anyone reaching the pod IP reads it without authentication",
+                "bind " + open->container->name + " to loopback: " +
+                    (open->bind.kind == BindHost::kDefault ? "add " : "set ") +
+                    rebind_loopback(open->bind));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+WIRECHECK_REGISTER_RULE(probe_targets_loopback_port, {
+    .id = "probe-targets-loopback-port",
+    .title = "Probe targets a port the pod binds to loopback only",
+    .severity = Severity::kDeny,
+    .severities = "deny",
+    .kinds = kWorkloadKinds,
+    .needs_context = false,
+    .context_kinds = {},
+    .operations = policy::kWrites,
+    .failure = "The kubelet dials the pod IP (or the probe's host), which a listener bound to "
+               "127.0.0.1 / localhost / [::1] never answers: the probe always fails, so the pod is "
+               "never Ready, or the container restarts in a loop.",
+    .fix = "Do not probe the loopback port: probe a dedicated health port bound on all interfaces, "
+           "probe through the authenticating proxy, or drop the probe.",
+    .check = &check_probe_loopback})
+
+WIRECHECK_REGISTER_RULE(probe_port_not_declared, {
+    .id = "probe-port-not-declared",
+    .title = "Probe uses a port name its container does not declare",
+    .severity = Severity::kDeny,
+    .severities = "deny",
+    .kinds = kWorkloadKinds,
+    .needs_context = false,
+    .context_kinds = {},
+    .operations = policy::kWrites,
+    .failure = "The kubelet resolves a named probe port only through the probed container's "
+               "ports[].name; an undeclared name fails every probe (never Ready, or restart loop).",
+    .fix = "Declare the containerPort with that name in the probed container, or use the port "
+           "number.",
+    .check = &check_probe_port_declared})
+
+WIRECHECK_REGISTER_RULE(rbac_proxy_bypass, {
+    .id = "rbac-proxy-bypass",
+    .title = "Port behind an authenticating proxy is also bound on all interfaces",
+    .severity = Severity::kWarn,
+    .severities = "warn",
+    .kinds = kWorkloadKinds,
+    .needs_context = false,
+    .context_kinds = {},
+    .operations = policy::kWrites,
+    .failure = "A kube-rbac-proxy (or any --upstream=http://127.0.0.1:P proxy) only protects port P "
+               "if nothing else serves P on the pod IP; bound on all interfaces, the metrics are "
+               "readable without authentication.",
+    .fix = "Bind the upstream process to loopback (e.g. --host=127.0.0.1 or "
+           "--metrics-bind-address=127.0.0.1:P) so that only the proxy reaches it.",
+    .check = &check_rbac_proxy_bypass})
+
+}  // namespace wirecheck::rules
