@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -75,6 +78,20 @@ std::string shared_dir() {
   return std::filesystem::is_directory(WIRECHECK_SHARED_DIR, ec) ? std::string(WIRECHECK_SHARED_DIR)
                                                                  : std::string();
 }
+
+CommandResult run_command(const std::string& command) {
+  CommandResult r;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string wirecheck_binary() { return WIRECHECK_BINARY; }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -31,6 +31,15 @@ std::vector<policy::Finding> evaluate_all(const core::ManifestSet& set,
 std::vector<policy::Finding> of_rule(const std::vector<policy::Finding>& findings,
                                      std::string_view rule);
 
+// Runs a shell command; returns its exit code and standard output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+CommandResult run_command(const std::string& command);
+// The wirecheck binary built with the tests.
+std::string wirecheck_binary();
+
 // ../shared (corpus, admission captures); empty when absent.
 std::string shared_dir();
 std::string read_file(const std::string& path);

@@ -1,0 +1,230 @@
+// The decoder is total: any JSON object decodes, wrong types leave defaults,
+// int-or-string fields keep what was written.
+#include <catch2/catch.hpp>
+
+#include "wirecheck/decode.hpp"
+
+using namespace wirecheck::core;
+
+TEST_CASE("decode: a Deployment's template, containers, ports, env and probes") {
+  const auto r = decode_object(R"({
+    "apiVersion": "apps/v1", "kind": "Deployment",
+    "metadata": {"name": "web", "namespace": "demo", "labels": {"app": "web"},
+                 "annotations": {"ignore.wirecheck.dev/x": "because"}},
+    "spec": {"template": {"metadata": {"labels": {"app": "web", "tier": "api"}},
+      "spec": {"hostNetwork": true,
+        "initContainers": [{"name": "init", "image": "busybox"}],
+        "containers": [
+          {"name": "app", "args": ["--listen=127.0.0.1:8080", 9090], "command": ["/app"],
+           "env": [{"name": "PORT", "value": "8080"}, {"name": "SECRET", "valueFrom": {"secretKeyRef": {}}}],
+           "ports": [{"name": "http", "containerPort": 8080}, {"containerPort": 9090, "protocol": "UDP"}],
+           "readinessProbe": {"httpGet": {"port": "http", "path": "/readyz", "scheme": "HTTPS"}},
+           "livenessProbe": {"tcpSocket": {"port": 8080, "host": "127.0.0.1"}},
+           "startupProbe": {"grpc": {"port": 9090}}},
+          {"name": "sidecar", "readinessProbe": {"exec": {"command": ["true"]}}}]}}}})");
+  REQUIRE(r.ok());
+  const Object& o = r.value();
+  CHECK(o.kind == Kind::kDeployment);
+  CHECK(o.group == "apps");
+  CHECK(o.ref.ns == "demo");
+  CHECK(*o.annotation("ignore.wirecheck.dev/x") == "because");
+  const PodTemplate* t = o.pod_template();
+  REQUIRE(t != nullptr);
+  CHECK(t->spec_path == "spec.template.spec");
+  CHECK(t->host_network);
+  CHECK(*find_value(t->labels, "tier") == "api");
+  REQUIRE(t->containers.size() == 2);
+  REQUIRE(t->init_containers.size() == 1);
+  CHECK(t->container_path(t->init_containers[0]) == "spec.template.spec.initContainers[0]");
+  const Container& app = t->containers[0];
+  CHECK(app.args == std::vector<std::string>{"--listen=127.0.0.1:8080", "9090"});
+  REQUIRE(app.env.size() == 2);
+  CHECK(app.env[0].has_value);
+  CHECK_FALSE(app.env[1].has_value);
+  CHECK(app.port_named("http")->container_port == 8080);
+  CHECK(app.port_numbered(9090)->protocol == "UDP");
+  CHECK(app.readiness.handler == Probe::Handler::kHttpGet);
+  CHECK_FALSE(app.readiness.port.is_int);
+  CHECK(app.readiness.port.str == "http");
+  CHECK(app.readiness.scheme == "HTTPS");
+  CHECK(app.liveness.handler == Probe::Handler::kTcpSocket);
+  CHECK(app.liveness.port.num == 8080);
+  CHECK(app.liveness.host == "127.0.0.1");
+  CHECK(app.startup.handler == Probe::Handler::kGrpc);
+  CHECK(t->containers[1].readiness.handler == Probe::Handler::kExec);
+  CHECK(t->container_path(t->containers[1]) == "spec.template.spec.containers[1]");
+}
+
+TEST_CASE("decode: CronJob and Pod templates sit at their own paths") {
+  auto cron = decode_object(R"({"apiVersion":"batch/v1","kind":"CronJob","metadata":{"name":"c"},
+    "spec":{"jobTemplate":{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"x"}]}}}}}})");
+  REQUIRE(cron.ok());
+  CHECK(cron->pod_template()->spec_path == "spec.jobTemplate.spec.template.spec");
+  CHECK(cron->pod_template()->containers.size() == 1);
+  auto pod = decode_object(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"app":"p"}},
+    "spec":{"containers":[{"name":"x"}]}})");
+  REQUIRE(pod.ok());
+  CHECK(pod->pod_template()->spec_path == "spec");
+  CHECK(*find_value(pod->pod_template()->labels, "app") == "p");
+}
+
+TEST_CASE("decode: wrong types and missing fields leave defaults instead of failing") {
+  const auto r = decode_object(R"({"apiVersion": 7, "kind": "Service", "metadata": "nope",
+    "spec": {"selector": ["x"], "ports": [{"port": "eighty", "targetPort": {"a": 1}}, 12, null]}})");
+  REQUIRE(r.ok());
+  CHECK(r->ref.api_version.empty());
+  CHECK(r->name().empty());
+  REQUIRE(r->service() != nullptr);
+  CHECK_FALSE(r->service()->has_selector);
+
+  const auto s = decode_object(R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": 5},
+    "spec": {"selector": {"app": 1}, "ports": [{"port": "eighty", "targetPort": {"a": 1}}, 12, null]}})");
+  REQUIRE(s.ok());
+  const Service* svc = s->service();
+  REQUIRE(svc != nullptr);
+  CHECK(s->name().empty());
+  CHECK_FALSE(svc->has_selector);  // non-string selector values are ignored
+  REQUIRE(svc->ports.size() == 3);
+  CHECK(svc->ports[0].port == 0);
+  CHECK_FALSE(svc->ports[0].target_port.set);
+  CHECK(svc->ports[2].index == 2);
+}
+
+TEST_CASE("decode: Service targetPort keeps int-or-string as written") {
+  const auto s = decode_object(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"m","namespace":"n"},
+    "spec":{"selector":{"app":"a"},"ports":[{"name":"https","port":8443,"targetPort":"https"},
+                                            {"port":80,"targetPort":8080},{"port":9090}]}})");
+  REQUIRE(s.ok());
+  const Service* svc = s->service();
+  CHECK(svc->has_selector);
+  CHECK(svc->ports[0].target_port.str == "https");
+  CHECK(svc->ports[1].target_port.is_int);
+  CHECK(svc->ports[1].target_port.to_string() == "8080");
+  CHECK_FALSE(svc->ports[2].target_port.set);
+  CHECK(svc->port_named("https") == &svc->ports[0]);
+}
+
+TEST_CASE("decode: ServiceMonitor endpoints with current and deprecated TLS and auth fields") {
+  const auto m = decode_object(R"({"apiVersion":"monitoring.coreos.com/v1","kind":"ServiceMonitor",
+    "metadata":{"name":"sm","namespace":"mon"},
+    "spec":{"selector":{"matchLabels":{"app":"a"},"matchExpressions":[{"key":"tier","operator":"In","values":["x"]}]},
+      "namespaceSelector":{"matchNames":["a","b"]},
+      "endpoints":[{"port":"https","scheme":"HTTPS","tlsConfig":{"serverName":"s.n.svc","insecureSkipVerify":true,
+          "ca":{"secret":{"name":"ca-sec","key":"ca.crt"}},"cert":{"configMap":{"name":"cm","key":"c"}},
+          "keySecret":{"name":"key-sec","key":"k"}}},
+        {"bearerTokenFile":"/var/run/token","tlsConfig":{"caFile":"/etc/ca.crt"}},
+        {"basicAuth":{}}]}})");
+  REQUIRE(m.ok());
+  const Monitor* mon = m->monitor();
+  REQUIRE(mon != nullptr);
+  CHECK_FALSE(mon->pod_monitor);
+  CHECK(mon->endpoints_path() == "spec.endpoints");
+  CHECK(mon->target_namespaces("mon") == std::vector<std::string>{"a", "b"});
+  REQUIRE(mon->endpoints.size() == 3);
+  const TlsConfig& tls = mon->endpoints[0].tls;
+  CHECK(tls.present);
+  CHECK(tls.server_name == "s.n.svc");
+  CHECK(tls.insecure_skip_verify);
+  CHECK(tls.ca.secret_name == "ca-sec");
+  CHECK(tls.cert.configmap_name == "cm");
+  CHECK(tls.key_secret_name == "key-sec");
+  CHECK(tls.has_tls_material());
+  CHECK_FALSE(mon->endpoints[0].has_auth);
+  CHECK(mon->endpoints[1].has_auth);
+  CHECK(mon->endpoints[1].tls.ca_file == "/etc/ca.crt");
+  CHECK(mon->endpoints[1].tls.has_tls_material());
+  CHECK(mon->endpoints[2].has_auth);
+  CHECK(mon->endpoints[2].index == 2);
+  CHECK(mon->selector.matches({{"app", "a"}, {"tier", "x"}}));
+  CHECK_FALSE(mon->selector.matches({{"app", "a"}, {"tier", "y"}}));
+}
+
+TEST_CASE("decode: PodMonitor uses podMetricsEndpoints and namespaceSelector any") {
+  const auto m = decode_object(R"({"apiVersion":"monitoring.coreos.com/v1","kind":"PodMonitor","metadata":{"name":"pm","namespace":"x"},
+    "spec":{"namespaceSelector":{"any":true},"selector":{},"podMetricsEndpoints":[{"portNumber":9090},{"targetPort":8080}]}})");
+  REQUIRE(m.ok());
+  const Monitor* mon = m->monitor();
+  CHECK(mon->pod_monitor);
+  CHECK(mon->namespace_any);
+  CHECK(mon->target_namespaces("x").empty());
+  CHECK(mon->endpoints[0].has_port_number);
+  CHECK(mon->endpoints[0].port_number == 9090);
+  CHECK(mon->endpoints[1].target_port.num == 8080);
+  CHECK(mon->selector.present);
+  CHECK(mon->selector.matches({{"any", "thing"}}));  // empty selector matches everything
+}
+
+TEST_CASE("decode: webhook configurations, CRD conversion (v1 and v1beta1), APIService, Certificate") {
+  const auto w = decode_object(R"({"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration",
+    "metadata":{"name":"v","annotations":{"cert-manager.io/inject-ca-from":"ns/cert"}},
+    "webhooks":[{"name":"a.example.com","failurePolicy":"Ignore","timeoutSeconds":30,
+      "clientConfig":{"service":{"name":"svc","namespace":"ns","path":"/validate"},"caBundle":"Zm9v"},
+      "namespaceSelector":{"matchExpressions":[{"key":"k","operator":"NotIn","values":["kube-system"]}]},
+      "rules":[{"operations":["CREATE"],"apiGroups":[""],"apiVersions":["v1"],"resources":["pods"],"scope":"*"}]},
+     {"name":"b.example.com","clientConfig":{"url":"https://x"}}]})");
+  REQUIRE(w.ok());
+  const auto* cfg = w->webhook_configuration();
+  REQUIRE(cfg != nullptr);
+  REQUIRE(cfg->webhooks.size() == 2);
+  const Webhook& a = cfg->webhooks[0];
+  CHECK(a.client_config.service.present);
+  CHECK(a.client_config.service.port == 443);
+  CHECK(a.client_config.ca_bundle == "Zm9v");
+  CHECK(*a.timeout_seconds == 30);
+  CHECK_FALSE(a.fails_closed());
+  CHECK(a.rules[0].resources == std::vector<std::string>{"pods"});
+  CHECK(a.namespace_selector.match_expressions[0].op == "NotIn");
+  CHECK(cfg->webhooks[1].fails_closed());
+  CHECK_FALSE(cfg->webhooks[1].client_config.service.present);
+
+  const auto v1 = decode_object(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"w.e"},
+    "spec":{"group":"e","names":{"plural":"w"},"conversion":{"strategy":"Webhook","webhook":{"clientConfig":{"service":{"name":"s","namespace":"n","port":9443}}}}}})");
+  REQUIRE(v1.ok());
+  CHECK(v1->crd()->conversion_path == "spec.conversion.webhook.clientConfig");
+  CHECK(v1->crd()->conversion.service.port == 9443);
+  const auto v1beta1 = decode_object(R"({"apiVersion":"apiextensions.k8s.io/v1beta1","kind":"CustomResourceDefinition","metadata":{"name":"w.e"},
+    "spec":{"conversion":{"strategy":"Webhook","webhookClientConfig":{"service":{"name":"s","namespace":"n"}}}}})");
+  REQUIRE(v1beta1.ok());
+  CHECK(v1beta1->crd()->conversion_path == "spec.conversion.webhookClientConfig");
+  CHECK(v1beta1->crd()->conversion.service.name == "s");
+
+  const auto api = decode_object(R"({"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService","metadata":{"name":"v1.x"},
+    "spec":{"group":"x","version":"v1","service":{"name":"s","namespace":"n"},"insecureSkipTLSVerify":true}})");
+  REQUIRE(api.ok());
+  CHECK(api->api_service()->service.present);
+  CHECK(api->api_service()->insecure_skip_tls_verify);
+  CHECK(api->ns().empty());
+
+  const auto cert = decode_object(R"({"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"c","namespace":"n"},
+    "spec":{"secretName":"tls","dnsNames":["s.n.svc","s.n.svc.cluster.local"]}})");
+  REQUIRE(cert.ok());
+  CHECK(cert->certificate()->secret_name == "tls");
+  CHECK(cert->certificate()->dns_names.size() == 2);
+  // A Certificate outside cert-manager.io is not ours.
+  CHECK(decode_object(R"({"apiVersion":"example.com/v1","kind":"Certificate"})")->kind == Kind::kOther);
+}
+
+TEST_CASE("decode: text that is not a JSON object is an error, never a crash") {
+  CHECK_FALSE(decode_object("").ok());
+  CHECK_FALSE(decode_object("{").ok());
+  CHECK_FALSE(decode_object("[1,2]").ok());
+  CHECK_FALSE(decode_object("\"str\"").ok());
+  CHECK(decode_object("{").error().find("invalid JSON") != std::string::npos);
+  CHECK(decode_object("{}").ok());
+}
+
+TEST_CASE("decode: label selectors follow Kubernetes semantics for every operator") {
+  LabelSelector s;
+  s.present = true;
+  s.match_expressions = {{"env", "In", {"prod", "stage"}}, {"skip", "DoesNotExist", {}},
+                         {"team", "Exists", {}}, {"tier", "NotIn", {"db"}}};
+  CHECK(s.matches({{"env", "prod"}, {"team", "a"}}));
+  CHECK(s.matches({{"env", "stage"}, {"team", "a"}, {"tier", "web"}}));
+  CHECK_FALSE(s.matches({{"env", "dev"}, {"team", "a"}}));
+  CHECK_FALSE(s.matches({{"env", "prod"}, {"team", "a"}, {"skip", ""}}));
+  CHECK_FALSE(s.matches({{"env", "prod"}}));
+  CHECK_FALSE(s.matches({{"env", "prod"}, {"team", "a"}, {"tier", "db"}}));
+  LabelSelector bad;
+  bad.match_expressions = {{"k", "Matches", {}}};
+  CHECK_FALSE(bad.matches({{"k", "v"}}));
+}

@@ -1,0 +1,169 @@
+// Engine behaviour that no single rule owns: kind matching, operations,
+// severity overrides, disabled rules, exemptions, context availability.
+#include <catch2/catch.hpp>
+
+#include "support.hpp"
+#include "wirecheck/context.hpp"
+#include "wirecheck/engine.hpp"
+#include "wirecheck/lint.hpp"
+#include "wirecheck/object_index.hpp"
+
+using namespace wirecheck;
+using policy::Operation;
+using policy::Severity;
+
+namespace {
+
+// A monitor that trips two self-contained rules (RULES.md):
+// servicemonitor-insecure-skip-verify (warn) and nothing that needs context.
+constexpr const char* kInsecureMonitor = R"(apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: m
+  namespace: n
+  annotations: {}
+spec:
+  selector: {matchLabels: {app: a}}
+  endpoints:
+  - port: https
+    scheme: https
+    tlsConfig: {insecureSkipVerify: true}
+)";
+
+std::string with_annotation(const std::string& yaml, const std::string& annotation) {
+  std::string out = yaml;
+  out.replace(out.find("annotations: {}"), 15, "annotations: {" + annotation + "}");
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("engine: a rule's finding carries the object, path, message and fix") {
+  const auto set = testing::load_yaml(kInsecureMonitor);
+  const auto found = testing::of_rule(testing::evaluate(set), "servicemonitor-insecure-skip-verify");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].severity == Severity::kWarn);
+  CHECK(found[0].object.kind == "ServiceMonitor");
+  CHECK(found[0].object.ns == "n");
+  CHECK(found[0].object.name == "m");
+  CHECK(found[0].path == "spec.endpoints[0].tlsConfig.insecureSkipVerify");
+  CHECK_FALSE(found[0].exempted);
+  CHECK(found[0].source.file == "<test>");
+  CHECK(found[0].source.line == 1);
+}
+
+TEST_CASE("engine: an exemption annotation with a reason exempts, an empty one says it does not") {
+  const auto exempt = testing::load_yaml(with_annotation(
+      kInsecureMonitor, "ignore.wirecheck.dev/servicemonitor-insecure-skip-verify: \"self-signed, tracked in OPS-1\""));
+  auto found = testing::of_rule(testing::evaluate(exempt), "servicemonitor-insecure-skip-verify");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].exempted);
+  CHECK(found[0].exemption_reason == "self-signed, tracked in OPS-1");
+
+  const auto empty = testing::load_yaml(
+      with_annotation(kInsecureMonitor, "ignore.wirecheck.dev/servicemonitor-insecure-skip-verify: \"\""));
+  found = testing::of_rule(testing::evaluate(empty), "servicemonitor-insecure-skip-verify");
+  REQUIRE(found.size() == 1);
+  CHECK_FALSE(found[0].exempted);
+  CHECK(found[0].message.find("empty reason") != std::string::npos);
+
+  // An exemption names one rule only.
+  const auto other = testing::load_yaml(
+      with_annotation(kInsecureMonitor, "ignore.wirecheck.dev/some-other-rule: \"x\""));
+  found = testing::of_rule(testing::evaluate(other), "servicemonitor-insecure-skip-verify");
+  REQUIRE(found.size() == 1);
+  CHECK_FALSE(found[0].exempted);
+}
+
+TEST_CASE("engine: exempted findings are counted in the lint summary, not as deny/warn") {
+  const auto exempt = testing::load_yaml(with_annotation(
+      kInsecureMonitor, "ignore.wirecheck.dev/servicemonitor-insecure-skip-verify: \"lab only\""));
+  const policy::Engine engine;
+  const auto report = policy::lint_manifests(exempt, engine);
+  CHECK(report.summary.exempted >= 1);
+  for (const auto& f : report.findings) {
+    if (f.rule == "servicemonitor-insecure-skip-verify") CHECK(f.exempted);
+  }
+}
+
+TEST_CASE("engine: configuration overrides a rule's severity or disables it") {
+  const auto set = testing::load_yaml(kInsecureMonitor);
+  auto settings = policy::parse_settings("rules:\n  servicemonitor-insecure-skip-verify: {severity: deny}\n");
+  REQUIRE(settings.ok());
+  auto found = testing::of_rule(testing::evaluate(set, 0, Operation::kCreate, nullptr, settings.value()),
+                                "servicemonitor-insecure-skip-verify");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].severity == Severity::kDeny);
+
+  settings = policy::parse_settings("rules:\n  servicemonitor-insecure-skip-verify: off\n");
+  REQUIRE(settings.ok());
+  found = testing::of_rule(testing::evaluate(set, 0, Operation::kCreate, nullptr, settings.value()),
+                           "servicemonitor-insecure-skip-verify");
+  CHECK(found.empty());
+  const policy::Engine engine(settings.value());
+  CHECK(engine.inspects(core::Kind::kServiceMonitor, Operation::kCreate));
+}
+
+TEST_CASE("engine: rules that need context are skipped when the context does not know the kinds") {
+  // A Service whose selector matches nothing: service-selects-nothing needs workloads.
+  const auto set = testing::load_yaml(R"(apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: n}
+spec:
+  selector: {app: nothing-here}
+  ports: [{name: http, port: 80, targetPort: http}]
+)");
+  const policy::Engine engine;
+  policy::ObjectIndex full;
+  full.add_all(set.objects);
+  const auto with_context = engine.evaluate(set.objects[0], nullptr, Operation::kCreate, full);
+  CHECK_FALSE(testing::of_rule(with_context, "service-selects-nothing").empty());
+
+  const policy::EmptyContext none;
+  const auto without = engine.evaluate(set.objects[0], nullptr, Operation::kCreate, none);
+  CHECK(testing::of_rule(without, "service-selects-nothing").empty());
+  CHECK(testing::of_rule(without, "service-target-port-missing").empty());
+}
+
+TEST_CASE("engine: DELETE runs only rules that look at deletes, writes only the others") {
+  const auto set = testing::load_yaml(kInsecureMonitor);
+  const policy::Engine engine;
+  policy::ObjectIndex ctx;
+  ctx.add_all(set.objects);
+  CHECK(engine.evaluate(set.objects[0], &set.objects[0], Operation::kDelete, ctx).empty());
+  CHECK_FALSE(engine.evaluate(set.objects[0], nullptr, Operation::kUpdate, ctx).empty());
+  CHECK_FALSE(engine.inspects(core::Kind::kServiceMonitor, Operation::kDelete));
+  CHECK_FALSE(engine.inspects(core::Kind::kOther, Operation::kCreate));
+}
+
+TEST_CASE("settings: unknown keys, unknown rules and bad values are errors that name the problem") {
+  auto r = policy::parse_settings("rules:\n  no-such-rule: off\n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().find("no-such-rule") != std::string::npos);
+  r = policy::parse_settings("colour: blue\n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().find("colour") != std::string::npos);
+  r = policy::parse_settings("rules:\n  servicemonitor-insecure-skip-verify: {severity: loud}\n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().find("severity") != std::string::npos);
+  r = policy::parse_settings("rules: [\n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().find("invalid configuration") != std::string::npos);
+  CHECK_FALSE(policy::load_settings_file("/nonexistent/config.yaml").ok());
+}
+
+TEST_CASE("settings: extra listen flags and host/port pairs extend the built-in tables") {
+  auto r = policy::parse_settings(
+      "loopbackFlags: [my-listen, -stats-addr]\n"
+      "hostPortFlags: [{host: --admin-host, port: --admin-port, defaultPort: 9000}]\n"
+      "caBundleExpiryDays: 14\n");
+  REQUIRE(r.ok());
+  const auto& s = r.value();
+  const auto defaults = policy::Settings::defaults();
+  CHECK(s.listen_flags.size() == defaults.listen_flags.size() + 2);
+  CHECK(s.listen_flags.back() == "--stats-addr");
+  CHECK(s.host_port_flags.back().host_flag == "--admin-host");
+  CHECK(*s.host_port_flags.back().default_port == 9000);
+  CHECK(s.ca_expiry_warn_days == 14);
+  CHECK(policy::parse_settings("").ok());
+}
