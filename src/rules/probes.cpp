@@ -65,8 +65,8 @@ std::string probe_path(const PodTemplate& t, const ProbeRef& p) {
 // What a failing probe of this kind does to the pod.
 std::string_view consequence(std::string_view field) {
   if (field == "readinessProbe") return "the pod never becomes Ready";
-  if (field == "livenessProbe") return "the kubelet restarts the container in a loop";
-  return "the container never starts and is restarted in a loop";
+  if (field == "livenessProbe") return "the container restarts in a loop";
+  return "the container is killed before it starts, in a loop";
 }
 
 bool all_digits(std::string_view s) {
@@ -132,12 +132,13 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
     if (lb == nullptr || binds.reachable(*port) != nullptr) continue;
 
     const std::string target = p.probe->host.empty() ? "the pod IP" : p.probe->host;
-    const std::string owner = lb->container == p.container ? "it" : "container " + lb->container->name;
+    const std::string port_text = std::to_string(*port);
+    const std::string loopback_host =
+        lb->bind.host.find(':') != std::string::npos ? "[" + lb->bind.host + "]" : lb->bind.host;
     out.add(Severity::kDeny, probe_path(*t, p),
-            std::string(p.field) + " of container " + p.container->name + " dials " + target + ":" +
-                std::to_string(*port) + ", but " + owner + " binds " + std::to_string(*port) + " to " +
-                format_host_port(lb->bind.host, lb->bind.port) + " (" + lb->bind.written +
-                "): the probe always fails, " + std::string(consequence(p.field)),
+            std::string(p.field) + " of " + p.container->name + " dials " + target + " on " + port_text +
+                ", which " + lb->container->name + " binds to " + loopback_host + " only (" +
+                lb->bind.written + "): the probe always fails, " + std::string(consequence(p.field)),
             "remove the " + std::string(p.field) + " or " +
                 working_alternative(binds, *port, *t, p) + "; " + rebind_all_interfaces(lb->bind) +
                 " in " + lb->container->name + " also works but exposes " + std::to_string(*port) +
@@ -182,6 +183,22 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
       }
     }
 
+    // A declared name that looks like the intended one ("postgresql" for
+    // "postgres"), or the only one, is the likely fix.
+    const core::ContainerPort* similar = nullptr;
+    std::size_t named = 0;
+    for (const core::ContainerPort& cp : p.container->ports) {
+      if (cp.name.empty()) continue;
+      ++named;
+      const std::size_t common = std::min({cp.name.size(), port.str.size(), std::size_t{4}});
+      if (similar == nullptr && cp.name.compare(0, common, port.str, 0, common) == 0) similar = &cp;
+    }
+    if (similar == nullptr && named == 1) {
+      for (const core::ContainerPort& cp : p.container->ports) {
+        if (!cp.name.empty()) similar = &cp;
+      }
+    }
+
     std::string message = std::string(p.field) + " of container " + p.container->name +
                           " uses port name \"" + port.str + "\", which the container does not declare";
     if (elsewhere != nullptr) {
@@ -189,11 +206,17 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
     }
     message += ": the kubelet cannot resolve it, so the probe fails and " +
                std::string(consequence(p.field));
-    std::string fix = number ? "declare containerPort " + std::to_string(*number) + " named " +
-                                   port.str + " in container " + p.container->name +
-                                   ", or set the probe port to " + std::to_string(*number)
-                             : "declare a containerPort named " + port.str + " in container " +
-                                   p.container->name + ", or set the probe port to the number it serves";
+    std::string fix;
+    if (number) {
+      fix = "declare containerPort " + std::to_string(*number) + " named " + port.str +
+            " in container " + p.container->name + ", or set the probe port to " + std::to_string(*number);
+    } else if (similar != nullptr) {
+      fix = "set the probe port to " + similar->name + " (" + std::to_string(similar->container_port) +
+            "), or declare a containerPort named " + port.str + " in container " + p.container->name;
+    } else {
+      fix = "declare a containerPort named " + port.str + " in container " + p.container->name +
+            ", or set the probe port to the number it serves";
+    }
     out.add(Severity::kDeny, probe_path(*t, p), std::move(message), std::move(fix));
   }
 }
@@ -216,10 +239,9 @@ void check_rbac_proxy_bypass(const RuleInput& in, FindingSink& out) {
                                     ? open->bind.written + ", no " + open->bind.flag
                                     : open->bind.written;
         out.add(Severity::kWarn, t->container_path(*open->container) + "." + open->bind.path,
-                "container " + proxy.name + " fronts port " + port + " (" + u.written +
-                    "), but container " + open->container->name + " binds " + port +
-                    " on all interfaces (" + how +
-                    "): anyone reaching the pod IP reads it without authentication",
+                proxy.name + " fronts " + port + " (" + u.written + "), but " +
+                    open->container->name + " binds " + port + " on all interfaces (" + how +
+                    "): the pod IP serves it without authentication",
                 "bind " + open->container->name + " to loopback: " +
                     (open->bind.kind == BindHost::kDefault ? "add " : "set ") +
                     rebind_loopback(open->bind));

@@ -270,8 +270,21 @@ void check_numbered_target(const RuleInput& in, const ServicePort& sp, const Tar
   std::string fix = "declare containerPort " + number;
   if (!first.containers.empty()) fix += " in container " + first.containers.front().name;
   fix += " if it listens there, or set targetPort to the port the pods serve";
+  std::vector<const ContainerPort*> declared;
+  for (const Object* o : selected) {
+    for (const Container& c : o->pod_template()->containers) {
+      for (const ContainerPort& p : c.ports) {
+        if (protocol_of(p.protocol) == protocol) declared.push_back(&p);
+      }
+    }
+  }
+  if (declared.size() == 1) {
+    fix += " (" + std::to_string(declared.front()->container_port) +
+           (declared.front()->name.empty() ? "" : " named " + declared.front()->name) + ")";
+  }
   out.add(Severity::kWarn, port_path(sp),
-          "port " + describe_port(sp) + " targets " + number + ", which no container of " +
+          "port " + describe_port(sp) + (sp.target_port.set ? " targets " : " (no targetPort) targets ") +
+              number + ", which no container of " +
               describe_all(selected) + " declares or is seen listening on: connections may be refused",
           std::move(fix));
 }
@@ -329,10 +342,10 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
       const std::string* have = core::find_value(closest->pod_template()->labels, k);
       if (have != nullptr && *have == v) continue;
       if (!differs.empty()) differs += ", ";
-      differs += k + "=" + v + (have ? " (template has " + *have + ")" : " (template lacks it)");
+      differs += have != nullptr ? k + "=" + *have + " where the selector wants " + v : "no " + k + "=" + v;
     }
-    fix = "closest match is " + describe(*closest) + ": align spec.selector with its template labels or add " +
-          differs;
+    fix = "the closest template, " + describe(*closest) + ", has " + differs +
+          ": correct spec.selector or the template labels";
   } else {
     fix = "create the workload whose pod template carries " + format_labels(svc->selector) +
           " in " + ns + ", or correct spec.selector";
@@ -415,9 +428,9 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
                   before.container->name + ", which Service " + svc_port +
                   " targets: these pods drop out of its endpoints";
       } else {
-        message = "Service " + svc_port + " selects this pod template and targets port \"" +
-                  target.name + "\", which it does not declare: these pods get no endpoint, so " +
-                  svc_port + " never reaches them";
+        message = "Service " + svc_obj->name() + " targets port name \"" + target.name +
+                  "\", which this pod template does not declare: its pods get no endpoint for " +
+                  svc_port;
       }
       if (elsewhere_owner != nullptr && before.port == nullptr) {
         message += " (" + describe(*elsewhere_owner) + " declares it)";
