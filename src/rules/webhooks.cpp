@@ -116,7 +116,8 @@ void check_ca_bundle_invalid(const RuleInput& in, FindingSink& out) {
                   "): every call fails verification",
               "renew the CA and put the new certificate in " + v.ca_bundle_path);
     } else if (newest.not_after - now < warn_window) {
-      const std::int64_t days = (newest.not_after - now) / kSecondsPerDay;
+      // Rounded up: "expires in 0 days" would read as already expired.
+      const std::int64_t days = (newest.not_after - now + kSecondsPerDay - 1) / kSecondsPerDay;
       out.add(Severity::kWarn, v.ca_bundle_path,
               "the caBundle of " + v.label + " expires in " + std::to_string(days) + " day(s) (newest: " +
                   short_subject(newest.subject) + ", notAfter " + newest.not_after_text +

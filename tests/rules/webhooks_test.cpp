@@ -1,0 +1,541 @@
+// Webhook configuration, CRD conversion and APIService rules
+// (src/rules/webhooks.cpp, src/rules/webhook_service.cpp). Fixture folders
+// cover pass/fail per rule generically; these tests pin severity, path,
+// message and fix per branch, and the admission-only behaviour lint cannot
+// express (UPDATE against old_object, DELETE of a Service, complete audit view).
+// Certificate-time branches of webhook-ca-bundle-invalid that need a clock
+// (expiring soon) live in tests/ca_bundle_test.cpp, which generates certificates.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "wirecheck/engine.hpp"
+#include "wirecheck/object_index.hpp"
+
+using namespace wirecheck;
+using policy::Operation;
+using policy::Severity;
+
+namespace {
+
+std::vector<policy::Finding> run_fixture(const std::string& rule, const std::string& name) {
+  const auto set = testing::load_fixture("rules/" + rule + "/" + name + ".yaml");
+  return testing::of_rule(testing::evaluate(set), rule);
+}
+
+// Evaluates set.objects[index] against the whole set with an explicit view
+// (complete = cluster audit) and operation.
+std::vector<policy::Finding> run_with(const core::ManifestSet& set, std::size_t index, Operation op,
+                                      const core::Object* old_object, bool complete, std::string_view rule) {
+  policy::ObjectIndex ctx(complete);
+  ctx.add_all(set.objects);
+  const policy::Engine engine;
+  return testing::of_rule(engine.evaluate(set.objects[index], old_object, op, ctx), rule);
+}
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+const char* const kService = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: webhook-service, namespace: webhook-system}
+spec:
+  selector: {app: webhook}
+  ports: [{name: https, port: 443, targetPort: 9443}]
+)";
+
+std::string validating(const std::string& client_config, const std::string& extra = "") {
+  return R"(
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: example-validator}
+webhooks:
+- name: first.example.com
+  clientConfig: {url: "https://first.example.com/validate"}
+  rules: [{apiGroups: ["example.com"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["widgets"]}]
+- name: second.example.com
+  clientConfig: )" + client_config + "\n" + extra +
+         R"(  rules: [{apiGroups: ["example.com"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["widgets"]}]
+)";
+}
+
+const char* const kServiceRef = "{service: {name: webhook-service, namespace: webhook-system}}";
+// base64 of "\n": kubebuilder's placeholder, a bundle with no certificate.
+const char* const kPlaceholder = "{caBundle: Cg==, service: {name: webhook-service, namespace: webhook-system}}";
+
+}  // namespace
+
+// ------------------------------------------------- webhook-missing-ca-bundle
+
+TEST_CASE("webhook-missing-ca-bundle: service-backed webhook without bundle -> warn naming the webhook and path") {
+  const auto f = run_fixture("webhook-missing-ca-bundle", "fail.validating-no-ca-bundle");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "webhooks[0].clientConfig.caBundle");
+  CHECK(contains(f[0].message, "webhook \"validate.example.com\""));
+  CHECK(contains(f[0].message, "webhook-system/webhook-service"));
+  CHECK(contains(f[0].message, "x509: certificate signed by unknown authority"));
+  CHECK(contains(f[0].fix, "cert-manager.io/inject-ca-from"));
+  CHECK(contains(f[0].fix, "webhook-service.webhook-system.svc"));
+}
+
+TEST_CASE("webhook-missing-ca-bundle: path names the webhook's index in webhooks[]") {
+  const auto set = testing::load_yaml(validating(kServiceRef) + "---" + kService);
+  const auto f = testing::of_rule(testing::evaluate(set), "webhook-missing-ca-bundle");
+  REQUIRE(f.size() == 1);  // the URL-backed first webhook is fine
+  CHECK(f[0].path == "webhooks[1].clientConfig.caBundle");
+  CHECK(contains(f[0].message, "second.example.com"));
+}
+
+TEST_CASE("webhook-missing-ca-bundle: CRD conversion (v1) and APIService report their own paths") {
+  const auto crd = run_fixture("webhook-missing-ca-bundle", "fail.crd-conversion-no-ca-bundle");
+  REQUIRE(crd.size() == 1);
+  CHECK(crd[0].path == "spec.conversion.webhook.clientConfig.caBundle");
+  CHECK(contains(crd[0].message, "conversion webhook"));
+  const auto api = run_fixture("webhook-missing-ca-bundle", "fail.apiservice-no-ca-bundle");
+  REQUIRE(api.size() == 1);
+  CHECK(api[0].path == "spec.caBundle");
+  CHECK(api[0].severity == Severity::kWarn);
+}
+
+TEST_CASE("webhook-missing-ca-bundle: each CA-injection annotation, a URL, insecureSkipTLSVerify -> nothing") {
+  for (const char* name : {"pass.inject-ca-from", "pass.inject-ca-from-secret-v1beta1-crd",
+                           "pass.openshift-inject-cabundle", "pass.apiserver-ca", "pass.url-backed",
+                           "pass.apiservice-insecure-skip", "pass.apiservice-local", "pass.crd-strategy-none",
+                           "pass.ca-bundle-set"}) {
+    INFO(name);
+    CHECK(run_fixture("webhook-missing-ca-bundle", name).empty());
+  }
+}
+
+TEST_CASE("webhook-missing-ca-bundle: UPDATE that removes a previously set bundle -> deny") {
+  const auto before = testing::load_yaml(validating(kPlaceholder));
+  const auto after = testing::load_yaml(validating(kServiceRef) + "---" + kService);
+  const auto f = run_with(after, 0, Operation::kUpdate, &before.objects[0], false, "webhook-missing-ca-bundle");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(f[0].path == "webhooks[1].clientConfig.caBundle");
+  CHECK(contains(f[0].message, "removes the caBundle"));
+  CHECK(contains(f[0].message, "second.example.com"));
+  CHECK_FALSE(f[0].fix.empty());
+}
+
+TEST_CASE("webhook-missing-ca-bundle: UPDATE where the old object had no bundle either -> warn") {
+  const auto before = testing::load_yaml(validating(kServiceRef));
+  const auto after = testing::load_yaml(validating(kServiceRef));
+  const auto f = run_with(after, 0, Operation::kUpdate, &before.objects[0], false, "webhook-missing-ca-bundle");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+}
+
+TEST_CASE("webhook-missing-ca-bundle: in the complete cluster view a missing bundle -> deny") {
+  const auto set = testing::load_yaml(validating(kServiceRef) + "---" + kService);
+  const auto f = run_with(set, 0, Operation::kCreate, nullptr, true, "webhook-missing-ca-bundle");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+}
+
+// ------------------------------------------------- webhook-ca-bundle-invalid
+
+TEST_CASE("webhook-ca-bundle-invalid: undecodable or certificate-less bundles -> deny with the reason") {
+  struct Case {
+    const char* fixture;
+    const char* path;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"fail.not-base64", "webhooks[0].clientConfig.caBundle", "is not valid base64"},
+      {"fail.private-key", "webhooks[0].clientConfig.caBundle", "only PRIVATE KEY"},
+      {"fail.placeholder-without-injection", "webhooks[0].clientConfig.caBundle", "no PEM data"},
+      {"fail.crd-v1beta1-garbage", "spec.conversion.webhookClientConfig.caBundle", "no PEM data"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.fixture);
+    const auto f = run_fixture("webhook-ca-bundle-invalid", c.fixture);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].severity == Severity::kDeny);
+    CHECK(f[0].path == c.path);
+    CHECK(contains(f[0].message, c.reason));
+    CHECK(contains(f[0].message, "every call fails"));
+    CHECK(contains(f[0].fix, "base64"));
+  }
+}
+
+TEST_CASE("webhook-ca-bundle-invalid: every certificate expired -> deny with subject and notAfter") {
+  const auto f = run_fixture("webhook-ca-bundle-invalid", "fail.expired");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(contains(f[0].message, "webhook \"validate.example.com\""));
+  CHECK(contains(f[0].message, "CN=wirecheck-expired-ca"));
+  CHECK(contains(f[0].message, "2001-01-01T00:00:00Z"));
+  CHECK(contains(f[0].fix, "renew"));
+  const auto api = run_fixture("webhook-ca-bundle-invalid", "fail.apiservice-expired");
+  REQUIRE(api.size() == 1);
+  CHECK(api[0].path == "spec.caBundle");
+}
+
+TEST_CASE("webhook-ca-bundle-invalid: valid, rotated, injected placeholder, absent -> nothing") {
+  for (const char* name : {"pass.valid", "pass.expired-and-valid", "pass.injected-placeholder", "pass.no-ca-bundle"}) {
+    INFO(name);
+    CHECK(run_fixture("webhook-ca-bundle-invalid", name).empty());
+  }
+}
+
+TEST_CASE("webhook-ca-bundle-invalid: an injected placeholder still present in the live cluster -> deny") {
+  const auto set = testing::load_fixture("rules/webhook-ca-bundle-invalid/pass.injected-placeholder.yaml");
+  const auto f = run_with(set, 0, Operation::kCreate, nullptr, true, "webhook-ca-bundle-invalid");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+}
+
+// --------------------------------------------------- webhook-service-missing
+
+TEST_CASE("webhook-service-missing: Service absent from the input -> warn (apply order), deny in audit") {
+  const auto f = run_fixture("webhook-service-missing", "fail.service-absent");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "webhooks[0].clientConfig.service.name");
+  CHECK(contains(f[0].message, "webhook \"validate.example.com\""));
+  CHECK(contains(f[0].message, "webhook-system/webhook-service"));
+  CHECK(contains(f[0].fix, "exposing port 443"));
+
+  const auto set = testing::load_fixture("rules/webhook-service-missing/fail.service-absent.yaml");
+  const auto audit = run_with(set, 0, Operation::kCreate, nullptr, true, "webhook-service-missing");
+  REQUIRE(audit.size() == 1);
+  CHECK(audit[0].severity == Severity::kDeny);
+}
+
+TEST_CASE("webhook-service-missing: Service in another namespace counts as absent") {
+  const auto f = run_fixture("webhook-service-missing", "fail.wrong-namespace");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+}
+
+TEST_CASE("webhook-service-missing: Service without the port dialled -> deny with the ports it has") {
+  const auto f = run_fixture("webhook-service-missing", "fail.port-mismatch");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(f[0].path == "webhooks[0].clientConfig.service.port");
+  CHECK(contains(f[0].message, "port 443"));
+  CHECK(contains(f[0].message, "8443 (https)"));
+  CHECK(contains(f[0].fix, "(8443)"));
+
+  const auto explicit_port = run_fixture("webhook-service-missing", "fail.explicit-port-mismatch");
+  REQUIRE(explicit_port.size() == 1);
+  CHECK(explicit_port[0].severity == Severity::kDeny);
+  CHECK(contains(explicit_port[0].message, "port 9443"));
+  CHECK(contains(explicit_port[0].fix, "(443)"));
+}
+
+TEST_CASE("webhook-service-missing: v1beta1 CRD and APIService paths") {
+  const auto crd = run_fixture("webhook-service-missing", "fail.crd-v1beta1-service-absent");
+  REQUIRE(crd.size() == 1);
+  CHECK(crd[0].severity == Severity::kWarn);
+  CHECK(crd[0].path == "spec.conversion.webhookClientConfig.service.name");
+  CHECK(contains(crd[0].message, "conversion webhook"));
+  const auto api = run_fixture("webhook-service-missing", "fail.apiservice-service-absent");
+  REQUIRE(api.size() == 1);
+  CHECK(api[0].path == "spec.service.name");
+  CHECK(contains(api[0].message, "APIService"));
+}
+
+TEST_CASE("webhook-service-missing: present Service, custom port, URL, ExternalName, local -> nothing") {
+  for (const char* name : {"pass.service-present", "pass.custom-port", "pass.url-backed", "pass.external-name",
+                           "pass.crd-v1-service-present", "pass.apiservice-local"}) {
+    INFO(name);
+    CHECK(run_fixture("webhook-service-missing", name).empty());
+  }
+}
+
+TEST_CASE("webhook-service-missing: skipped when the context cannot see Services") {
+  const auto set = testing::load_fixture("rules/webhook-service-missing/fail.service-absent.yaml");
+  const policy::Engine engine;
+  const policy::EmptyContext nothing;
+  CHECK(testing::of_rule(engine.evaluate(set.objects[0], nullptr, Operation::kCreate, nothing),
+                         "webhook-service-missing")
+            .empty());
+}
+
+// ---------------------------------------------- service-delete-breaks-webhook
+// Lint cannot express DELETE, so this rule is tested at the engine level: the
+// engine is handed the stored Service as object and old object.
+
+namespace {
+
+const char* const kDeleteContext = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: webhook-service, namespace: webhook-system}
+spec:
+  selector: {app: webhook}
+  ports: [{name: https, port: 443, targetPort: 9443}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: unrelated, namespace: webhook-system}
+spec:
+  selector: {app: other}
+  ports: [{port: 80}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: strict-validator}
+webhooks:
+- name: strict.example.com
+  failurePolicy: Fail
+  clientConfig: {service: {name: webhook-service, namespace: webhook-system}}
+- name: lenient.example.com
+  failurePolicy: Ignore
+  clientConfig: {service: {name: webhook-service, namespace: webhook-system}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: other-namespace-mutator}
+webhooks:
+- name: mutate.example.com
+  clientConfig: {service: {name: webhook-service, namespace: default}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  conversion:
+    strategy: Webhook
+    webhook:
+      conversionReviewVersions: ["v1"]
+      clientConfig: {service: {name: webhook-service, namespace: webhook-system, path: /convert}}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.metrics.example.com}
+spec:
+  group: metrics.example.com
+  version: v1beta1
+  service: {name: webhook-service, namespace: webhook-system}
+)";
+
+std::vector<policy::Finding> delete_findings(const core::ManifestSet& set, std::size_t index,
+                                             const policy::Context& ctx, Operation op = Operation::kDelete) {
+  const policy::Engine engine;
+  const core::Object& svc = set.objects[index];
+  return testing::of_rule(engine.evaluate(svc, &svc, op, ctx), "service-delete-breaks-webhook");
+}
+
+const policy::Finding* finding_mentioning(const std::vector<policy::Finding>& f, std::string_view text) {
+  for (const auto& x : f) {
+    if (contains(x.message, text)) return &x;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("service-delete-breaks-webhook: DELETE of a Service still called -> one finding per caller") {
+  const auto set = testing::load_yaml(kDeleteContext);
+  policy::ObjectIndex ctx;
+  ctx.add_all(set.objects);
+  const auto f = delete_findings(set, 0, ctx);
+  REQUIRE(f.size() == 4);
+  for (const auto& x : f) {
+    CHECK(x.path == "metadata.name");
+    CHECK(contains(x.fix, "then delete the Service"));
+  }
+
+  const auto* strict = finding_mentioning(f, "strict.example.com");
+  REQUIRE(strict != nullptr);
+  CHECK(strict->severity == Severity::kDeny);
+  CHECK(contains(strict->message, "ValidatingWebhookConfiguration strict-validator"));
+  CHECK(contains(strict->message, "failurePolicy Fail"));
+  CHECK(contains(strict->fix, "webhooks[0].clientConfig.service"));
+
+  const auto* lenient = finding_mentioning(f, "lenient.example.com");
+  REQUIRE(lenient != nullptr);
+  CHECK(lenient->severity == Severity::kWarn);
+  CHECK(contains(lenient->message, "failurePolicy Ignore"));
+
+  const auto* crd = finding_mentioning(f, "CustomResourceDefinition widgets.example.com");
+  REQUIRE(crd != nullptr);
+  CHECK(crd->severity == Severity::kDeny);
+  CHECK(contains(crd->message, "conversion"));
+  CHECK(contains(crd->fix, "spec.conversion.webhook.clientConfig.service"));
+
+  const auto* api = finding_mentioning(f, "APIService v1beta1.metrics.example.com");
+  REQUIRE(api != nullptr);
+  CHECK(api->severity == Severity::kDeny);
+  CHECK(contains(api->message, "unavailable"));
+
+  CHECK(finding_mentioning(f, "other-namespace-mutator") == nullptr);
+}
+
+TEST_CASE("service-delete-breaks-webhook: DELETE of a Service nobody calls -> nothing") {
+  const auto set = testing::load_yaml(kDeleteContext);
+  policy::ObjectIndex ctx;
+  ctx.add_all(set.objects);
+  CHECK(delete_findings(set, 1, ctx).empty());
+}
+
+TEST_CASE("service-delete-breaks-webhook: only runs on DELETE") {
+  const auto set = testing::load_yaml(kDeleteContext);
+  policy::ObjectIndex ctx;
+  ctx.add_all(set.objects);
+  CHECK(delete_findings(set, 0, ctx, Operation::kCreate).empty());
+  CHECK(delete_findings(set, 0, ctx, Operation::kUpdate).empty());
+}
+
+TEST_CASE("service-delete-breaks-webhook: skipped when the context cannot see webhooks") {
+  const auto set = testing::load_yaml(kDeleteContext);
+  const policy::EmptyContext nothing;
+  CHECK(delete_findings(set, 0, nothing).empty());
+}
+
+TEST_CASE("service-delete-breaks-webhook: CRD with strategy None keeps no reference") {
+  const auto set = testing::load_yaml(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: webhook-service, namespace: webhook-system}
+spec: {ports: [{port: 443}]}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  conversion: {strategy: None}
+)");
+  policy::ObjectIndex ctx;
+  ctx.add_all(set.objects);
+  CHECK(delete_findings(set, 0, ctx).empty());
+}
+
+// ------------------------------------------------------ webhook-self-lockout
+
+TEST_CASE("webhook-self-lockout: fail-closed pod webhook without selector -> warn naming both namespaces") {
+  const auto f = run_fixture("webhook-self-lockout", "fail.pods-no-selector");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "webhooks[0].namespaceSelector");
+  CHECK(contains(f[0].message, "webhook \"validate.example.com\""));
+  CHECK(contains(f[0].message, "kube-system, webhook-system"));
+  CHECK(contains(f[0].fix, "values: [kube-system, webhook-system]"));
+  CHECK(contains(f[0].fix, "failurePolicy: Ignore"));
+}
+
+TEST_CASE("webhook-self-lockout: defaulted failurePolicy counts as Fail") {
+  const auto f = run_fixture("webhook-self-lockout", "fail.default-policy-all-groups");
+  REQUIRE(f.size() == 1);
+}
+
+TEST_CASE("webhook-self-lockout: selector excluding only kube-system -> warn for the webhook's namespace") {
+  const auto f = run_fixture("webhook-self-lockout", "fail.excludes-only-kube-system");
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].message, "in webhook-system:"));
+  CHECK_FALSE(contains(f[0].message, "kube-system"));
+}
+
+TEST_CASE("webhook-self-lockout: Ignore, custom groups, excluded or opt-in namespaces, cluster scope -> nothing") {
+  for (const char* name : {"pass.failure-policy-ignore", "pass.custom-resources-only", "pass.namespaces-excluded",
+                           "pass.opt-in-label", "pass.cluster-scoped-only"}) {
+    INFO(name);
+    CHECK(run_fixture("webhook-self-lockout", name).empty());
+  }
+}
+
+TEST_CASE("webhook-self-lockout: a NotIn on another label that names the namespace shows intent -> nothing") {
+  // cert-manager's shape: `name NotIn [cert-manager]` on its own namespace label.
+  const auto set = testing::load_yaml(R"(
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: v}
+webhooks:
+- name: pods.example.com
+  failurePolicy: Fail
+  namespaceSelector:
+    matchExpressions:
+    - {key: name, operator: NotIn, values: [webhook-system, kube-system]}
+  clientConfig: {service: {name: webhook-service, namespace: webhook-system}}
+  rules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"]}]
+)");
+  CHECK(testing::of_rule(testing::evaluate(set), "webhook-self-lockout").empty());
+}
+
+// -------------------------------------------------- webhook-timeout-too-long
+
+TEST_CASE("webhook-timeout-too-long: timeoutSeconds 30 -> warn at the webhook's timeoutSeconds") {
+  const auto f = run_fixture("webhook-timeout-too-long", "fail.timeout-30");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "webhooks[0].timeoutSeconds");
+  CHECK(contains(f[0].message, "validate.example.com"));
+  CHECK(contains(f[0].message, "30s"));
+  CHECK(contains(f[0].fix, "15 or less"));
+}
+
+TEST_CASE("webhook-timeout-too-long: 10, 15 and unset -> nothing") {
+  for (const char* name : {"pass.timeout-10", "pass.timeout-15", "pass.timeout-unset"}) {
+    INFO(name);
+    CHECK(run_fixture("webhook-timeout-too-long", name).empty());
+  }
+}
+
+// ----------------------------------------------- apiservice-insecure-skip-tls
+
+TEST_CASE("apiservice-insecure-skip-tls: insecureSkipTLSVerify true -> warn") {
+  const auto f = run_fixture("apiservice-insecure-skip-tls", "fail.insecure-skip");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "spec.insecureSkipTLSVerify");
+  CHECK(contains(f[0].message, "webhook-service.webhook-system.svc"));
+  CHECK(contains(f[0].fix, "spec.caBundle"));
+}
+
+TEST_CASE("apiservice-insecure-skip-tls: caBundle or explicit false -> nothing") {
+  CHECK(run_fixture("apiservice-insecure-skip-tls", "pass.ca-bundle").empty());
+  CHECK(run_fixture("apiservice-insecure-skip-tls", "pass.explicit-false").empty());
+}
+
+// ------------------------------------------------------------ whole installs
+
+TEST_CASE("webhook rules: a cert-manager-style install lints without deny or warn") {
+  const auto set = testing::load_fixture("lint/cert-manager-style.yaml");
+  const auto all = testing::evaluate_all(set);
+  for (const auto& f : all) {
+    if (f.severity != Severity::kInfo) {
+      FAIL_CHECK(f.rule << " " << policy::severity_name(f.severity) << " on " << f.object.kind << "/"
+                        << f.object.name << " at " << f.path << ": " << f.message);
+    }
+  }
+  CHECK(set.objects.size() == 8);
+}
+
+TEST_CASE("webhook rules: the cert-manager-style install through the lint binary exits 0 with no deny") {
+  const std::string cmd = std::string(WIRECHECK_BINARY) + " lint --no-color --fail-on warn -f " +
+                          testing::fixtures_dir() + "/lint/cert-manager-style.yaml > /dev/null 2>&1";
+  CHECK(std::system(cmd.c_str()) == 0);
+}
+
+TEST_CASE("webhook rules: cert-manager v1.10.1 static install -> none of these rules fire") {
+  const std::string shared = testing::shared_dir();
+  if (shared.empty()) {
+    WARN("../shared is absent: skipped");
+    return;
+  }
+  core::ManifestSet set;
+  core::load_path(shared + "/corpus/cert-manager-v1.10.1-static-install/cert-manager.yaml", set);
+  REQUIRE(set.errors.empty());
+  const auto all = testing::evaluate_all(set);
+  for (const char* rule : {"webhook-missing-ca-bundle", "webhook-ca-bundle-invalid", "webhook-service-missing",
+                           "webhook-self-lockout", "webhook-timeout-too-long", "apiservice-insecure-skip-tls",
+                           "certificate-missing-service-san", "certificate-incomplete-service-sans"}) {
+    INFO(rule);
+    CHECK(testing::of_rule(all, rule).empty());
+  }
+}
