@@ -1,18 +1,242 @@
-// Placeholder until the admission server lands (issue 5).
-#include <cstdio>
+// `wirecheck serve`: the validating admission webhook. Parses flags, builds
+// the shared immutable engine, starts the webhook (HTTPS) and ops listeners,
+// and handles SIGTERM: readiness fails at once, requests are still answered
+// for --shutdown-delay (so endpoints can be removed while the API server
+// moves away), in-flight requests finish, then the process exits 0.
+#include <signal.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "admission/handler.hpp"
 #include "cli/commands.hpp"
+#include "cli/serve_flags.hpp"
+#include "server/cert_store.hpp"
+#include "server/log.hpp"
+#include "server/metrics.hpp"
+#include "server/ops_server.hpp"
+#include "server/webhook_server.hpp"
+#include "wirecheck/engine.hpp"
+#include "wirecheck/rule.hpp"
+#include "wirecheck/settings.hpp"
 
 namespace wirecheck::cli {
+namespace {
 
-int run_serve(const Args&) {
-  std::fputs("wirecheck serve: not built yet\n", stderr);
-  return 2;
+constexpr const char* kServeUsage =
+    "usage: wirecheck serve --tls-cert-file F --tls-private-key-file F [options]\n"
+    "\n"
+    "  --listen ADDR:PORT            webhook HTTPS listener (default 0.0.0.0:8443; port 0 = any)\n"
+    "  --ops-listen ADDR:PORT        /healthz /readyz /metrics listener (default 0.0.0.0:8080)\n"
+    "  --mode enforce|warn|audit     default mode for POST /validate (default warn)\n"
+    "  --config FILE                 rule settings (YAML)\n"
+    "  --tls-cert-file F             serving certificate (PEM chain) or a directory with tls.crt/tls.key\n"
+    "  --tls-private-key-file F      serving key (PEM)\n"
+    "  --client-ca-file F            require client certificates signed by this CA\n"
+    "  --metrics-tls-cert-file F     serve the ops listener over HTTPS with this certificate\n"
+    "  --metrics-tls-private-key-file F\n"
+    "  --max-body-bytes N            request body limit (default 8388608)\n"
+    "  --shutdown-delay D            keep serving this long after SIGTERM (default 5s)\n"
+    "  --fail-closed                 deny (code 500) on internal errors instead of allowing\n"
+    "  --threads N                   concurrent connections served (default 64)\n"
+    "  --cert-reload-interval D      how often certificate files are re-read (default 2s)\n"
+    "  --log-level L                 debug|info|warn|error (default info)\n";
+
+struct ServeConfig {
+  server::WebhookServerOptions webhook;
+  server::OpsServerOptions ops;
+  std::string config_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string metrics_cert_file;
+  std::string metrics_key_file;
+  std::chrono::milliseconds shutdown_delay{5000};
+  std::chrono::milliseconds reload_interval{2000};
+  bool fail_closed = false;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+};
+
+// Returns 0 to continue, else the exit code (help: 0 printed separately).
+int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
+  FlagReader flags(args);
+  const auto bad = [](const std::string& message) {
+    std::fprintf(stderr, "wirecheck serve: %s\n\n%s", message.c_str(), kServeUsage);
+    return 2;
+  };
+  while (!flags.done()) {
+    const std::string flag = flags.next_flag();
+    if (flag == "--help" || flag == "-h") {
+      help = true;
+      return 0;
+    }
+    if (flag == "--fail-closed") {
+      cfg.fail_closed = true;
+      continue;
+    }
+    const auto value = flags.value();
+    if (!value) return bad(flag + " needs a value");
+    if (flag == "--listen") {
+      if (!parse_listen(*value, cfg.webhook.host, cfg.webhook.port)) return bad("bad --listen " + *value);
+    } else if (flag == "--ops-listen") {
+      if (!parse_listen(*value, cfg.ops.host, cfg.ops.port)) return bad("bad --ops-listen " + *value);
+    } else if (flag == "--mode") {
+      const auto mode = admission::parse_mode(*value);
+      if (!mode) return bad("--mode must be enforce, warn or audit");
+      cfg.webhook.default_mode = *mode;
+    } else if (flag == "--config") {
+      cfg.config_file = *value;
+    } else if (flag == "--tls-cert-file") {
+      cfg.cert_file = *value;
+    } else if (flag == "--tls-private-key-file") {
+      cfg.key_file = *value;
+    } else if (flag == "--client-ca-file") {
+      cfg.webhook.client_ca_file = *value;
+    } else if (flag == "--metrics-tls-cert-file") {
+      cfg.metrics_cert_file = *value;
+    } else if (flag == "--metrics-tls-private-key-file") {
+      cfg.metrics_key_file = *value;
+    } else if (flag == "--max-body-bytes" || flag == "--threads") {
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(value->c_str(), &end, 10);
+      if (end == value->c_str() || *end != '\0' || n == 0) return bad(flag + " must be a positive number");
+      (flag == "--threads" ? cfg.webhook.threads : cfg.webhook.max_body_bytes) = static_cast<std::size_t>(n);
+    } else if (flag == "--shutdown-delay" || flag == "--cert-reload-interval") {
+      const auto d = parse_duration(*value);
+      if (!d) return bad(flag + " must be a duration like 5s or 500ms");
+      (flag == "--shutdown-delay" ? cfg.shutdown_delay : cfg.reload_interval) = *d;
+    } else if (flag == "--log-level") {
+      cfg.log_level = spdlog::level::from_str(*value);
+    } else {
+      return bad("unknown option " + flag);
+    }
+  }
+  if (cfg.cert_file.empty()) return bad("--tls-cert-file is required");
+  if (cfg.metrics_cert_file.empty() != cfg.metrics_key_file.empty()) {
+    return bad("--metrics-tls-cert-file and --metrics-tls-private-key-file go together");
+  }
+  if (cfg.reload_interval.count() <= 0) cfg.reload_interval = std::chrono::milliseconds(2000);
+  return 0;
 }
 
-int run_selftest(const Args&) {
-  std::fputs("wirecheck selftest: not built yet\n", stderr);
-  return 2;
+std::vector<std::string> rule_ids() {
+  std::vector<std::string> ids;
+  for (const auto& spec : policy::Registry::all()) ids.emplace_back(spec.id);
+  return ids;
+}
+
+}  // namespace
+
+int run_serve(const Args& args) {
+  ServeConfig cfg;
+  bool help = false;
+  if (const int rc = parse_serve_args(args, cfg, help); rc != 0) return rc;
+  if (help) {
+    std::fputs(kServeUsage, stdout);
+    return 0;
+  }
+  server::setup_json_logging(cfg.log_level);
+  // A peer that went away must not kill the process on the next write.
+  ::signal(SIGPIPE, SIG_IGN);
+  // SIGTERM/SIGINT are taken by sigwait below; block them before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  policy::Settings settings = policy::Settings::defaults();
+  if (!cfg.config_file.empty()) {
+    auto loaded = policy::load_settings_file(cfg.config_file);
+    if (!loaded) {
+      server::LogLine("cannot load configuration").str("file", cfg.config_file).str("error", loaded.error())
+          .emit(spdlog::level::critical);
+      return 1;
+    }
+    settings = std::move(*loaded);
+  }
+  const policy::Engine engine(std::move(settings));
+  server::Metrics metrics(rule_ids());
+
+  const auto watch_certificate = [&metrics](server::CertStore& store, std::string_view what) {
+    store.set_listener([&metrics, what](const core::Status& status, const server::KeyPair* pair) {
+      metrics.record_certificate(status.ok(), pair != nullptr ? pair->not_after_unix() : 0);
+      if (status.ok() && pair != nullptr) {
+        server::LogLine("certificate loaded").str("listener", what).str("serial", pair->serial_hex())
+            .str("subject", pair->subject()).num("notAfter", pair->not_after_unix())
+            .emit(spdlog::level::info);
+      } else {
+        server::LogLine("certificate rejected; keeping the previous one").str("listener", what)
+            .str("error", status.error()).emit(spdlog::level::err);
+      }
+    });
+    (void)store.reload();
+  };
+  server::CertStore certs(cfg.cert_file, cfg.key_file);
+  watch_certificate(certs, "webhook");
+  std::unique_ptr<server::CertStore> metrics_certs;
+  if (!cfg.metrics_cert_file.empty()) {
+    metrics_certs = std::make_unique<server::CertStore>(cfg.metrics_cert_file, cfg.metrics_key_file);
+    watch_certificate(*metrics_certs, "ops");
+    cfg.ops.tls = metrics_certs.get();
+  }
+
+  const admission::AdmissionHandler handler(engine, admission::empty_context_source(),
+                                            admission::HandlerOptions{cfg.fail_closed});
+  server::WebhookServer webhook(handler, certs, metrics, cfg.webhook);
+  server::OpsServer ops(metrics, [&]() -> std::string {
+    if (webhook.draining()) return "shutting down";
+    if (!certs.loaded()) return "serving certificate not loaded";
+    return {};
+  }, cfg.ops);
+  if (auto status = webhook.bind(); !status) {
+    server::LogLine("cannot start the webhook listener").str("error", status.error()).emit(spdlog::level::critical);
+    return 1;
+  }
+  if (auto status = ops.bind(); !status) {
+    server::LogLine("cannot start the ops listener").str("error", status.error()).emit(spdlog::level::critical);
+    return 1;
+  }
+  webhook.start();
+  ops.start();
+  certs.start_watching(cfg.reload_interval);
+  if (metrics_certs) metrics_certs->start_watching(cfg.reload_interval);
+  server::LogLine("serving")
+      .str("listen", cfg.webhook.host).num("port", webhook.port())
+      .str("opsListen", cfg.ops.host).num("opsPort", ops.port())
+      .str("mode", admission::mode_name(cfg.webhook.default_mode))
+      .boolean("failClosed", cfg.fail_closed)
+      .boolean("clientAuth", !cfg.webhook.client_ca_file.empty())
+      .num("rules", static_cast<std::int64_t>(policy::Registry::all().size()))
+      .str("version", WIRECHECK_VERSION)
+      .emit(spdlog::level::info);
+  spdlog::default_logger()->flush();
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  webhook.begin_drain();
+  server::LogLine("shutting down: readiness failing, still serving")
+      .str("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")
+      .num("delayMs", cfg.shutdown_delay.count())
+      .emit(spdlog::level::info);
+  // Keep answering while endpoints are removed; a second signal cuts it short.
+  timespec delay{static_cast<time_t>(cfg.shutdown_delay.count() / 1000),
+                 static_cast<long>((cfg.shutdown_delay.count() % 1000) * 1000000)};
+  sigtimedwait(&stop_signals, nullptr, &delay);
+
+  webhook.stop(/*join=*/false);
+  const bool idle = webhook.wait_idle(std::chrono::seconds(30));
+  ops.stop(/*join=*/false);
+  certs.stop_watching();
+  server::LogLine("stopped").boolean("inFlightFinished", idle).emit(spdlog::level::info);
+  spdlog::default_logger()->flush();
+  std::fflush(stderr);
+  // Idle keep-alive connections would hold the serving threads until their
+  // timeout; the process is done, so leave without joining them.
+  std::_Exit(idle ? 0 : 1);
 }
 
 }  // namespace wirecheck::cli

@@ -1,0 +1,79 @@
+// AdmissionHandler: one AdmissionReview body in, one answer out. It joins
+// the decision layers: parse (review.hpp) -> engine -> decide (decision.hpp)
+// -> build (response.hpp). Transport (HTTP, TLS, limits) is the server's job;
+// logging and metrics are too: the handler returns an Outcome with what they
+// need and never logs.
+//
+// The handler is the admission boundary: nothing escapes it. An exception
+// while evaluating becomes an allowed answer with a warning (fail-open) or a
+// denial with code 500 (fail-closed); either way the uid is echoed and the
+// Outcome says `internal_error`.
+//
+// Thread-safety: immutable after construction; `handle` may run on many
+// threads at once (one simdjson parser per thread). The engine must outlive
+// the handler.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admission/decision.hpp"
+#include "admission/mode.hpp"
+#include "wirecheck/context.hpp"
+#include "wirecheck/engine.hpp"
+#include "wirecheck/object.hpp"
+
+namespace wirecheck::admission {
+
+// Where the handler gets the cluster view for one request. The server without
+// cache hands out an EmptyContext; a cache hands out a consistent snapshot.
+using ContextSource = std::function<std::shared_ptr<const policy::Context>()>;
+
+// A source that always returns EmptyContext (context-needing rules skip).
+ContextSource empty_context_source();
+
+struct HandlerOptions {
+  bool fail_closed = false;
+};
+
+struct Outcome {
+  int http_status = 200;  // 200 for every decision, 400 for a bad review
+  std::string body;       // JSON
+
+  // For logs and metrics. Strings are copies: the parser is reused later.
+  bool parsed = false;
+  std::string uid;
+  std::string api_version;
+  std::string kind;       // request.kind.kind as sent
+  core::Kind kind_id = core::Kind::kOther;
+  std::string ns;
+  std::string name;
+  std::string operation;  // as sent ("CREATE", ...)
+  std::string user;
+  bool dry_run = false;
+  Mode mode = Mode::kWarn;
+  bool inspected = false;  // some enabled rule looks at this kind and operation
+  bool allowed = true;
+  std::vector<policy::Finding> findings;
+  bool internal_error = false;
+  std::string error;       // why the body was rejected, or the internal error
+};
+
+class AdmissionHandler {
+ public:
+  AdmissionHandler(const policy::Engine& engine, ContextSource context, HandlerOptions options);
+
+  // `data` must be followed by SIMDJSON_PADDING readable bytes. Never throws.
+  void handle(const char* data, std::size_t size, Mode mode, Outcome& out) const noexcept;
+
+ private:
+  const policy::Engine& engine_;
+  ContextSource context_;
+  HandlerOptions options_;
+};
+
+}  // namespace wirecheck::admission

@@ -1,0 +1,149 @@
+#include "admission/response.hpp"
+
+#include <array>
+
+namespace wirecheck::admission {
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 if invalid.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  std::size_t len = 0;
+  std::uint32_t min = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2, cp = c & 0x1Fu, min = 0x80;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3, cp = c & 0x0Fu, min = 0x800;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4, cp = c & 0x07u, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3Fu);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
+                                                '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+  out.reserve(out.size() + text.size() + 2);
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t len = utf8_sequence_length(text, i);
+      if (len == 0) {
+        out += kReplacement;
+        ++i;
+      } else {
+        out.append(text.substr(i, len));
+        i += len;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+namespace {
+
+void open_review(std::string& out, std::string_view api_version, std::string_view uid) {
+  out += R"({"apiVersion":)";
+  append_json_string(out, api_version.empty() ? std::string_view("admission.k8s.io/v1") : api_version);
+  out += R"(,"kind":"AdmissionReview","response":{"uid":)";
+  append_json_string(out, uid);
+}
+
+}  // namespace
+
+std::string build_review_response(std::string_view api_version, std::string_view uid,
+                                  const Decision& decision) {
+  std::string out;
+  out.reserve(256 + decision.message.size() + decision.warnings.size() * 160);
+  open_review(out, api_version, uid);
+  out += decision.allowed ? R"(,"allowed":true)" : R"(,"allowed":false)";
+  out += R"(,"status":{"metadata":{},"code":)";
+  out += std::to_string(decision.code);
+  if (!decision.reason.empty()) {
+    out += R"(,"reason":)";
+    append_json_string(out, decision.reason);
+  }
+  if (!decision.message.empty()) {
+    out += R"(,"message":)";
+    append_json_string(out, decision.message);
+  }
+  out += '}';
+  if (!decision.warnings.empty()) {
+    out += R"(,"warnings":[)";
+    for (std::size_t i = 0; i < decision.warnings.size(); ++i) {
+      if (i > 0) out += ',';
+      append_json_string(out, decision.warnings[i]);
+    }
+    out += ']';
+  }
+  if (!decision.audit_annotations.empty()) {
+    out += R"(,"auditAnnotations":{)";
+    for (std::size_t i = 0; i < decision.audit_annotations.size(); ++i) {
+      if (i > 0) out += ',';
+      append_json_string(out, decision.audit_annotations[i].first);
+      out += ':';
+      append_json_string(out, decision.audit_annotations[i].second);
+    }
+    out += '}';
+  }
+  out += "}}";
+  return out;
+}
+
+std::string build_bad_review(std::string_view api_version, std::string_view uid,
+                             std::string_view message) {
+  std::string out;
+  open_review(out, api_version, uid);
+  out += R"(,"allowed":false,"status":{"metadata":{},"code":400,"reason":"BadRequest","message":)";
+  append_json_string(out, message);
+  out += "}}}";
+  return out;
+}
+
+std::string build_status_error(int code, std::string_view reason, std::string_view message) {
+  std::string out = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)";
+  append_json_string(out, message);
+  out += R"(,"reason":)";
+  append_json_string(out, reason);
+  out += R"(,"code":)";
+  out += std::to_string(code);
+  out += '}';
+  return out;
+}
+
+}  // namespace wirecheck::admission

@@ -1,0 +1,72 @@
+#include "server/log.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <cstdio>
+
+#include "admission/response.hpp"
+
+namespace wirecheck::server {
+
+void setup_json_logging(spdlog::level::level_enum level) {
+  auto logger = spdlog::stderr_logger_mt("wirecheck");
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":%v})",
+                      spdlog::pattern_time_type::utc);
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+LogLine::LogLine(std::string_view msg) {
+  text_.reserve(256);
+  admission::append_json_string(text_, msg);
+}
+
+void LogLine::key(std::string_view key) {
+  text_ += ',';
+  admission::append_json_string(text_, key);
+  text_ += ':';
+}
+
+LogLine& LogLine::str(std::string_view k, std::string_view value) {
+  key(k);
+  admission::append_json_string(text_, value);
+  return *this;
+}
+
+LogLine& LogLine::num(std::string_view k, std::int64_t value) {
+  key(k);
+  text_ += std::to_string(value);
+  return *this;
+}
+
+LogLine& LogLine::real(std::string_view k, double value) {
+  key(k);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  text_ += buf;
+  return *this;
+}
+
+LogLine& LogLine::boolean(std::string_view k, bool value) {
+  key(k);
+  text_ += value ? "true" : "false";
+  return *this;
+}
+
+LogLine& LogLine::list(std::string_view k, const std::vector<std::string>& values) {
+  key(k);
+  text_ += '[';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) text_ += ',';
+    admission::append_json_string(text_, values[i]);
+  }
+  text_ += ']';
+  return *this;
+}
+
+void LogLine::emit(spdlog::level::level_enum level) const {
+  spdlog::log(level, "{}", text_);
+}
+
+}  // namespace wirecheck::server

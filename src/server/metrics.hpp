@@ -1,0 +1,68 @@
+// Metrics: the server's Prometheus counters, rendered in the text exposition
+// format (version 0.0.4) by hand. Label sets are bounded by construction
+// (operations x known kinds x modes x decisions; registered rule ids), so a
+// request can never create a new series: every counter is a preallocated
+// atomic and recording is lock-free.
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "admission/handler.hpp"
+
+namespace wirecheck::server {
+
+class Metrics {
+ public:
+  // `rule_ids`: every rule that can report (the registry), in any order.
+  explicit Metrics(std::vector<std::string> rule_ids);
+
+  // One answered AdmissionReview (parsed or not), with the server's own time.
+  void record_review(const admission::Outcome& outcome, std::chrono::nanoseconds own_time);
+  // A request refused by the transport before any decision (404, 405, 411, 413, 415).
+  void record_rejected(int http_status);
+  void record_certificate(bool reload_ok, std::int64_t not_after_unix);
+  void add_in_flight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
+
+  std::string render() const;
+
+  static constexpr std::array<double, 12> kLatencyBuckets = {
+      0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+      0.0025,   0.005,   0.01,   0.025,   0.1,    1.0};
+
+ private:
+  static constexpr std::size_t kOps = 4;
+  static constexpr std::size_t kKinds = 16;
+  static constexpr std::size_t kModes = 3;
+  static constexpr std::size_t kDecisions = 3;  // allowed, denied, error
+  static constexpr std::size_t kSeverities = 3;
+  static constexpr std::size_t kActions = 5;
+  using Counter = std::atomic<std::uint64_t>;
+
+  std::vector<std::string> rules_;
+  std::unordered_map<std::string, std::size_t> rule_index_;
+  std::unique_ptr<Counter[]> requests_;   // ops x kinds x modes x decisions
+  std::unique_ptr<Counter[]> findings_;   // rules x severities x actions
+  std::unique_ptr<Counter[]> exemptions_; // rules
+  std::array<Counter, kLatencyBuckets.size() + 1> latency_buckets_{};
+  Counter latency_sum_ns_{0};
+  Counter latency_count_{0};
+  Counter invalid_reviews_{0};
+  Counter internal_errors_{0};
+  std::array<Counter, 6> rejected_{};  // 404 405 411 413 415 other
+  Counter reload_ok_{0};
+  Counter reload_failed_{0};
+  std::atomic<std::int64_t> cert_not_after_{0};
+  std::atomic<std::int64_t> in_flight_{0};
+};
+
+}  // namespace wirecheck::server

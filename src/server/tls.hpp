@@ -1,0 +1,26 @@
+// Server-side TLS settings shared by the webhook and ops listeners:
+// TLS 1.2 minimum (1.3 preferred by OpenSSL's default maximum), forward-secret
+// AEAD ciphers only for 1.2, no renegotiation or compression, ALPN limited to
+// http/1.1 (the API server never offers h2 to webhooks; we never accept it),
+// the serving pair from a CertStore, and optionally mandatory client
+// certificates verified against a CA bundle.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <string>
+
+#include "server/cert_store.hpp"
+#include "wirecheck/result.hpp"
+
+namespace wirecheck::server {
+
+inline constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Configures `ctx`. `client_ca_file` empty: no client certificates asked.
+core::Status configure_server_tls(SSL_CTX& ctx, CertStore& store, const std::string& client_ca_file);
+
+}  // namespace wirecheck::server
