@@ -40,8 +40,7 @@ constexpr Kind kWorkloadKinds[] = {Kind::kPod,       Kind::kDeployment, Kind::kS
 // The placeholder used when the selected Service is not known.
 constexpr std::string_view kServiceDnsForm = "<service>.<namespace>.svc";
 
-constexpr std::string_view kIpSanError =
-    "x509: cannot validate certificate for <pod IP> because it doesn't contain any IP SANs";
+constexpr std::string_view kIpSanError = "x509: ... doesn't contain any IP SANs";
 
 // ------------------------------------------------------------ text helpers
 
@@ -75,6 +74,16 @@ std::string join_or(const std::vector<std::string>& items) {
   if (items.size() <= 1) return join(items, "");
   std::vector<std::string> head(items.begin(), items.end() - 1);
   return join(head, ", ") + " or " + items.back();
+}
+
+// At most `max` items, then "N more": findings end up in kubectl warnings,
+// which are cut at 256 characters.
+std::vector<std::string> capped(std::vector<std::string> items, std::size_t max) {
+  if (items.size() <= max) return items;
+  const std::size_t rest = items.size() - max;
+  items.resize(max);
+  items.push_back(std::to_string(rest) + " more");
+  return items;
 }
 
 void push_unique(std::vector<std::string>& list, std::string value) {
@@ -380,7 +389,7 @@ std::string object_names(const std::vector<const Object*>& objects) {
   for (const Object* o : objects) {
     names.push_back(o->ns().empty() ? o->name() : o->ns() + "/" + o->name());
   }
-  return join(names, ", ");
+  return join(capped(std::move(names), 3), ", ");
 }
 
 // ================================================ servicemonitor-tls-servername
@@ -393,19 +402,19 @@ void check_tls_servername(const RuleInput& in, FindingSink& out) {
     const std::string at = endpoint_path(*mon, ep);
     const std::vector<std::string> names = proposed_server_names(in.context, in.object, *mon, ep);
 
-    std::string message = "endpoint uses TLS without tlsConfig.serverName: Prometheus verifies the "
-                          "certificate against the pod IP it scrapes and fails with \"" +
-                          std::string(kIpSanError) + "\"; ";
+    // Kept short: kubectl shows warnings of up to 256 characters.
+    std::string message = "no tlsConfig.serverName: Prometheus verifies the pod IP and fails (" +
+                          std::string(kIpSanError) + "); ";
     std::string value;
     if (names.empty()) {
       value = std::string(kServiceDnsForm);
-      message += "set serverName to the metrics Service's DNS name, " + value;
+      message += "use the selected Service's name, " + value;
     } else if (names.size() == 1) {
       value = names.front();
-      message += "set serverName to " + value + " (the selected Service)";
+      message += "use " + value + " (the selected Service)";
     } else {
       value = names.front();
-      message += "set serverName to the DNS name of a selected Service: " + join_or(names);
+      message += "use a selected Service's name: " + join_or(capped(names, 3));
     }
 
     std::string fix = ep.tls.present ? "add to " + at + ".tlsConfig: serverName: " + value
@@ -434,10 +443,10 @@ void check_endpoint_incomplete(const RuleInput& in, FindingSink& out) {
     // path and scheme are gone, so the scrape cannot work as intended.
     const bool patched = ep.tls.present || ep.has_auth;
     const std::string fields =
-        mon->pod_monitor ? "port, portNumber or targetPort" : "port or targetPort";
+        mon->pod_monitor ? "port/portNumber/targetPort" : "port/targetPort";
     const std::string scraped = mon->pod_monitor
-                                    ? "every declared container port of the selected pods"
-                                    : "every port of the selected Services' endpoints";
+                                    ? "every container port of the selected pods"
+                                    : "every port of the selected Services";
 
     std::vector<std::string> ports = available_port_names(in.context, in.object, *mon);
     std::string port_value = ports.empty() ? (mon->pod_monitor ? "<container port name>"
@@ -452,9 +461,8 @@ void check_endpoint_incomplete(const RuleInput& in, FindingSink& out) {
                                                            : "auth settings";
       out.add(Severity::kDeny, at,
               "endpoint has " + settings + " but no " + fields +
-                  ": the sign of a patch that replaced the whole endpoints list, dropping port, "
-                  "path and scheme; Prometheus scrapes " + scraped +
-                  " with the default scheme and path, and the metrics target fails",
+                  ": a patch replaced the endpoints list, losing port, path and scheme; "
+                  "Prometheus scrapes every port over plain HTTP",
               "restore the endpoint's fields in " + at + " (" + port_hint +
                   ", plus the scheme and path it had); to change only TLS, patch " +
                   endpoint_pointer(*mon, ep) +
@@ -463,7 +471,7 @@ void check_endpoint_incomplete(const RuleInput& in, FindingSink& out) {
     } else {
       out.add(Severity::kWarn, at,
               "endpoint has no " + fields + ": Prometheus scrapes " + scraped +
-                  ", including ports that do not serve metrics",
+                  ", including ports without metrics",
               "add to " + at + ": " + port_hint);
     }
   }
@@ -545,7 +553,7 @@ void check_port_not_found(const RuleInput& in, FindingSink& out) {
     const std::string at = endpoint_path(*mon, ep);
     std::string message = "port \"" + ep.port + "\" is not a " + what + " (" +
                           object_names(targets) + "; named ports: " +
-                          (ports.empty() ? std::string("none") : join(ports, ", ")) +
+                          (ports.empty() ? std::string("none") : join(capped(ports, 6), ", ")) +
                           "): Prometheus discovers no target for this endpoint";
     std::string fix = ports.empty()
                           ? "name the " + std::string(mon->pod_monitor ? "container" : "Service") +
@@ -644,11 +652,8 @@ void check_servername_mismatch(const RuleInput& in, FindingSink& out) {
         if (proposal.empty()) proposal = sc.cert->dns_names.front();
         out.add(Severity::kDeny, at,
                 "serverName \"" + server_name + "\" is not in the dnsNames of Certificate " +
-                    sc.object->ns() + "/" + sc.object->name() + " (" +
-                    join(sc.cert->dns_names, ", ") + "), which issues Secret \"" +
-                    sc.cert->secret_name +
-                    "\" used by this tlsConfig: verification fails with \"x509: certificate is "
-                    "valid for ..., not " + server_name + "\"",
+                    sc.object->ns() + "/" + sc.object->name() + ", which issues Secret " +
+                    sc.cert->secret_name + ": TLS verification will fail",
                 "set " + at + ": " + proposal + ", or add \"" + server_name +
                     "\" to spec.dnsNames of Certificate " + sc.object->ns() + "/" +
                     sc.object->name());

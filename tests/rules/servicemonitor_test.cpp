@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -69,7 +70,7 @@ TEST_CASE("tls-servername: https endpoint whose Service is in the input -> fix n
   CHECK(f[0].severity == Severity::kDeny);
   CHECK(f[0].path == "spec.endpoints[0].tlsConfig.serverName");
   CHECK(contains(f[0].message, "doesn't contain any IP SANs"));
-  CHECK(contains(f[0].message, "set serverName to cart-metrics.shop.svc (the selected Service)"));
+  CHECK(contains(f[0].message, "use cart-metrics.shop.svc (the selected Service)"));
   CHECK(f[0].fix == "add to spec.endpoints[0].tlsConfig: serverName: cart-metrics.shop.svc");
 }
 
@@ -86,7 +87,7 @@ TEST_CASE("tls-servername: scheme HTTPS without tlsConfig and no Service known -
   const auto f = fixture_findings(kTlsServerName, "fail.no-tlsconfig.yaml");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kDeny);
-  CHECK(contains(f[0].message, "the metrics Service's DNS name, <service>.<namespace>.svc"));
+  CHECK(contains(f[0].message, "use the selected Service's name, <service>.<namespace>.svc"));
   CHECK(contains(f[0].fix,
                  "add to spec.endpoints[0]: tlsConfig: {serverName: <service>.<namespace>.svc}"));
 }
@@ -134,7 +135,7 @@ metadata: {name: cart-b, namespace: shop, labels: {team: cart}}
 spec: {selector: {app: b}, ports: [{name: https, port: 8443}]}
 )");
   REQUIRE(f.size() == 1);
-  CHECK(contains(f[0].message, "a selected Service: cart-a.shop.svc or cart-b.shop.svc"));
+  CHECK(contains(f[0].message, "a selected Service's name: cart-a.shop.svc or cart-b.shop.svc"));
   CHECK(contains(f[0].fix, "add to spec.endpoints[0]: tlsConfig: {serverName: cart-a.shop.svc}"));
   CHECK(contains(f[0].fix, "(or cart-b.shop.svc;"));
 }
@@ -209,8 +210,8 @@ TEST_CASE("endpoint-incomplete: endpoint left with only tlsConfig -> deny, fix r
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kDeny);
   CHECK(f[0].path == "spec.endpoints[0]");
-  CHECK(contains(f[0].message, "endpoint has tlsConfig but no port or targetPort"));
-  CHECK(contains(f[0].message, "patch that replaced the whole endpoints list"));
+  CHECK(contains(f[0].message, "endpoint has tlsConfig but no port/targetPort"));
+  CHECK(contains(f[0].message, "a patch replaced the endpoints list"));
   CHECK(contains(f[0].fix, "restore the endpoint's fields in spec.endpoints[0] (port: https,"));
   CHECK(contains(f[0].fix, "patch /spec/endpoints/0/tlsConfig (JSON6902 op: replace)"));
 }
@@ -227,7 +228,7 @@ TEST_CASE("endpoint-incomplete: bare endpoint without port -> warn, scrapes ever
   const auto f = fixture_findings(kEndpointIncomplete, "fail.no-port.yaml");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
-  CHECK(contains(f[0].message, "Prometheus scrapes every port of the selected Services' endpoints"));
+  CHECK(contains(f[0].message, "Prometheus scrapes every port of the selected Services"));
   CHECK(f[0].fix == "add to spec.endpoints[0]: port: <service port name>");
 }
 
@@ -236,7 +237,7 @@ TEST_CASE("endpoint-incomplete: PodMonitor endpoint with basicAuth and no port -
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kDeny);
   CHECK(f[0].path == "spec.podMetricsEndpoints[0]");
-  CHECK(contains(f[0].message, "no port, portNumber or targetPort"));
+  CHECK(contains(f[0].message, "no port/portNumber/targetPort"));
   CHECK(contains(f[0].fix, "/spec/podMetricsEndpoints/0/tlsConfig"));
 }
 
@@ -464,7 +465,7 @@ TEST_CASE("servername-mismatch: serving Certificate lacks the serverName -> one 
   CHECK(f[0].severity == Severity::kDeny);
   CHECK(f[0].path == "spec.endpoints[0].tlsConfig.serverName");
   CHECK(contains(f[0].message, "is not in the dnsNames of Certificate project-system/metrics-certs"));
-  CHECK(contains(f[0].message, "Secret \"metrics-server-cert\""));
+  CHECK(contains(f[0].message, "which issues Secret metrics-server-cert: TLS verification will fail"));
   CHECK(f[0].fix ==
         "set spec.endpoints[0].tlsConfig.serverName: "
         "controller-manager-metrics-service.project-system.svc.cluster.local, or add "
@@ -504,6 +505,24 @@ TEST_CASE("servername-mismatch: Service forms, covering Certificates, client cer
         "pass.no-service-known.yaml"}) {
     INFO(file);
     CHECK(fixture_findings(kServerNameMismatch, file).empty());
+  }
+}
+
+// ================================================================ all rules
+
+TEST_CASE("monitor rules: every fail fixture's warning line stays within kubectl's 256 characters") {
+  namespace fs = std::filesystem;
+  for (const char* rule : {kTlsServerName, kEndpointIncomplete, kSchemeMismatch, kInsecure,
+                           kPortNotFound, kSelectsNothing, kServerNameMismatch}) {
+    for (const auto& entry : fs::directory_iterator(testing::fixtures_dir() + "/rules/" + rule)) {
+      const std::string file = entry.path().filename().string();
+      if (file.rfind("fail.", 0) != 0) continue;
+      for (const Finding& f : fixture_findings(rule, file)) {
+        const std::string line = "wirecheck/" + f.rule + ": " + f.message;
+        INFO(line);
+        CHECK(line.size() <= 256);
+      }
+    }
   }
 }
 
