@@ -11,6 +11,11 @@ PACKAGES=(
   curl jq
 )
 
+# `install-deps.sh --bench` adds the load-test client.
+if [[ ${1:-} == --bench ]]; then
+  PACKAGES+=(wrk util-linux)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
