@@ -462,7 +462,8 @@ void check_endpoint_incomplete(const RuleInput& in, FindingSink& out) {
       out.add(Severity::kDeny, at,
               "endpoint has " + settings + " but no " + fields +
                   ": a patch replaced the endpoints list, losing port, path and scheme; "
-                  "Prometheus scrapes every port over plain HTTP",
+                  "Prometheus scrapes every port" +
+                  (scheme_plain(ep) ? std::string(" over plain HTTP") : std::string()),
               "restore the endpoint's fields in " + at + " (" + port_hint +
                   ", plus the scheme and path it had); to change only TLS, patch " +
                   endpoint_pointer(*mon, ep) +
