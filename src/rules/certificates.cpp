@@ -124,14 +124,13 @@ void check_missing_service_san(const RuleInput& in, FindingSink& out) {
     const std::string fix = "add " + required + " to spec.dnsNames";
     if (!s.injected_by.empty()) {
       out.add(Severity::kDeny, "spec.dnsNames",
-              s.injected_by + " injects this Certificate's CA and calls Service " + s.ns + "/" + s.name +
-                  ", but dnsNames lack " + required +
-                  ": the API server's calls fail with x509: certificate is not valid for " + required,
+              "dnsNames lack " + required + ", which " + s.injected_by +
+                  " (inject-ca-from) dials: every call fails with an x509 name mismatch",
               fix);
     } else {
       out.add(Severity::kWarn, "spec.dnsNames",
-              "the Certificate names Service " + s.ns + "/" + s.name + " but lacks " + required +
-                  ", the name the API server and most in-cluster clients verify: TLS to the Service fails",
+              "names Service " + s.ns + "/" + s.name + " but lacks " + required +
+                  ", the name the API server and most clients verify",
               fix);
     }
   }
@@ -152,8 +151,8 @@ void check_incomplete_service_sans(const RuleInput& in, FindingSink& out) {
     }
     if (missing.empty()) continue;
     out.add(Severity::kInfo, "spec.dnsNames",
-            "the Certificate for Service " + s.ns + "/" + s.name + " lacks " + missing +
-                ": clients that dial those forms (cluster-domain FQDN, short names) fail verification",
+            "Certificate for Service " + s.ns + "/" + s.name + " lacks " + missing +
+                ": clients dialing those names fail verification",
             "add " + missing + " to spec.dnsNames");
   }
 }

@@ -66,8 +66,8 @@ void check_missing_ca_bundle(const RuleInput& in, FindingSink& out) {
         "'s certificate, or add the annotation cert-manager.io/inject-ca-from: <namespace>/<certificate>";
     if (in.operation == Operation::kUpdate && had_ca_bundle(in.old_object, v)) {
       out.add(Severity::kDeny, v.ca_bundle_path,
-              "this update removes the caBundle of " + v.label + ": the API server can no longer verify " +
-                  dns + " and every call to it fails (x509: certificate signed by unknown authority)",
+              "this update removes the caBundle of " + v.label + ": calls to " + dns +
+                  " fail (x509: certificate signed by unknown authority)",
               fix);
       continue;
     }
@@ -75,9 +75,8 @@ void check_missing_ca_bundle(const RuleInput& in, FindingSink& out) {
     // a live cluster that still has none is broken.
     const Severity sev = in.context.complete() ? Severity::kDeny : Severity::kWarn;
     out.add(sev, v.ca_bundle_path,
-            v.label + " calls Service " + service_id(*v.service) +
-                " but has no caBundle and no CA-injection annotation: the API server cannot verify " +
-                dns + " and every call fails (x509: certificate signed by unknown authority)",
+            v.label + " has no caBundle nor CA-injection annotation: calls to " + dns +
+                " fail (x509: certificate signed by unknown authority)",
             fix);
   }
 }
@@ -111,9 +110,8 @@ void check_ca_bundle_invalid(const RuleInput& in, FindingSink& out) {
         [](const core::CertificateInfo& a, const core::CertificateInfo& b) { return a.not_after < b.not_after; });
     if (newest.not_after <= now) {
       out.add(Severity::kDeny, v.ca_bundle_path,
-              "every certificate in the caBundle of " + v.label + " has expired (newest: " +
-                  short_subject(newest.subject) + ", notAfter " + newest.not_after_text +
-                  "): every call fails verification",
+              "every caBundle certificate of " + v.label + " has expired (newest: " +
+                  short_subject(newest.subject) + ", notAfter " + newest.not_after_text + "): every call fails",
               "renew the CA and put the new certificate in " + v.ca_bundle_path);
     } else if (newest.not_after - now < warn_window) {
       // Rounded up: "expires in 0 days" would read as already expired.
@@ -181,8 +179,8 @@ void check_self_lockout(const RuleInput& in, FindingSink& out) {
     std::string list;
     for (const std::string& ns : exposed) list += (list.empty() ? "" : ", ") + ns;
     out.add(Severity::kWarn, "webhooks[" + std::to_string(w.index) + "].namespaceSelector",
-            "webhook \"" + w.name + "\" fails closed and can intercept built-in objects in " + list +
-                ": while it is down, changes there are rejected, including those needed to bring it back",
+            "webhook \"" + w.name + "\" fails closed on built-in objects in " + list +
+                ": while it is down it blocks changes there, including its own recovery",
             "exclude them with namespaceSelector.matchExpressions: [{key: kubernetes.io/metadata.name, "
             "operator: NotIn, values: [" + list + "]}], or set failurePolicy: Ignore");
   }

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -78,7 +79,7 @@ TEST_CASE("webhook-missing-ca-bundle: service-backed webhook without bundle -> w
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "webhooks[0].clientConfig.caBundle");
   CHECK(contains(f[0].message, "webhook \"validate.example.com\""));
-  CHECK(contains(f[0].message, "webhook-system/webhook-service"));
+  CHECK(contains(f[0].message, "webhook-service.webhook-system.svc"));
   CHECK(contains(f[0].message, "x509: certificate signed by unknown authority"));
   CHECK(contains(f[0].fix, "cert-manager.io/inject-ca-from"));
   CHECK(contains(f[0].fix, "webhook-service.webhook-system.svc"));
@@ -538,4 +539,24 @@ TEST_CASE("webhook rules: cert-manager v1.10.1 static install -> none of these r
     INFO(rule);
     CHECK(testing::of_rule(all, rule).empty());
   }
+}
+
+TEST_CASE("webhook and certificate rules: every fixture message fits an admission warning (256 chars)") {
+  const char* const rules[] = {"webhook-missing-ca-bundle",    "webhook-ca-bundle-invalid",
+                               "webhook-service-missing",      "webhook-self-lockout",
+                               "webhook-timeout-too-long",     "apiservice-insecure-skip-tls",
+                               "certificate-missing-service-san", "certificate-incomplete-service-sans"};
+  std::size_t checked = 0;
+  for (const char* rule : rules) {
+    for (const auto& entry : std::filesystem::directory_iterator(testing::fixtures_dir() + "/rules/" + rule)) {
+      const std::string name = entry.path().stem().string();
+      if (name.rfind("fail.", 0) != 0) continue;
+      for (const auto& f : run_fixture(rule, name)) {
+        INFO(rule << "/" << name << ": " << f.message);
+        CHECK(("wirecheck/" + f.rule + ": " + f.message).size() < 256);
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked >= 20);
 }
