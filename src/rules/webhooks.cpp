@@ -220,7 +220,7 @@ WIRECHECK_REGISTER_RULE(webhook_missing_ca_bundle, {
     .id = "webhook-missing-ca-bundle",
     .title = "Service-backed webhook or APIService without caBundle or CA injection",
     .severity = Severity::kWarn,
-    .severities = "warn (deny on an UPDATE that removes it, and in the cluster audit)",
+    .severities = "warn / deny",
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration,
               Kind::kCustomResourceDefinition, Kind::kAPIService},
@@ -228,7 +228,8 @@ WIRECHECK_REGISTER_RULE(webhook_missing_ca_bundle, {
     .context_kinds = {},
     .operations = policy::kWrites,
     .failure = "The API server cannot verify the service's serving certificate: every admission, "
-               "conversion or aggregated API call fails with x509: certificate signed by unknown authority.",
+               "conversion or aggregated API call fails with x509: certificate signed by unknown authority. "
+               "Deny when an UPDATE removes a caBundle that was set, and in the cluster audit.",
     .fix = "Set caBundle to the base64 PEM of the serving CA, or annotate the object with "
            "cert-manager.io/inject-ca-from (or another CA-injection annotation).",
     .check = &check_missing_ca_bundle})
