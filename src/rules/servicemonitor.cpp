@@ -754,19 +754,22 @@ WIRECHECK_REGISTER_RULE(servicemonitor_insecure_skip_verify,
                         })
 
 // PodMonitors also need the workload kinds; the check asks for them itself so
-// that ServiceMonitors are not skipped where only Services are cached.
+// that ServiceMonitors are not skipped where only Services are cached. Deny
+// for ServiceMonitors, warn for PodMonitors (injected sidecars add ports the
+// templates do not show).
 WIRECHECK_REGISTER_RULE(servicemonitor_port_not_found,
                         {
                             .id = "servicemonitor-port-not-found",
                             .title = "Scrape endpoint port not declared by the selected targets",
                             .severity = Severity::kDeny,
-                            .severities = "deny (PodMonitor: warn)",
+                            .severities = "deny / warn",
                             .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
                             .needs_context = true,
                             .context_kinds = {Kind::kService},
                             .failure = "The endpoint's port name matches no port of the selected "
-                                       "Services (PodMonitor: container ports), so Prometheus "
-                                       "discovers no target and nothing is scraped.",
+                                       "Services (deny; PodMonitor: no container port of the "
+                                       "selected templates, warn), so Prometheus discovers no "
+                                       "target and nothing is scraped.",
                             .fix = "Use a port name the selected Service declares, or name the "
                                    "Service port.",
                             .check = &check_port_not_found,
