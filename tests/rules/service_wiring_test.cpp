@@ -1,0 +1,382 @@
+// Service and workload wiring rules: what the findings say (message, fix,
+// path) and at which severity, per branch of RULES.md. The generic fixture
+// test only checks that fail.* fires and pass.* does not.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "wirecheck/context.hpp"
+#include "wirecheck/engine.hpp"
+#include "wirecheck/object_index.hpp"
+
+namespace wirecheck {
+namespace {
+
+using policy::Finding;
+using policy::Operation;
+using policy::Severity;
+using testing::of_rule;
+
+constexpr const char* kTargetMissing = "service-target-port-missing";
+constexpr const char* kSelectsNothing = "service-selects-nothing";
+constexpr const char* kBreaks = "workload-breaks-service";
+
+std::vector<Finding> fixture_findings(const std::string& rule, const std::string& file) {
+  const core::ManifestSet set = testing::load_fixture("rules/" + rule + "/" + file);
+  return of_rule(testing::evaluate(set), rule);
+}
+
+std::vector<Finding> yaml_findings(const std::string& rule, std::string_view yaml) {
+  return of_rule(testing::evaluate(testing::load_yaml(yaml)), rule);
+}
+
+// The first document evaluated against `set` as a view of `complete`-ness.
+std::vector<Finding> view_findings(const std::string& rule, const core::ManifestSet& set, bool complete,
+                                   Operation op = Operation::kCreate, const core::Object* old = nullptr) {
+  policy::ObjectIndex context(complete);
+  context.add_all(set.objects);
+  const policy::Engine engine;
+  return of_rule(engine.evaluate(set.objects.front(), old, op, context), rule);
+}
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A Deployment "op" with `containers` (YAML list items, indented 6) and the
+// metrics Service targeting https, for the UPDATE cases.
+std::string operator_deployment(std::string_view containers) {
+  return std::string(R"(apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: op
+  namespace: demo
+spec:
+  selector:
+    matchLabels:
+      app: op
+  template:
+    metadata:
+      labels:
+        app: op
+    spec:
+      containers:
+)") + std::string(containers);
+}
+
+constexpr std::string_view kMetricsService = R"(---
+apiVersion: v1
+kind: Service
+metadata:
+  name: op-metrics
+  namespace: demo
+spec:
+  ports:
+  - name: https
+    port: 8443
+    targetPort: https
+  selector:
+    app: op
+)";
+
+constexpr std::string_view kWithProxyPort = R"(      - name: manager
+        image: example/manager:1
+        ports:
+        - containerPort: 9443
+          name: webhook-server
+      - name: kube-rbac-proxy
+        image: quay.io/brancz/kube-rbac-proxy:v0.18.1
+        args: ["--secure-listen-address=:8443", "--upstream=http://127.0.0.1:8080/"]
+        ports:
+        - containerPort: 8443
+          name: https
+)";
+
+constexpr std::string_view kWithoutProxyPort = R"(      - name: manager
+        image: example/manager:1
+        ports:
+        - containerPort: 9443
+          name: webhook-server
+      - name: kube-rbac-proxy
+        image: quay.io/brancz/kube-rbac-proxy:v0.18.1
+        args: ["--secure-listen-address=:8443", "--upstream=http://127.0.0.1:8080/"]
+)";
+
+constexpr std::string_view kRenamedProxyPort = R"(      - name: manager
+        image: example/manager:1
+      - name: kube-rbac-proxy
+        image: quay.io/brancz/kube-rbac-proxy:v0.18.1
+        ports:
+        - containerPort: 8443
+          name: metrics
+)";
+
+}  // namespace
+
+// ------------------------------------------------- service-target-port-missing
+
+TEST_CASE("service-target-port-missing: named targetPort no selected container declares -> deny with path and fix") {
+  const auto f = fixture_findings(kTargetMissing, "fail.named-port-missing.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(f[0].path == "spec.ports[0].targetPort");
+  CHECK(contains(f[0].message, "\"https\""));
+  CHECK(contains(f[0].message, "Deployment op-controller"));
+  CHECK(contains(f[0].message, "no endpoints"));
+  // The proxy listens on the Service port, so it is where the port belongs.
+  CHECK(f[0].fix == "declare containerPort 8443 named https in container kube-rbac-proxy, or set targetPort to webhook-server");
+}
+
+TEST_CASE("service-target-port-missing: numeric targetPort nobody declares or listens on -> warn naming the declared port") {
+  const auto f = fixture_findings(kTargetMissing, "fail.number-not-declared.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "spec.ports[0].targetPort");
+  CHECK(contains(f[0].message, "targets 9090"));
+  CHECK(contains(f[0].fix, "declare containerPort 9090 in container web"));
+  CHECK(contains(f[0].fix, "(8080 named http)"));
+}
+
+TEST_CASE("service-target-port-missing: absent targetPort defaults to port and is reported at spec.ports[i].port") {
+  const auto f = fixture_findings(kTargetMissing, "fail.default-target-is-port.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "spec.ports[0].port");
+  CHECK(contains(f[0].message, "(no targetPort) targets 9102"));
+}
+
+TEST_CASE("service-target-port-missing: name declared for another protocol -> deny with the protocol fix") {
+  const auto f = fixture_findings(kTargetMissing, "fail.protocol-mismatch.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(contains(f[0].message, "over UDP"));
+  CHECK(contains(f[0].message, "for TCP"));
+  CHECK(f[0].fix == "set protocol: TCP on spec.ports[0], or declare dns with protocol UDP in container coredns");
+}
+
+TEST_CASE("service-target-port-missing: numeric targetPort bound to loopback only -> warn with the rebind") {
+  const auto f = fixture_findings(kTargetMissing, "fail.number-bound-to-loopback.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "container manager"));
+  CHECK(contains(f[0].message, "127.0.0.1:8080"));
+  CHECK(contains(f[0].fix, "--metrics-bind-address=:8080"));
+}
+
+TEST_CASE("service-target-port-missing: name declared only by an init container -> warn (may be a native sidecar)") {
+  const auto f = fixture_findings(kTargetMissing, "fail.named-only-in-init-container.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "init container exporter"));
+}
+
+TEST_CASE("service-target-port-missing: numeric port served by an all-interfaces listen flag -> no finding") {
+  CHECK(fixture_findings(kTargetMissing, "pass.number-served-by-listen-flag.yaml").empty());
+}
+
+TEST_CASE("service-target-port-missing: one finding per broken port, each at its own path") {
+  const auto f = yaml_findings(kTargetMissing, R"(apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: demo}
+spec:
+  selector: {app: a}
+  ports:
+  - {name: ok, port: 80, targetPort: http}
+  - {name: bad, port: 81, targetPort: missing}
+  - {name: bad-too, port: 82, targetPort: "gone"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: demo, labels: {app: a, extra: x}}
+spec:
+  containers:
+  - name: a
+    image: a
+    ports: [{containerPort: 8080, name: http}]
+)");
+  REQUIRE(f.size() == 2);
+  CHECK(f[0].path == "spec.ports[1].targetPort");
+  CHECK(f[1].path == "spec.ports[2].targetPort");
+  CHECK(f[0].fix == "declare containerPort 81 named missing in container a, or set targetPort to http");
+}
+
+TEST_CASE("service-target-port-missing: a context that does not know workloads -> skipped, not passed") {
+  const core::ManifestSet set = testing::load_fixture("rules/" + std::string(kTargetMissing) + "/fail.named-port-missing.yaml");
+  const policy::EmptyContext context;
+  const policy::Engine engine;
+  CHECK(of_rule(engine.evaluate(set.objects.front(), nullptr, Operation::kCreate, context), kTargetMissing).empty());
+}
+
+TEST_CASE("service-target-port-missing: the operator release corpus case -> deny on the metrics Service") {
+  const std::string shared = testing::shared_dir();
+  if (shared.empty()) {
+    WARN("../shared is absent: corpus case not checked");
+    return;
+  }
+  core::ManifestSet set;
+  core::load_path(shared + "/corpus/emqx-operator-1.1.4-release", set);
+  const auto all = of_rule(testing::evaluate_all(set), kTargetMissing);
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].object.name == "emqx-operator-controller-manager-metrics-service");
+  CHECK(all[0].severity == Severity::kDeny);
+  CHECK(all[0].fix == "declare containerPort 8443 named https in container manager, or set targetPort to webhook-server");
+}
+
+// ----------------------------------------------------- service-selects-nothing
+
+TEST_CASE("service-selects-nothing: selector differs from the closest template -> warn naming the differing label") {
+  const auto f = fixture_findings(kSelectsNothing, "fail.label-mismatch.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "spec.selector");
+  CHECK(contains(f[0].message, "app=frontend,tier=web"));
+  CHECK(contains(f[0].message, "no endpoints"));
+  CHECK(f[0].fix ==
+        "the closest template, Deployment frontend, has app=front where the selector wants frontend: correct "
+        "spec.selector or the template labels");
+}
+
+TEST_CASE("service-selects-nothing: no workload in the namespace -> warn proposing to create it") {
+  const auto f = fixture_findings(kSelectsNothing, "fail.other-namespace.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].message, "namespace frontend"));
+  CHECK(contains(f[0].fix, "create the workload whose pod template carries app=api in namespace frontend"));
+}
+
+TEST_CASE("service-selects-nothing: stays warn in a complete (audit) view") {
+  const core::ManifestSet set = testing::load_fixture("rules/" + std::string(kSelectsNothing) + "/fail.no-workloads.yaml");
+  const auto f = view_findings(kSelectsNothing, set, /*complete=*/true);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+}
+
+// ----------------------------------------------------- workload-breaks-service
+
+TEST_CASE("workload-breaks-service: UPDATE that removes the targeted port -> deny at the container's ports") {
+  const auto old_set = testing::load_yaml(operator_deployment(kWithProxyPort));
+  const auto set = testing::load_yaml(operator_deployment(kWithoutProxyPort) + std::string(kMetricsService));
+  const auto f = of_rule(testing::evaluate(set, 0, Operation::kUpdate, &old_set.objects.front()), kBreaks);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(f[0].path == "spec.template.spec.containers[1].ports");
+  CHECK(f[0].message ==
+        "this change removes port \"https\" (8443) from container kube-rbac-proxy, which Service op-metrics:8443 "
+        "targets: these pods drop out of its endpoints");
+  CHECK(f[0].fix ==
+        "declare containerPort 8443 named https in container kube-rbac-proxy, or change targetPort of Service "
+        "op-metrics port 8443 (https)");
+}
+
+TEST_CASE("workload-breaks-service: UPDATE that renames the targeted port -> deny") {
+  const auto old_set = testing::load_yaml(operator_deployment(kWithProxyPort));
+  const auto set = testing::load_yaml(operator_deployment(kRenamedProxyPort) + std::string(kMetricsService));
+  const auto f = of_rule(testing::evaluate(set, 0, Operation::kUpdate, &old_set.objects.front()), kBreaks);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(f[0].path == "spec.template.spec.containers[1].ports");
+}
+
+TEST_CASE("workload-breaks-service: UPDATE of a template that already lacked the port -> warn, not this change's doing") {
+  const auto old_set = testing::load_yaml(operator_deployment(kWithoutProxyPort));
+  const auto set = testing::load_yaml(operator_deployment(kWithoutProxyPort) + std::string(kMetricsService));
+  const auto f = of_rule(testing::evaluate(set, 0, Operation::kUpdate, &old_set.objects.front()), kBreaks);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "Service op-metrics targets port name \"https\""));
+  // The proxy binds the Service port, so that is where to declare it.
+  CHECK(contains(f[0].fix, "declare containerPort 8443 named https in container kube-rbac-proxy"));
+}
+
+TEST_CASE("workload-breaks-service: UPDATE that keeps the port -> no finding") {
+  const auto old_set = testing::load_yaml(operator_deployment(kWithProxyPort));
+  const auto set = testing::load_yaml(operator_deployment(kWithProxyPort) + std::string(kMetricsService));
+  CHECK(of_rule(testing::evaluate(set, 0, Operation::kUpdate, &old_set.objects.front()), kBreaks).empty());
+}
+
+TEST_CASE("workload-breaks-service: CREATE while no other template declares it -> warn; deny in a complete view") {
+  const auto f = fixture_findings(kBreaks, "fail.port-name-missing-create.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "spec.template.spec.containers[0].ports");
+  CHECK(f[0].fix ==
+        "declare containerPort 8443 named https in container manager, or change targetPort of Service op-metrics "
+        "port 8443 (https)");
+
+  const core::ManifestSet set = testing::load_fixture("rules/" + std::string(kBreaks) + "/fail.port-name-missing-create.yaml");
+  const auto complete = view_findings(kBreaks, set, /*complete=*/true);
+  REQUIRE(complete.size() == 1);
+  CHECK(complete[0].severity == Severity::kDeny);
+}
+
+TEST_CASE("workload-breaks-service: CREATE while another selected template declares it -> deny with its number") {
+  const auto f = fixture_findings(kBreaks, "fail.port-name-missing-declared-elsewhere.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(contains(f[0].message, "(Deployment api declares it)"));
+  CHECK(contains(f[0].fix, "declare containerPort 8080 named http in container api"));
+}
+
+TEST_CASE("workload-breaks-service: a name declared for another protocol does not count") {
+  const auto f = yaml_findings(kBreaks, R"(apiVersion: v1
+kind: Pod
+metadata: {name: dns, namespace: demo, labels: {app: dns}}
+spec:
+  containers:
+  - name: coredns
+    image: coredns
+    ports: [{containerPort: 53, name: dns, protocol: TCP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: demo}
+spec:
+  selector: {app: dns}
+  ports:
+  - {name: tcp, port: 53, targetPort: dns}
+  - {name: udp, port: 53, protocol: UDP, targetPort: dns}
+)");
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].fix, "port 53 (udp)"));
+}
+
+// ------------------------------------------------------------------- corpus
+
+TEST_CASE("service wiring: correct real manifests give no finding of these rules") {
+  const std::string shared = testing::shared_dir();
+  if (shared.empty()) {
+    WARN("../shared is absent: corpus cases not checked");
+    return;
+  }
+  for (const char* name : {"emqx-operator-1.1.7-release", "cert-manager-v1.10.1-static-install",
+                           "kube-state-metrics-chart-5.27.0-default", "kube-prometheus-v0.14.0-kube-state-metrics",
+                           "kubebuilder-v4.15.0-multiversion-fixed", "kubebuilder-v4.5.0-getting-started-insecure"}) {
+    INFO("corpus case " << name);
+    core::ManifestSet set;
+    core::load_path(shared + "/corpus/" + name, set);
+    const auto all = testing::evaluate_all(set);
+    for (const char* rule : {kTargetMissing, kSelectsNothing, kBreaks}) {
+      for (const Finding& f : of_rule(all, rule)) {
+        FAIL_CHECK("unexpected " << f.rule << " on " << f.object.name << " at " << f.path << ": " << f.message);
+      }
+    }
+  }
+}
+
+TEST_CASE("service wiring: every finding of the fail fixtures fits a 256-character warning") {
+  for (const char* rule : {kTargetMissing, kSelectsNothing, kBreaks}) {
+    const std::string dir = testing::fixtures_dir() + "/rules/" + rule;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string file = e.path().filename().string();
+      if (file.rfind("fail.", 0) != 0) continue;
+      for (const Finding& f : fixture_findings(rule, file)) {
+        INFO(rule << "/" << file << ": " << f.message);
+        CHECK(("wirecheck/" + f.rule + ": " + f.message).size() < 256);
+      }
+    }
+  }
+}
+
+}  // namespace wirecheck
