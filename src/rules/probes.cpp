@@ -199,13 +199,12 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
       }
     }
 
-    std::string message = std::string(p.field) + " of container " + p.container->name +
-                          " uses port name \"" + port.str + "\", which the container does not declare";
+    std::string message = std::string(p.field) + " of " + p.container->name + " uses port name \"" +
+                          port.str + "\", which " + p.container->name + " does not declare";
     if (elsewhere != nullptr) {
-      message += " (" + elsewhere->name + " does; names resolve only in the probed container)";
+      message += " (" + elsewhere->name + " does, but names resolve per container)";
     }
-    message += ": the kubelet cannot resolve it, so the probe fails and " +
-               std::string(consequence(p.field));
+    message += ": the kubelet cannot resolve it, the probe fails and " + std::string(consequence(p.field));
     std::string fix;
     if (number) {
       fix = "declare containerPort " + std::to_string(*number) + " named " + port.str +

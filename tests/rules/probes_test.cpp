@@ -1,0 +1,284 @@
+// Probe and RBAC-proxy rules: what the findings say (message, fix, path) and
+// at which severity, per branch of RULES.md, on top of the generic fixture
+// test. The bind detection itself is tested in loopback_test.cpp.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "wirecheck/settings.hpp"
+
+namespace wirecheck {
+namespace {
+
+using policy::Finding;
+using policy::Severity;
+using testing::of_rule;
+
+constexpr const char* kLoopback = "probe-targets-loopback-port";
+constexpr const char* kNotDeclared = "probe-port-not-declared";
+constexpr const char* kBypass = "rbac-proxy-bypass";
+
+std::vector<Finding> fixture_findings(const std::string& rule, const std::string& file) {
+  const core::ManifestSet set = testing::load_fixture("rules/" + rule + "/" + file);
+  return of_rule(testing::evaluate(set), rule);
+}
+
+std::vector<Finding> yaml_findings(const std::string& rule, std::string_view yaml,
+                                   const policy::Settings& settings = policy::Settings::defaults()) {
+  return of_rule(testing::evaluate(testing::load_yaml(yaml), 0, policy::Operation::kCreate, nullptr, settings),
+                 rule);
+}
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A Pod with a sidecar and a manager whose args and probe are given.
+std::string pod(std::string_view manager_args, std::string_view probe, bool host_network = false) {
+  return std::string(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: demo}
+spec:
+  hostNetwork: )") +
+         (host_network ? "true" : "false") + R"(
+  containers:
+  - name: sidecar
+    image: sidecar
+  - name: manager
+    image: manager
+    args: )" + std::string(manager_args) + R"(
+    ports: [{containerPort: 8080, name: metrics}]
+)" + std::string(probe);
+}
+
+}  // namespace
+
+// ------------------------------------------------- probe-targets-loopback-port
+
+TEST_CASE("probe-targets-loopback-port: readiness probe on a port bound to 127.0.0.1 -> deny with path and fix") {
+  const auto f = yaml_findings(kLoopback, pod(R"(["--metrics-bind-address=127.0.0.1:8080"])", R"(    readinessProbe:
+      httpGet: {path: /readyz, port: metrics}
+)"));
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(f[0].path == "spec.containers[1].readinessProbe.httpGet.port");
+  CHECK(f[0].message ==
+        "readinessProbe of manager dials the pod IP on 8080, which manager binds to 127.0.0.1 only "
+        "(--metrics-bind-address=127.0.0.1:8080): the probe always fails, the pod never becomes Ready");
+  CHECK(f[0].fix ==
+        "remove the readinessProbe or serve health on a separate port bound on all interfaces and probe that; "
+        "--metrics-bind-address=:8080 in manager also works but exposes 8080 unprotected");
+}
+
+TEST_CASE("probe-targets-loopback-port: the RBAC-proxy chart case -> one deny per probe, fix probes through the proxy") {
+  const auto f = fixture_findings(kLoopback, "fail.ksm-rbac-proxy-probes.yaml");
+  REQUIRE(f.size() == 2);
+  CHECK(f[0].path == "spec.template.spec.containers[0].livenessProbe.httpGet.port");
+  CHECK(contains(f[0].message, "(--host=127.0.0.1 --port=8081)"));
+  CHECK(contains(f[0].message, "the container restarts in a loop"));
+  CHECK(contains(f[0].fix, "probe through proxy kube-rbac-proxy-http on 8080"));
+  CHECK(contains(f[0].fix, "--host=0.0.0.0 in kube-state-metrics"));
+  CHECK(f[1].path == "spec.template.spec.containers[0].readinessProbe.httpGet.port");
+  CHECK(contains(f[1].message, "(--telemetry-host=127.0.0.1 --telemetry-port=8082)"));
+  CHECK(contains(f[1].fix, "probe through proxy kube-rbac-proxy-telemetry on 8083"));
+}
+
+TEST_CASE("probe-targets-loopback-port: kube-state-metrics default ports apply when only the host flags are set") {
+  const auto f = fixture_findings(kLoopback, "fail.default-ports.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].message, "dials the pod IP on 8081"));
+  CHECK(contains(f[0].message, "(--telemetry-host 127.0.0.1)"));
+}
+
+TEST_CASE("probe-targets-loopback-port: tcpSocket, grpc and startup probes, IPv6 loopback and $(VAR) binds") {
+  const auto startup = fixture_findings(kLoopback, "fail.named-port-via-env.yaml");
+  REQUIRE(startup.size() == 1);
+  CHECK(startup[0].path == "spec.template.spec.containers[0].startupProbe.tcpSocket.port");
+  CHECK(contains(startup[0].message, "binds to localhost only"));
+  CHECK(contains(startup[0].message, "killed before it starts"));
+
+  const auto grpc = fixture_findings(kLoopback, "fail.grpc-ipv6-loopback.yaml");
+  REQUIRE(grpc.size() == 1);
+  CHECK(grpc[0].path == "spec.containers[0].livenessProbe.grpc.port");
+  CHECK(contains(grpc[0].message, "binds to [::1] only"));
+}
+
+TEST_CASE("probe-targets-loopback-port: an explicit host is judged by that host") {
+  const std::string probe = R"(    livenessProbe:
+      httpGet: {host: 127.0.0.1, path: /healthz, port: 8080}
+)";
+  // Loopback host: the kubelet dials loopback, which a hostNetwork pod's
+  // loopback listener answers (the static control-plane pattern).
+  CHECK(yaml_findings(kLoopback, pod(R"(["--metrics-addr=127.0.0.1:8080"])", probe, true)).empty());
+  CHECK(yaml_findings(kLoopback, pod(R"(["--metrics-addr=127.0.0.1:8080"])", probe)).empty());
+
+  const auto other = fixture_findings(kLoopback, "fail.explicit-non-loopback-host.yaml");
+  REQUIRE(other.size() == 1);
+  CHECK(contains(other[0].message, "dials 10.0.0.12 on 8080"));
+  CHECK(fixture_findings(kLoopback, "fail.hostnetwork-without-host.yaml").size() == 1);
+}
+
+TEST_CASE("probe-targets-loopback-port: another container binding the port on all interfaces -> no deny") {
+  const auto f = yaml_findings(kLoopback, R"(apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: demo}
+spec:
+  containers:
+  - name: a
+    image: a
+    args: ["--listen-address=127.0.0.1:9000"]
+    readinessProbe:
+      tcpSocket: {port: 9000}
+  - name: b
+    image: b
+    args: ["--bind-address=0.0.0.0:9000"]
+)");
+  CHECK(f.empty());
+}
+
+TEST_CASE("probe-targets-loopback-port: the fix points at a health port bound on all interfaces when there is one") {
+  const auto f = yaml_findings(kLoopback, pod(R"(["--metrics-bind-address=127.0.0.1:8080", "--health-probe-bind-address=:8081"])",
+                                              R"(    livenessProbe:
+      httpGet: {path: /metrics, port: 8080}
+)"));
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].fix, "point it at 8081 (--health-probe-bind-address=:8081 in manager)"));
+}
+
+TEST_CASE("probe-targets-loopback-port: flags added by configuration count as listen flags") {
+  const std::string yaml = pod(R"(["--stats-listen=127.0.0.1:8080"])", R"(    readinessProbe:
+      httpGet: {path: /, port: 8080}
+)");
+  CHECK(yaml_findings(kLoopback, yaml).empty());
+  policy::Settings s = policy::Settings::defaults();
+  s.listen_flags.push_back("--stats-listen");
+  const auto f = yaml_findings(kLoopback, yaml, s);
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].fix, "--stats-listen=:8080"));
+}
+
+TEST_CASE("probe-targets-loopback-port: an unresolvable probe port name is left to probe-port-not-declared") {
+  const auto set = testing::load_yaml(pod(R"(["--metrics-bind-address=127.0.0.1:8080"])", R"(    readinessProbe:
+      httpGet: {path: /readyz, port: health}
+)"));
+  const auto all = testing::evaluate(set);
+  CHECK(of_rule(all, kLoopback).empty());
+  CHECK(of_rule(all, kNotDeclared).size() == 1);
+}
+
+// ---------------------------------------------------- probe-port-not-declared
+
+TEST_CASE("probe-port-not-declared: undeclared name -> deny with the container's health port in the fix") {
+  const auto f = fixture_findings(kNotDeclared, "fail.http-name-missing.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(f[0].path == "spec.template.spec.containers[0].livenessProbe.httpGet.port");
+  CHECK(f[0].message ==
+        "livenessProbe of manager uses port name \"healthz\", which manager does not declare: the kubelet cannot "
+        "resolve it, the probe fails and the container restarts in a loop");
+  CHECK(f[0].fix == "declare containerPort 8081 named healthz in container manager, or set the probe port to 8081");
+}
+
+TEST_CASE("probe-port-not-declared: name declared by another container -> deny saying names resolve per container") {
+  const auto f = fixture_findings(kNotDeclared, "fail.declared-in-other-container.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].path == "spec.template.spec.containers[1].readinessProbe.httpGet.port");
+  CHECK(contains(f[0].message, "(app does, but names resolve per container)"));
+  CHECK(f[0].fix == "declare containerPort 8080 named http in container exporter, or set the probe port to 8080");
+}
+
+TEST_CASE("probe-port-not-declared: a near-miss name -> the fix proposes the declared one") {
+  const auto f = fixture_findings(kNotDeclared, "fail.tcp-socket-startup.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].path == "spec.containers[0].startupProbe.tcpSocket.port");
+  CHECK(f[0].fix == "set the probe port to postgresql (5432), or declare a containerPort named postgres in container db");
+}
+
+TEST_CASE("probe-port-not-declared: numbers, numeric strings and exec probes need no declaration") {
+  CHECK(yaml_findings(kNotDeclared, R"(apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: demo}
+spec:
+  containers:
+  - name: c
+    image: c
+    livenessProbe:
+      httpGet: {path: /, port: "8080"}
+    readinessProbe:
+      tcpSocket: {port: 8080}
+    startupProbe:
+      exec: {command: ["true"]}
+)")
+            .empty());
+}
+
+// ---------------------------------------------------------- rbac-proxy-bypass
+
+TEST_CASE("rbac-proxy-bypass: port flag without host behind a proxy -> warn at the flag, fix adds the host") {
+  const auto f = fixture_findings(kBypass, "fail.port-flag-default-host.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "spec.template.spec.containers[0].args[0]");
+  CHECK(f[0].message ==
+        "kube-rbac-proxy fronts 8081 (--upstream=http://127.0.0.1:8081/), but kube-state-metrics binds 8081 on all "
+        "interfaces (--port=8081, no --host): the pod IP serves it without authentication");
+  CHECK(f[0].fix == "bind kube-state-metrics to loopback: add --host=127.0.0.1");
+}
+
+TEST_CASE("rbac-proxy-bypass: listen flag on all interfaces behind a localhost upstream -> warn with the loopback value") {
+  const auto f = fixture_findings(kBypass, "fail.metrics-bind-all-interfaces.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].path == "spec.template.spec.containers[1].args[0]");
+  CHECK(contains(f[0].message, "(--upstream http://localhost:8080/)"));
+  CHECK(f[0].fix == "bind manager to loopback: set --metrics-bind-address=127.0.0.1:8080");
+}
+
+TEST_CASE("rbac-proxy-bypass: any proxy with a loopback upstream counts, IPv6 included") {
+  const auto f = fixture_findings(kBypass, "fail.oauth-proxy-ipv6.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].message, "oauth2-proxy fronts 3000"));
+  CHECK(f[0].fix == "bind dashboard to loopback: set --web.listen-address=127.0.0.1:3000");
+}
+
+// ------------------------------------------------------------------- corpus
+
+TEST_CASE("probes: correct real manifests give no finding of these rules") {
+  const std::string shared = testing::shared_dir();
+  if (shared.empty()) {
+    WARN("../shared is absent: corpus cases not checked");
+    return;
+  }
+  for (const char* name : {"kube-state-metrics-chart-5.27.0-default", "kube-prometheus-v0.14.0-kube-state-metrics",
+                           "emqx-operator-1.1.4-release", "emqx-operator-1.1.7-release",
+                           "cert-manager-v1.10.1-static-install", "kubebuilder-v4.15.0-multiversion-fixed",
+                           "external-secrets-chart-0.9.20-certmanager"}) {
+    INFO("corpus case " << name);
+    core::ManifestSet set;
+    core::load_path(shared + "/corpus/" + name, set);
+    const auto all = testing::evaluate_all(set);
+    for (const char* rule : {kLoopback, kNotDeclared, kBypass}) {
+      for (const Finding& f : of_rule(all, rule)) {
+        FAIL_CHECK("unexpected " << f.rule << " on " << f.object.name << " at " << f.path << ": " << f.message);
+      }
+    }
+  }
+}
+
+TEST_CASE("probes: every finding of the fail fixtures fits a 256-character warning") {
+  for (const char* rule : {kLoopback, kNotDeclared, kBypass}) {
+    const std::string dir = testing::fixtures_dir() + "/rules/" + rule;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string file = e.path().filename().string();
+      if (file.rfind("fail.", 0) != 0) continue;
+      for (const Finding& f : fixture_findings(rule, file)) {
+        INFO(rule << "/" << file << ": " << f.message);
+        CHECK(("wirecheck/" + f.rule + ": " + f.message).size() < 256);
+      }
+    }
+  }
+}
+
+}  // namespace wirecheck
