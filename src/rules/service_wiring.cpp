@@ -370,6 +370,9 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
       if (!target.named) continue;
       const std::string_view protocol = protocol_of(sp.protocol);
       if (find_named(t->containers, target.name, protocol).port != nullptr) continue;
+      // Declared by an init container: a native sidecar serves it; the object
+      // model cannot tell, and the Service side already warns.
+      if (find_named(t->init_containers, target.name, protocol).port != nullptr) continue;
 
       Declared elsewhere;
       const Object* elsewhere_owner = nullptr;

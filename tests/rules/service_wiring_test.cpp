@@ -342,6 +342,30 @@ spec:
   CHECK(contains(f[0].fix, "port 53 (udp)"));
 }
 
+TEST_CASE("workload-breaks-service: a name declared by an init container (maybe a native sidecar) -> no finding") {
+  CHECK(yaml_findings(kBreaks, R"(apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: demo, labels: {app: p}}
+spec:
+  initContainers:
+  - name: proxy
+    image: proxy
+    restartPolicy: Always
+    ports: [{containerPort: 8443, name: https}]
+  containers:
+  - name: app
+    image: app
+---
+apiVersion: v1
+kind: Service
+metadata: {name: p, namespace: demo}
+spec:
+  selector: {app: p}
+  ports:
+  - {port: 443, targetPort: https}
+)").empty());
+}
+
 // ------------------------------------------------------------------- corpus
 
 TEST_CASE("service wiring: correct real manifests give no finding of these rules") {
