@@ -5,8 +5,9 @@
 # 127.0.0.1, ::1 and the Service DNS names. Idempotent: existing files are
 # kept; `make clean` (or deleting them) makes new ones. Never use in production:
 # in a cluster cert-manager issues the certificate (deploy/base/certificate.yaml).
+# CERT_DIR writes elsewhere (tests use a temporary directory).
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "${CERT_DIR:-$(dirname "$0")}"
 
 SERVICE=${SERVICE:-wirecheck}
 NAMESPACE=${NAMESPACE:-wirecheck-system}
@@ -44,4 +45,4 @@ openssl x509 -req -in "$tmp/tls.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(o
 chmod 644 "$tmp/tls.crt" ca.crt
 mv "$tmp/tls.key" tls.key
 mv "$tmp/tls.crt" tls.crt
-echo "gen-dev-certs: wrote certs/ca.crt, certs/tls.crt, certs/tls.key (SANs: localhost, 127.0.0.1, ::1, ${SERVICE}.${NAMESPACE}.svc...)" >&2
+echo "gen-dev-certs: wrote $PWD/{ca.crt,tls.crt,tls.key} (SANs: localhost, 127.0.0.1, ::1, ${SERVICE}.${NAMESPACE}.svc...)" >&2
