@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <unordered_map>
 
 namespace wirecheck::rules {
 
@@ -39,8 +40,16 @@ void append_words(std::string_view text, const std::string& path, std::vector<Wo
   }
 }
 
+bool references_vars(const core::Container& container) {
+  const auto has_ref = [](const std::string& s) { return s.find("$(") != std::string::npos; };
+  return std::any_of(container.command.begin(), container.command.end(), has_ref) ||
+         std::any_of(container.args.begin(), container.args.end(), has_ref);
+}
+
 std::vector<Word> command_line(const core::Container& container) {
-  const auto vars = literal_env(container);
+  // The env only matters when the command line references it.
+  const auto vars = references_vars(container) ? literal_env(container)
+                                               : std::vector<std::pair<std::string, std::string>>{};
   std::vector<Word> words;
   for (std::size_t i = 0; i < container.command.size(); ++i) {
     append_words(expand_k8s_vars(container.command[i], vars), "command[" + std::to_string(i) + "]",
@@ -179,22 +188,36 @@ std::string expand_k8s_vars(std::string_view text,
 }
 
 std::vector<std::pair<std::string, std::string>> literal_env(const core::Container& container) {
+  // Workloads can carry hundreds of env vars (the 200 KB benchmark fixture has
+  // 320): index by name instead of searching, and expand only values that
+  // reference other variables. `known[i]` is false once a later valueFrom
+  // entry makes the name a runtime-only value.
   std::vector<std::pair<std::string, std::string>> vars;
-  for (const core::EnvVar& env : container.env) {
-    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == env.name; });
-    if (!env.has_value) {
-      // Known only at runtime (valueFrom): references to it stay unresolved.
-      if (it != vars.end()) vars.erase(it);
-      continue;
+  std::vector<bool> known;
+  std::unordered_map<std::string, std::size_t> position;
+  auto defined_so_far = [&]() {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (std::size_t i = 0; i < vars.size(); ++i) {
+      if (known[i]) out.push_back(vars[i]);
     }
-    std::string value = expand_k8s_vars(env.value, vars);
-    if (it != vars.end()) {
-      it->second = std::move(value);
-    } else {
+    return out;
+  };
+  for (const core::EnvVar& env : container.env) {
+    std::string value;
+    if (env.has_value) {
+      value = env.value.find("$(") == std::string::npos ? env.value
+                                                         : expand_k8s_vars(env.value, defined_so_far());
+    }
+    const auto [it, inserted] = position.try_emplace(env.name, vars.size());
+    if (inserted) {
       vars.emplace_back(env.name, std::move(value));
+      known.push_back(env.has_value);
+    } else {
+      vars[it->second].second = std::move(value);
+      known[it->second] = env.has_value;
     }
   }
-  return vars;
+  return defined_so_far();
 }
 
 BindHost classify_host(std::string_view host) {
