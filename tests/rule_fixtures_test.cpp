@@ -1,6 +1,7 @@
 // Every rule's fixtures: tests/fixtures/rules/<rule-id>/fail.<case>.yaml must
 // yield at least one finding of <rule-id> on its first document, and
-// pass.<case>.yaml none. Further documents in a fixture are context.
+// pass.<case>.yaml none. Further documents in a fixture are context. Every
+// finding has a path, a message that fits an admission warning, and a fix.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -41,6 +42,10 @@ TEST_CASE("rule fixtures: every fail.* case fires its rule and every pass.* case
           CHECK_FALSE(f.message.empty());
           CHECK_FALSE(f.fix.empty());
           CHECK_FALSE(f.path.empty());
+          // Admission warnings are "wirecheck/<rule>: <message>"; the API
+          // server may truncate warnings of 256 characters or more.
+          INFO(f.message);
+          CHECK(("wirecheck/" + f.rule + ": " + f.message).size() < 256);
         }
       } else {
         for (const auto& f : findings) FAIL_CHECK("unexpected " << f.rule << " at " << f.path << ": " << f.message);

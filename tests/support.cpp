@@ -64,6 +64,36 @@ std::vector<policy::Finding> evaluate_all(const core::ManifestSet& set,
   return all;
 }
 
+std::vector<policy::Finding> fixture_findings(const std::string& rule, const std::string& file) {
+  const bool has_ext = file.size() > 5 && file.compare(file.size() - 5, 5, ".yaml") == 0;
+  const auto set = load_fixture("rules/" + rule + "/" + file + (has_ext ? "" : ".yaml"));
+  return of_rule(evaluate(set), rule);
+}
+
+std::vector<policy::Finding> yaml_findings(const std::string& rule, std::string_view yaml,
+                                           const policy::Settings& settings) {
+  return of_rule(evaluate(load_yaml(yaml), 0, policy::Operation::kCreate, nullptr, settings), rule);
+}
+
+std::vector<policy::Finding> view_findings(const core::ManifestSet& set, std::size_t index,
+                                           policy::Operation op, const core::Object* old_object,
+                                           bool complete) {
+  REQUIRE(index < set.objects.size());
+  policy::ObjectIndex context(complete);
+  context.add_all(set.objects);
+  const policy::Engine engine;
+  return engine.evaluate(set.objects[index], old_object, op, context);
+}
+
+std::vector<policy::Finding> no_context_findings(const core::ManifestSet& set) {
+  REQUIRE_FALSE(set.objects.empty());
+  const policy::EmptyContext context;
+  const policy::Engine engine;
+  return engine.evaluate(set.objects.front(), nullptr, policy::Operation::kCreate, context);
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
 std::vector<policy::Finding> of_rule(const std::vector<policy::Finding>& findings,
                                      std::string_view rule) {
   std::vector<policy::Finding> out;

@@ -31,6 +31,22 @@ std::vector<policy::Finding> evaluate_all(const core::ManifestSet& set,
 std::vector<policy::Finding> of_rule(const std::vector<policy::Finding>& findings,
                                      std::string_view rule);
 
+// Findings of `rule` on the first document of
+// tests/fixtures/rules/<rule>/<file> (".yaml" may be left out), with every
+// document of the fixture as context.
+std::vector<policy::Finding> fixture_findings(const std::string& rule, const std::string& file);
+// Findings of `rule` on the first document of `yaml`, every document as context.
+std::vector<policy::Finding> yaml_findings(const std::string& rule, std::string_view yaml,
+                                           const policy::Settings& settings = policy::Settings::defaults());
+// objects[index] evaluated against `set` as a view that is complete (the
+// cluster audit) or partial (lint, admission).
+std::vector<policy::Finding> view_findings(const core::ManifestSet& set, std::size_t index,
+                                           policy::Operation op, const core::Object* old_object,
+                                           bool complete);
+// objects[0] with a context that knows nothing (the server before its cache).
+std::vector<policy::Finding> no_context_findings(const core::ManifestSet& set);
+bool contains(const std::string& text, std::string_view part);
+
 // Runs a shell command; returns its exit code and standard output.
 struct CommandResult {
   int exit_code = -1;

@@ -9,21 +9,14 @@
 #include "support.hpp"
 
 using namespace wirecheck;
+using testing::contains;
+using testing::fixture_findings;
 using policy::Severity;
 
 namespace {
 
-std::vector<policy::Finding> run_fixture(const std::string& rule, const std::string& name) {
-  const auto set = testing::load_fixture("rules/" + rule + "/" + name + ".yaml");
-  return testing::of_rule(testing::evaluate(set), rule);
-}
-
 std::vector<policy::Finding> run_yaml(const std::string& yaml, std::string_view rule) {
-  return testing::of_rule(testing::evaluate(testing::load_yaml(yaml)), rule);
-}
-
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
+  return testing::yaml_findings(std::string(rule), yaml);
 }
 
 std::string certificate(const std::string& dns_names, const std::string& name = "serving-cert") {
@@ -62,7 +55,7 @@ webhooks:
 // ------------------------------------------- certificate-missing-service-san
 
 TEST_CASE("certificate-missing-service-san: injected by a webhook, lacking <svc>.<ns>.svc -> deny naming the injector") {
-  const auto f = run_fixture("certificate-missing-service-san", "fail.injected-webhook-lacks-svc");
+  const auto f = fixture_findings("certificate-missing-service-san", "fail.injected-webhook-lacks-svc");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kDeny);
   CHECK(f[0].path == "spec.dnsNames");
@@ -72,18 +65,18 @@ TEST_CASE("certificate-missing-service-san: injected by a webhook, lacking <svc>
 }
 
 TEST_CASE("certificate-missing-service-san: injected by a CRD or APIService -> deny, Service need not be in the input") {
-  const auto crd = run_fixture("certificate-missing-service-san", "fail.injected-crd-wrong-service");
+  const auto crd = fixture_findings("certificate-missing-service-san", "fail.injected-crd-wrong-service");
   REQUIRE(crd.size() == 1);
   CHECK(crd[0].severity == Severity::kDeny);
   CHECK(contains(crd[0].message, "CustomResourceDefinition widgets.example.com"));
-  const auto api = run_fixture("certificate-missing-service-san", "fail.injected-apiservice-no-service-in-input");
+  const auto api = fixture_findings("certificate-missing-service-san", "fail.injected-apiservice-no-service-in-input");
   REQUIRE(api.size() == 1);
   CHECK(api[0].severity == Severity::kDeny);
   CHECK(contains(api[0].message, "APIService v1beta1.metrics.example.com"));
 }
 
 TEST_CASE("certificate-missing-service-san: names a Service by short forms only, nothing injects -> warn") {
-  const auto f = run_fixture("certificate-missing-service-san", "fail.short-names-only");
+  const auto f = fixture_findings("certificate-missing-service-san", "fail.short-names-only");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(contains(f[0].message, "webhook-system/webhook-service"));
@@ -108,7 +101,7 @@ TEST_CASE("certificate-missing-service-san: complete names, wildcard, unrelated,
   for (const char* name : {"pass.all-forms", "pass.kubebuilder-scaffold", "pass.wildcard", "pass.unrelated-names",
                            "pass.other-certificate-injected"}) {
     INFO(name);
-    CHECK(run_fixture("certificate-missing-service-san", name).empty());
+    CHECK(fixture_findings("certificate-missing-service-san", name).empty());
   }
 }
 
@@ -130,7 +123,7 @@ webhooks:
 // --------------------------------------- certificate-incomplete-service-sans
 
 TEST_CASE("certificate-incomplete-service-sans: no .svc.cluster.local (external-secrets shape) -> info") {
-  const auto f = run_fixture("certificate-incomplete-service-sans", "fail.no-cluster-local");
+  const auto f = fixture_findings("certificate-incomplete-service-sans", "fail.no-cluster-local");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kInfo);
   CHECK(f[0].path == "spec.dnsNames");
@@ -139,15 +132,15 @@ TEST_CASE("certificate-incomplete-service-sans: no .svc.cluster.local (external-
 }
 
 TEST_CASE("certificate-incomplete-service-sans: no short forms -> info listing both") {
-  const auto f = run_fixture("certificate-incomplete-service-sans", "fail.no-short-forms");
+  const auto f = fixture_findings("certificate-incomplete-service-sans", "fail.no-short-forms");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kInfo);
   CHECK(contains(f[0].message, "webhook-service.webhook-system, webhook-service:"));
 }
 
 TEST_CASE("certificate-incomplete-service-sans: all forms or no Service served -> nothing") {
-  CHECK(run_fixture("certificate-incomplete-service-sans", "pass.all-forms").empty());
-  CHECK(run_fixture("certificate-incomplete-service-sans", "pass.no-service").empty());
+  CHECK(fixture_findings("certificate-incomplete-service-sans", "pass.all-forms").empty());
+  CHECK(fixture_findings("certificate-incomplete-service-sans", "pass.no-service").empty());
 }
 
 TEST_CASE("certificate rules: a Service in another namespace is named by <svc>.<ns> without the short form") {

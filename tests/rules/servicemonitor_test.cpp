@@ -18,7 +18,10 @@ namespace {
 
 using policy::Finding;
 using policy::Severity;
+using testing::contains;
+using testing::fixture_findings;
 using testing::of_rule;
+using testing::yaml_findings;
 
 constexpr const char* kTlsServerName = "servicemonitor-tls-servername";
 constexpr const char* kEndpointIncomplete = "servicemonitor-endpoint-incomplete";
@@ -28,38 +31,16 @@ constexpr const char* kPortNotFound = "servicemonitor-port-not-found";
 constexpr const char* kSelectsNothing = "servicemonitor-selects-nothing";
 constexpr const char* kServerNameMismatch = "servicemonitor-servername-mismatch";
 
-// Findings of `rule` on the first document of a fixture, every document as context.
-std::vector<Finding> fixture_findings(const std::string& rule, const std::string& file) {
-  const core::ManifestSet set = testing::load_fixture("rules/" + rule + "/" + file);
-  return of_rule(testing::evaluate(set), rule);
-}
-
-std::vector<Finding> yaml_findings(const std::string& rule, std::string_view yaml) {
-  return of_rule(testing::evaluate(testing::load_yaml(yaml)), rule);
-}
-
 // The first document alone, with a context that knows nothing (the server
 // before its cache is ready).
 std::vector<Finding> no_context_findings(const std::string& rule, const std::string& file) {
-  const core::ManifestSet set = testing::load_fixture("rules/" + rule + "/" + file);
-  const policy::EmptyContext context;
-  const policy::Engine engine;
-  return of_rule(engine.evaluate(set.objects.front(), nullptr, policy::Operation::kCreate, context),
-                 rule);
+  return of_rule(testing::no_context_findings(testing::load_fixture("rules/" + rule + "/" + file)), rule);
 }
 
 // The first document with every document as a complete (audit) view.
 std::vector<Finding> complete_view_findings(const std::string& rule, const std::string& file) {
   const core::ManifestSet set = testing::load_fixture("rules/" + rule + "/" + file);
-  policy::ObjectIndex context(/*complete=*/true);
-  context.add_all(set.objects);
-  const policy::Engine engine;
-  return of_rule(engine.evaluate(set.objects.front(), nullptr, policy::Operation::kCreate, context),
-                 rule);
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
+  return of_rule(testing::view_findings(set, 0, policy::Operation::kCreate, nullptr, /*complete=*/true), rule);
 }
 
 // ============================================== servicemonitor-tls-servername
@@ -509,22 +490,6 @@ TEST_CASE("servername-mismatch: Service forms, covering Certificates, client cer
 }
 
 // ================================================================ all rules
-
-TEST_CASE("monitor rules: every fail fixture's warning line stays within kubectl's 256 characters") {
-  namespace fs = std::filesystem;
-  for (const char* rule : {kTlsServerName, kEndpointIncomplete, kSchemeMismatch, kInsecure,
-                           kPortNotFound, kSelectsNothing, kServerNameMismatch}) {
-    for (const auto& entry : fs::directory_iterator(testing::fixtures_dir() + "/rules/" + rule)) {
-      const std::string file = entry.path().filename().string();
-      if (file.rfind("fail.", 0) != 0) continue;
-      for (const Finding& f : fixture_findings(rule, file)) {
-        const std::string line = "wirecheck/" + f.rule + ": " + f.message;
-        INFO(line);
-        CHECK(line.size() <= 256);
-      }
-    }
-  }
-}
 
 // ============================================================ real manifests
 

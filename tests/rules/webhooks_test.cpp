@@ -17,28 +17,18 @@
 #include "wirecheck/object_index.hpp"
 
 using namespace wirecheck;
+using testing::contains;
+using testing::fixture_findings;
 using policy::Operation;
 using policy::Severity;
 
 namespace {
 
-std::vector<policy::Finding> run_fixture(const std::string& rule, const std::string& name) {
-  const auto set = testing::load_fixture("rules/" + rule + "/" + name + ".yaml");
-  return testing::of_rule(testing::evaluate(set), rule);
-}
-
 // Evaluates set.objects[index] against the whole set with an explicit view
 // (complete = cluster audit) and operation.
 std::vector<policy::Finding> run_with(const core::ManifestSet& set, std::size_t index, Operation op,
                                       const core::Object* old_object, bool complete, std::string_view rule) {
-  policy::ObjectIndex ctx(complete);
-  ctx.add_all(set.objects);
-  const policy::Engine engine;
-  return testing::of_rule(engine.evaluate(set.objects[index], old_object, op, ctx), rule);
-}
-
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
+  return testing::of_rule(testing::view_findings(set, index, op, old_object, complete), rule);
 }
 
 const char* const kService = R"(
@@ -74,7 +64,7 @@ const char* const kPlaceholder = "{caBundle: Cg==, service: {name: webhook-servi
 // ------------------------------------------------- webhook-missing-ca-bundle
 
 TEST_CASE("webhook-missing-ca-bundle: service-backed webhook without bundle -> warn naming the webhook and path") {
-  const auto f = run_fixture("webhook-missing-ca-bundle", "fail.validating-no-ca-bundle");
+  const auto f = fixture_findings("webhook-missing-ca-bundle", "fail.validating-no-ca-bundle");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "webhooks[0].clientConfig.caBundle");
@@ -94,11 +84,11 @@ TEST_CASE("webhook-missing-ca-bundle: path names the webhook's index in webhooks
 }
 
 TEST_CASE("webhook-missing-ca-bundle: CRD conversion (v1) and APIService report their own paths") {
-  const auto crd = run_fixture("webhook-missing-ca-bundle", "fail.crd-conversion-no-ca-bundle");
+  const auto crd = fixture_findings("webhook-missing-ca-bundle", "fail.crd-conversion-no-ca-bundle");
   REQUIRE(crd.size() == 1);
   CHECK(crd[0].path == "spec.conversion.webhook.clientConfig.caBundle");
   CHECK(contains(crd[0].message, "conversion webhook"));
-  const auto api = run_fixture("webhook-missing-ca-bundle", "fail.apiservice-no-ca-bundle");
+  const auto api = fixture_findings("webhook-missing-ca-bundle", "fail.apiservice-no-ca-bundle");
   REQUIRE(api.size() == 1);
   CHECK(api[0].path == "spec.caBundle");
   CHECK(api[0].severity == Severity::kWarn);
@@ -110,7 +100,7 @@ TEST_CASE("webhook-missing-ca-bundle: each CA-injection annotation, a URL, insec
                            "pass.apiservice-insecure-skip", "pass.apiservice-local", "pass.crd-strategy-none",
                            "pass.ca-bundle-set"}) {
     INFO(name);
-    CHECK(run_fixture("webhook-missing-ca-bundle", name).empty());
+    CHECK(fixture_findings("webhook-missing-ca-bundle", name).empty());
   }
 }
 
@@ -157,7 +147,7 @@ TEST_CASE("webhook-ca-bundle-invalid: undecodable or certificate-less bundles ->
   };
   for (const Case& c : cases) {
     INFO(c.fixture);
-    const auto f = run_fixture("webhook-ca-bundle-invalid", c.fixture);
+    const auto f = fixture_findings("webhook-ca-bundle-invalid", c.fixture);
     REQUIRE(f.size() == 1);
     CHECK(f[0].severity == Severity::kDeny);
     CHECK(f[0].path == c.path);
@@ -168,14 +158,14 @@ TEST_CASE("webhook-ca-bundle-invalid: undecodable or certificate-less bundles ->
 }
 
 TEST_CASE("webhook-ca-bundle-invalid: every certificate expired -> deny with subject and notAfter") {
-  const auto f = run_fixture("webhook-ca-bundle-invalid", "fail.expired");
+  const auto f = fixture_findings("webhook-ca-bundle-invalid", "fail.expired");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kDeny);
   CHECK(contains(f[0].message, "webhook \"validate.example.com\""));
   CHECK(contains(f[0].message, "CN=wirecheck-expired-ca"));
   CHECK(contains(f[0].message, "2001-01-01T00:00:00Z"));
   CHECK(contains(f[0].fix, "renew"));
-  const auto api = run_fixture("webhook-ca-bundle-invalid", "fail.apiservice-expired");
+  const auto api = fixture_findings("webhook-ca-bundle-invalid", "fail.apiservice-expired");
   REQUIRE(api.size() == 1);
   CHECK(api[0].path == "spec.caBundle");
 }
@@ -183,7 +173,7 @@ TEST_CASE("webhook-ca-bundle-invalid: every certificate expired -> deny with sub
 TEST_CASE("webhook-ca-bundle-invalid: valid, rotated, injected placeholder, absent -> nothing") {
   for (const char* name : {"pass.valid", "pass.expired-and-valid", "pass.injected-placeholder", "pass.no-ca-bundle"}) {
     INFO(name);
-    CHECK(run_fixture("webhook-ca-bundle-invalid", name).empty());
+    CHECK(fixture_findings("webhook-ca-bundle-invalid", name).empty());
   }
 }
 
@@ -197,7 +187,7 @@ TEST_CASE("webhook-ca-bundle-invalid: an injected placeholder still present in t
 // --------------------------------------------------- webhook-service-missing
 
 TEST_CASE("webhook-service-missing: Service absent from the input -> warn (apply order), deny in audit") {
-  const auto f = run_fixture("webhook-service-missing", "fail.service-absent");
+  const auto f = fixture_findings("webhook-service-missing", "fail.service-absent");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "webhooks[0].clientConfig.service.name");
@@ -212,13 +202,13 @@ TEST_CASE("webhook-service-missing: Service absent from the input -> warn (apply
 }
 
 TEST_CASE("webhook-service-missing: Service in another namespace counts as absent") {
-  const auto f = run_fixture("webhook-service-missing", "fail.wrong-namespace");
+  const auto f = fixture_findings("webhook-service-missing", "fail.wrong-namespace");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
 }
 
 TEST_CASE("webhook-service-missing: Service without the port dialled -> deny with the ports it has") {
-  const auto f = run_fixture("webhook-service-missing", "fail.port-mismatch");
+  const auto f = fixture_findings("webhook-service-missing", "fail.port-mismatch");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kDeny);
   CHECK(f[0].path == "webhooks[0].clientConfig.service.port");
@@ -226,7 +216,7 @@ TEST_CASE("webhook-service-missing: Service without the port dialled -> deny wit
   CHECK(contains(f[0].message, "8443 (https)"));
   CHECK(contains(f[0].fix, "(8443)"));
 
-  const auto explicit_port = run_fixture("webhook-service-missing", "fail.explicit-port-mismatch");
+  const auto explicit_port = fixture_findings("webhook-service-missing", "fail.explicit-port-mismatch");
   REQUIRE(explicit_port.size() == 1);
   CHECK(explicit_port[0].severity == Severity::kDeny);
   CHECK(contains(explicit_port[0].message, "port 9443"));
@@ -234,12 +224,12 @@ TEST_CASE("webhook-service-missing: Service without the port dialled -> deny wit
 }
 
 TEST_CASE("webhook-service-missing: v1beta1 CRD and APIService paths") {
-  const auto crd = run_fixture("webhook-service-missing", "fail.crd-v1beta1-service-absent");
+  const auto crd = fixture_findings("webhook-service-missing", "fail.crd-v1beta1-service-absent");
   REQUIRE(crd.size() == 1);
   CHECK(crd[0].severity == Severity::kWarn);
   CHECK(crd[0].path == "spec.conversion.webhookClientConfig.service.name");
   CHECK(contains(crd[0].message, "conversion webhook"));
-  const auto api = run_fixture("webhook-service-missing", "fail.apiservice-service-absent");
+  const auto api = fixture_findings("webhook-service-missing", "fail.apiservice-service-absent");
   REQUIRE(api.size() == 1);
   CHECK(api[0].path == "spec.service.name");
   CHECK(contains(api[0].message, "APIService"));
@@ -249,7 +239,7 @@ TEST_CASE("webhook-service-missing: present Service, custom port, URL, ExternalN
   for (const char* name : {"pass.service-present", "pass.custom-port", "pass.url-backed", "pass.external-name",
                            "pass.crd-v1-service-present", "pass.apiservice-local"}) {
     INFO(name);
-    CHECK(run_fixture("webhook-service-missing", name).empty());
+    CHECK(fixture_findings("webhook-service-missing", name).empty());
   }
 }
 
@@ -420,7 +410,7 @@ spec:
 // ------------------------------------------------------ webhook-self-lockout
 
 TEST_CASE("webhook-self-lockout: fail-closed pod webhook without selector -> warn naming both namespaces") {
-  const auto f = run_fixture("webhook-self-lockout", "fail.pods-no-selector");
+  const auto f = fixture_findings("webhook-self-lockout", "fail.pods-no-selector");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "webhooks[0].namespaceSelector");
@@ -431,12 +421,12 @@ TEST_CASE("webhook-self-lockout: fail-closed pod webhook without selector -> war
 }
 
 TEST_CASE("webhook-self-lockout: defaulted failurePolicy counts as Fail") {
-  const auto f = run_fixture("webhook-self-lockout", "fail.default-policy-all-groups");
+  const auto f = fixture_findings("webhook-self-lockout", "fail.default-policy-all-groups");
   REQUIRE(f.size() == 1);
 }
 
 TEST_CASE("webhook-self-lockout: selector excluding only kube-system -> warn for the webhook's namespace") {
-  const auto f = run_fixture("webhook-self-lockout", "fail.excludes-only-kube-system");
+  const auto f = fixture_findings("webhook-self-lockout", "fail.excludes-only-kube-system");
   REQUIRE(f.size() == 1);
   CHECK(contains(f[0].message, "in webhook-system:"));
   CHECK_FALSE(contains(f[0].message, "kube-system"));
@@ -446,7 +436,7 @@ TEST_CASE("webhook-self-lockout: Ignore, custom groups, excluded or opt-in names
   for (const char* name : {"pass.failure-policy-ignore", "pass.custom-resources-only", "pass.namespaces-excluded",
                            "pass.opt-in-label", "pass.cluster-scoped-only"}) {
     INFO(name);
-    CHECK(run_fixture("webhook-self-lockout", name).empty());
+    CHECK(fixture_findings("webhook-self-lockout", name).empty());
   }
 }
 
@@ -471,7 +461,7 @@ webhooks:
 // -------------------------------------------------- webhook-timeout-too-long
 
 TEST_CASE("webhook-timeout-too-long: timeoutSeconds 30 -> warn at the webhook's timeoutSeconds") {
-  const auto f = run_fixture("webhook-timeout-too-long", "fail.timeout-30");
+  const auto f = fixture_findings("webhook-timeout-too-long", "fail.timeout-30");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "webhooks[0].timeoutSeconds");
@@ -483,14 +473,14 @@ TEST_CASE("webhook-timeout-too-long: timeoutSeconds 30 -> warn at the webhook's 
 TEST_CASE("webhook-timeout-too-long: 10, 15 and unset -> nothing") {
   for (const char* name : {"pass.timeout-10", "pass.timeout-15", "pass.timeout-unset"}) {
     INFO(name);
-    CHECK(run_fixture("webhook-timeout-too-long", name).empty());
+    CHECK(fixture_findings("webhook-timeout-too-long", name).empty());
   }
 }
 
 // ----------------------------------------------- apiservice-insecure-skip-tls
 
 TEST_CASE("apiservice-insecure-skip-tls: insecureSkipTLSVerify true -> warn") {
-  const auto f = run_fixture("apiservice-insecure-skip-tls", "fail.insecure-skip");
+  const auto f = fixture_findings("apiservice-insecure-skip-tls", "fail.insecure-skip");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "spec.insecureSkipTLSVerify");
@@ -499,8 +489,8 @@ TEST_CASE("apiservice-insecure-skip-tls: insecureSkipTLSVerify true -> warn") {
 }
 
 TEST_CASE("apiservice-insecure-skip-tls: caBundle or explicit false -> nothing") {
-  CHECK(run_fixture("apiservice-insecure-skip-tls", "pass.ca-bundle").empty());
-  CHECK(run_fixture("apiservice-insecure-skip-tls", "pass.explicit-false").empty());
+  CHECK(fixture_findings("apiservice-insecure-skip-tls", "pass.ca-bundle").empty());
+  CHECK(fixture_findings("apiservice-insecure-skip-tls", "pass.explicit-false").empty());
 }
 
 // ------------------------------------------------------------ whole installs
@@ -541,22 +531,3 @@ TEST_CASE("webhook rules: cert-manager v1.10.1 static install -> none of these r
   }
 }
 
-TEST_CASE("webhook and certificate rules: every fixture message fits an admission warning (256 chars)") {
-  const char* const rules[] = {"webhook-missing-ca-bundle",    "webhook-ca-bundle-invalid",
-                               "webhook-service-missing",      "webhook-self-lockout",
-                               "webhook-timeout-too-long",     "apiservice-insecure-skip-tls",
-                               "certificate-missing-service-san", "certificate-incomplete-service-sans"};
-  std::size_t checked = 0;
-  for (const char* rule : rules) {
-    for (const auto& entry : std::filesystem::directory_iterator(testing::fixtures_dir() + "/rules/" + rule)) {
-      const std::string name = entry.path().stem().string();
-      if (name.rfind("fail.", 0) != 0) continue;
-      for (const auto& f : run_fixture(rule, name)) {
-        INFO(rule << "/" << name << ": " << f.message);
-        CHECK(("wirecheck/" + f.rule + ": " + f.message).size() < 256);
-        ++checked;
-      }
-    }
-  }
-  CHECK(checked >= 20);
-}
