@@ -169,7 +169,6 @@ WIRECHECK_REGISTER_RULE(certificate_missing_service_san, {
     .context_kinds = {Kind::kService, Kind::kValidatingWebhookConfiguration,
                       Kind::kMutatingWebhookConfiguration, Kind::kCustomResourceDefinition,
                       Kind::kAPIService},
-    .operations = policy::kWrites,
     .failure = "The API server verifies <svc>.<ns>.svc when calling a service-backed webhook, "
                "conversion webhook or APIService; without that SAN every call fails with an x509 "
                "name mismatch.",
@@ -186,7 +185,6 @@ WIRECHECK_REGISTER_RULE(certificate_incomplete_service_sans, {
     .context_kinds = {Kind::kService, Kind::kValidatingWebhookConfiguration,
                       Kind::kMutatingWebhookConfiguration, Kind::kCustomResourceDefinition,
                       Kind::kAPIService},
-    .operations = policy::kWrites,
     .failure = "Clients that dial the Service as <svc>.<ns>.svc.cluster.local, <svc>.<ns> or <svc> "
                "fail TLS verification even though the API server's calls work.",
     .fix = "List <svc>, <svc>.<ns>, <svc>.<ns>.svc and <svc>.<ns>.svc.cluster.local in spec.dnsNames.",

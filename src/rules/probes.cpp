@@ -257,9 +257,6 @@ WIRECHECK_REGISTER_RULE(probe_targets_loopback_port, {
     .severity = Severity::kDeny,
     .severities = "deny",
     .kinds = kWorkloadKinds,
-    .needs_context = false,
-    .context_kinds = {},
-    .operations = policy::kWrites,
     .failure = "The kubelet dials the pod IP (or the probe's host), which a listener bound to "
                "127.0.0.1 / localhost / [::1] never answers: the probe always fails, so the pod is "
                "never Ready, or the container restarts in a loop.",
@@ -273,9 +270,6 @@ WIRECHECK_REGISTER_RULE(probe_port_not_declared, {
     .severity = Severity::kDeny,
     .severities = "deny",
     .kinds = kWorkloadKinds,
-    .needs_context = false,
-    .context_kinds = {},
-    .operations = policy::kWrites,
     .failure = "The kubelet resolves a named probe port only through the probed container's "
                "ports[].name; an undeclared name fails every probe (never Ready, or restart loop).",
     .fix = "Declare the containerPort with that name in the probed container, or use the port "
@@ -288,9 +282,6 @@ WIRECHECK_REGISTER_RULE(rbac_proxy_bypass, {
     .severity = Severity::kWarn,
     .severities = "warn",
     .kinds = kWorkloadKinds,
-    .needs_context = false,
-    .context_kinds = {},
-    .operations = policy::kWrites,
     .failure = "A kube-rbac-proxy (or any --upstream=http://127.0.0.1:P proxy) only protects port P "
                "if nothing else serves P on the pod IP; bound on all interfaces, the metrics are "
                "readable without authentication.",

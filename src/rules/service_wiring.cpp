@@ -456,7 +456,6 @@ WIRECHECK_REGISTER_RULE(service_target_port_missing, {
     .kinds = {Kind::kService},
     .needs_context = true,
     .context_kinds = kWorkloadKinds,
-    .operations = policy::kWrites,
     .failure = "A named targetPort that no selected container declares gives the Service no "
                "endpoints for that port: every connection to it fails (deny). A numeric targetPort "
                "no container declares or listens on is likely refused (warn).",
@@ -472,7 +471,6 @@ WIRECHECK_REGISTER_RULE(service_selects_nothing, {
     .kinds = {Kind::kService},
     .needs_context = true,
     .context_kinds = kWorkloadKinds,
-    .operations = policy::kWrites,
     .failure = "A Service whose selector matches no pod has no endpoints: connections to it are "
                "refused or time out.",
     .fix = "Make spec.selector a subset of the intended pod template's labels (or add the missing "
@@ -487,7 +485,6 @@ WIRECHECK_REGISTER_RULE(workload_breaks_service, {
     .kinds = kWorkloadKinds,
     .needs_context = true,
     .context_kinds = {Kind::kService},
-    .operations = policy::kWrites,
     .failure = "Pods that do not declare the port name a Service targets get no endpoint for it: "
                "an update that removes or renames the port silently takes the pods out of the "
                "Service (deny); on CREATE with no other workload declaring it, it may be apply "

@@ -108,7 +108,6 @@ WIRECHECK_REGISTER_RULE(webhook_service_missing, {
               Kind::kCustomResourceDefinition, Kind::kAPIService},
     .needs_context = true,
     .context_kinds = {Kind::kService},
-    .operations = policy::kWrites,
     .failure = "The API server cannot reach the webhook: admission requests (failurePolicy Fail), CRD "
                "conversions or the aggregated API fail with 'service not found' or connection errors.",
     .fix = "Create the Service (warn: it may be applied later), or make clientConfig.service.port match "

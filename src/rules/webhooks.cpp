@@ -224,9 +224,6 @@ WIRECHECK_REGISTER_RULE(webhook_missing_ca_bundle, {
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration,
               Kind::kCustomResourceDefinition, Kind::kAPIService},
-    .needs_context = false,
-    .context_kinds = {},
-    .operations = policy::kWrites,
     .failure = "The API server cannot verify the service's serving certificate: every admission, "
                "conversion or aggregated API call fails with x509: certificate signed by unknown authority. "
                "Deny when an UPDATE removes a caBundle that was set, and in the cluster audit.",
@@ -242,9 +239,6 @@ WIRECHECK_REGISTER_RULE(webhook_ca_bundle_invalid, {
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration,
               Kind::kCustomResourceDefinition, Kind::kAPIService},
-    .needs_context = false,
-    .context_kinds = {},
-    .operations = policy::kWrites,
     .failure = "The API server cannot load the bundle, or every CA in it has expired: every call to the "
                "webhook, conversion webhook or APIService fails TLS verification.",
     .fix = "Put base64(PEM) of the current CA certificate in caBundle (base64 -w0 ca.crt) and renew it "
@@ -258,9 +252,6 @@ WIRECHECK_REGISTER_RULE(webhook_self_lockout, {
     .severities = "warn",
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration},
-    .needs_context = false,
-    .context_kinds = {},
-    .operations = policy::kWrites,
     .failure = "While the webhook is down, requests for built-in objects in kube-system or in the "
                "webhook's own namespace are rejected, including the pods and leases needed to bring it "
                "back: the cluster locks itself out.",
@@ -275,9 +266,6 @@ WIRECHECK_REGISTER_RULE(webhook_timeout_too_long, {
     .severities = "warn",
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration},
-    .needs_context = false,
-    .context_kinds = {},
-    .operations = policy::kWrites,
     .failure = "A slow or hung webhook holds each matching API request for up to timeoutSeconds; "
                "clients time out first and retry, and the API server piles up requests.",
     .fix = "Set timeoutSeconds to 15 or less (default 10).",
@@ -289,9 +277,6 @@ WIRECHECK_REGISTER_RULE(apiservice_insecure_skip_tls, {
     .severity = Severity::kWarn,
     .severities = "warn",
     .kinds = {Kind::kAPIService},
-    .needs_context = false,
-    .context_kinds = {},
-    .operations = policy::kWrites,
     .failure = "The API server accepts any certificate from the aggregated API backend, so anything that "
                "can answer for the Service can serve (and read) that API group.",
     .fix = "Remove insecureSkipTLSVerify and set spec.caBundle, or use cert-manager CA injection.",
