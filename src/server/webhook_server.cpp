@@ -88,6 +88,11 @@ core::Status WebhookServer::bind() {
 
   http_->set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return pre_route(req, res); });
+  // curl sends `Expect: 100-continue` for larger bodies: refuse before the
+  // client sends the body at all (httplib answers directly unless we say 100).
+  http_->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return pre_route(req, res) == Server::HandlerResponse::Handled ? res.status : 100;
+  });
   http_->Post(R"(/validate(/(enforce|warn|audit))?)",
               [this](const httplib::Request& req, httplib::Response& res,
                      const httplib::ContentReader& reader) {

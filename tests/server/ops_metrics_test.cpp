@@ -111,7 +111,7 @@ TEST_CASE("ops: /metrics parses as Prometheus text and carries the issue's serie
   CHECK_THAT(text, Catch::Contains("wirecheck_certificate_not_after_seconds"));
 }
 
-TEST_CASE("ops: /healthz is 200; /readyz is 200 only with a certificate loaded", "[server][ops]") {
+TEST_CASE("ops: /healthz is 200 and /readyz is 200 only with a certificate loaded", "[server][ops]") {
   Harness harness;
   httplib::Client http("127.0.0.1", harness.ops().port());
   http.set_read_timeout(5);

@@ -162,7 +162,7 @@ TEST_CASE("process: selftest fails on a wrong host name and on an unreachable we
   CHECK_THAT(down.output, Catch::Contains("reachable:   FAIL"));
 }
 
-TEST_CASE("process: SIGTERM fails readiness at once, drains without failed requests, exits 0", "[server][process]") {
+TEST_CASE("process: SIGTERM fails readiness at once then drains without failed requests and exits 0", "[server][process]") {
   TempDir dir;
   auto ca = TestCert::ca("drain CA");
   ca->write(dir.path(), "ca");

@@ -93,7 +93,7 @@ TEST_CASE("tls: the watcher follows a kubelet-style atomic symlink swap of a Sec
   store.stop_watching();
 }
 
-TEST_CASE("tls: client certificates required with a client CA, not without", "[server][tls]") {
+TEST_CASE("tls: client certificates are required with a client CA and not without", "[server][tls]") {
   SECTION("off: a client without a certificate is served") {
     Harness harness;
     auto client = harness.client();

@@ -37,7 +37,7 @@ void check_common(const json& answer, const json& review) {
 
 }  // namespace
 
-TEST_CASE("webhook: every mode x allowed/denied over TLS, uid and apiVersion echoed", "[server]") {
+TEST_CASE("webhook: every mode x allowed/denied over TLS with uid and apiVersion echoed", "[server]") {
   Harness harness;
   auto client = harness.client();
   const json bad = servicemonitor_review(bad_endpoints(), "uid-bad");
@@ -156,7 +156,7 @@ TEST_CASE("webhook: every captured kube-apiserver request on one keep-alive conn
   }
 }
 
-TEST_CASE("webhook: DELETE is judged only by rules that look at deletes; dryRun decided the same", "[server]") {
+TEST_CASE("webhook: DELETE is judged only by delete rules and dryRun is decided the same", "[server]") {
   Harness harness(with_mode(admission::Mode::kEnforce));
   auto client = harness.client();
   const json bad = servicemonitor_review(bad_endpoints(), "uid-create");
@@ -187,7 +187,7 @@ TEST_CASE("webhook: DELETE is judged only by rules that look at deletes; dryRun 
   CHECK(post(*client, "/validate", update)["response"]["allowed"] == false);
 }
 
-TEST_CASE("webhook: internal error -> fail-open allowed with warning, uid echoed, counted", "[server]") {
+TEST_CASE("webhook: internal error -> fail-open allowed with a warning and the uid echoed and counted", "[server]") {
   HarnessOptions options;
   options.mode = admission::Mode::kEnforce;
   options.context = []() -> std::shared_ptr<const policy::Context> {
@@ -203,7 +203,7 @@ TEST_CASE("webhook: internal error -> fail-open allowed with warning, uid echoed
   CHECK_THAT(harness.metrics().render(), Catch::Contains("decision=\"error\""));
 }
 
-TEST_CASE("webhook: internal error with --fail-closed -> denied with code 500, uid echoed", "[server]") {
+TEST_CASE("webhook: internal error with --fail-closed -> denied with code 500 and the uid echoed", "[server]") {
   HarnessOptions options;
   options.fail_closed = true;
   options.context = []() -> std::shared_ptr<const policy::Context> { throw std::bad_alloc(); };

@@ -90,7 +90,7 @@ TEST_CASE("transport: bad requests are refused with the right status and a JSON 
   }
 }
 
-TEST_CASE("transport: body over the limit -> 413 before the body is sent, connection closed", "[server]") {
+TEST_CASE("transport: body over the limit -> 413 before the body is sent and the connection closed", "[server]") {
   Harness harness;  // default limit 8 MiB
   auto client = harness.client();
   // Announce 9 MiB, send none of it: the answer must come anyway.
@@ -115,7 +115,7 @@ TEST_CASE("transport: the body limit is configurable", "[server]") {
   CHECK(r.status == 400);
 }
 
-TEST_CASE("transport: TLS 1.3, ALPN http/1.1, no SNI needed for an IP; TLS 1.1 refused", "[server]") {
+TEST_CASE("transport: TLS 1.3 with ALPN http/1.1 and no SNI for an IP while TLS 1.1 is refused", "[server]") {
   Harness harness;
   auto client = harness.client();
   REQUIRE(client->connect());
