@@ -1,3 +1,4 @@
+#include "server/listener.hpp"
 #include "server/webhook_server.hpp"
 
 #include <simdjson.h>
@@ -112,15 +113,9 @@ core::Status WebhookServer::bind() {
     reject(res, 500, "InternalError", "internal error");
   });
 
-  if (options_.port == 0) {
-    port_ = http_->bind_to_any_port(options_.host);
-    if (port_ <= 0) return core::Status::failure("cannot bind " + options_.host + ":0");
-  } else {
-    if (!http_->bind_to_port(options_.host, options_.port)) {
-      return core::Status::failure("cannot bind " + options_.host + ":" + std::to_string(options_.port));
-    }
-    port_ = options_.port;
-  }
+  auto bound = bind_exclusive(*http_, options_.host, options_.port);
+  if (!bound) return core::Status::failure(bound.error());
+  port_ = bound.value();
   return core::ok_status();
 }
 

@@ -159,3 +159,19 @@ TEST_CASE("ops: the ops listener can serve HTTPS with its own certificate", "[se
   CHECK(r.status == 200);
   CHECK_THAT(r.body, Catch::Contains("wirecheck_build_info"));
 }
+
+TEST_CASE("ops: a second listener on a port already serving is refused (no SO_REUSEPORT sharing)", "[server][ops]") {
+  server::Metrics metrics(registered_rule_ids());
+  server::OpsServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  server::OpsServer first(metrics, nullptr, o);
+  REQUIRE(first.bind().ok());
+  first.start();
+  o.port = first.port();
+  server::OpsServer second(metrics, nullptr, o);
+  const auto status = second.bind();
+  REQUIRE_FALSE(status.ok());
+  CHECK_THAT(status.error(), Catch::Contains("in use"));
+  first.stop(true);
+}
