@@ -39,6 +39,17 @@ std::string truncate_utf8(std::string text, std::size_t max_bytes) {
   return text;
 }
 
+namespace {
+
+// "<message>. Fix: <fix>": rule messages end without a full stop.
+void append_fix(std::string& text, const std::string& fix) {
+  if (!text.empty() && text.back() != '.') text += '.';
+  text += " Fix: ";
+  text += fix;
+}
+
+}  // namespace
+
 std::string format_warning(const policy::Finding& finding) {
   std::string text = "wirecheck/";
   text += finding.rule;
@@ -48,9 +59,8 @@ std::string format_warning(const policy::Finding& finding) {
     text += ": ";
   }
   text += finding.message;
-  if (!finding.fix.empty() && text.size() + 6 + finding.fix.size() <= kMaxWarningBytes) {
-    text += " Fix: ";
-    text += finding.fix;
+  if (!finding.fix.empty() && text.size() + 7 + finding.fix.size() <= kMaxWarningBytes) {
+    append_fix(text, finding.fix);
   }
   return truncate_utf8(std::move(text), kMaxWarningBytes);
 }
@@ -66,10 +76,7 @@ void append_denial(std::string& message, const policy::Finding& finding) {
     message += ": ";
   }
   message += finding.message;
-  if (!finding.fix.empty()) {
-    message += " Fix: ";
-    message += finding.fix;
-  }
+  if (!finding.fix.empty()) append_fix(message, finding.fix);
 }
 
 void add_annotation(Decision& decision, const policy::Finding& finding) {

@@ -58,7 +58,7 @@ TEST_CASE("decision: mode x severity table", "[server][unit]") {
   const Decision enforce = decide(findings, Mode::kEnforce, "Kind ns/name");
   CHECK_FALSE(enforce.allowed);
   CHECK(enforce.code == 403);
-  CHECK_THAT(enforce.message, Catch::Contains("[a-deny] spec.x: broken Fix: set x"));
+  CHECK_THAT(enforce.message, Catch::Contains("[a-deny] spec.x: broken. Fix: set x"));
   CHECK(enforce.warnings.size() == 1);
   CHECK(enforce.audit_annotations.empty());
 
