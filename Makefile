@@ -8,7 +8,11 @@ WIRECHECK := $(BUILD_DIR)/wirecheck
 LISTEN ?= 127.0.0.1:8443
 OPS_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps configure build test run certs bench lint-examples docs clean
+# CMake's generated makefiles are recursive; their "Entering directory" lines
+# are noise here.
+MAKEFLAGS += --no-print-directory
+
+.PHONY: all deps configure build binary test run certs bench lint-examples docs clean
 
 all: build
 
@@ -21,22 +25,26 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Only the wirecheck binary: what `make run` needs.
+binary: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck
+
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 certs: deps
 	@certs/gen-dev-certs.sh
 
-run: build certs
+run: binary certs
 	@scripts/run-dev.sh $(WIRECHECK) $(LISTEN) $(OPS_LISTEN)
 
 bench: build
 	@scripts/bench.sh $(BUILD_DIR)
 
-lint-examples: build
+lint-examples: binary
 	$(WIRECHECK) lint -f examples/
 
-docs: build
+docs: binary
 	$(WIRECHECK) rules --format md > docs/rules.md
 
 clean:
