@@ -146,3 +146,21 @@ TEST_CASE("rules cli: docs/rules.md is exactly the output of 'wirecheck rules --
   CHECK(text.out.find("service-target-port-missing") != std::string::npos);
   CHECK(run_command(wirecheck_binary() + " version").out.rfind("wirecheck ", 0) == 0);
 }
+
+TEST_CASE("lint cli: a ServiceMonitor whose Service is in the same input gets a fix naming <svc>.<ns>.svc") {
+  // The fixture holds the monitor (https, CA, no serverName) and the Service
+  // cart-metrics in namespace shop that its selector picks.
+  const auto r = run_command(
+      lint("-f " + fixtures_dir() + "/rules/servicemonitor-tls-servername/fail.https-no-servername.yaml --format json"));
+  CHECK(r.exit_code == 1);
+  const json out = json::parse(r.out);
+  bool found = false;
+  for (const json& f : out["findings"]) {
+    if (f["rule"] != "servicemonitor-tls-servername") continue;
+    found = true;
+    CHECK(f["severity"] == "deny");
+    CHECK(f["path"] == "spec.endpoints[0].tlsConfig.serverName");
+    CHECK_THAT(f["fix"].get<std::string>(), Catch::Contains("serverName: cart-metrics.shop.svc"));
+  }
+  CHECK(found);
+}
