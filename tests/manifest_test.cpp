@@ -143,3 +143,11 @@ TEST_CASE("manifest: garbage bytes never crash the loader") {
   CHECK(tabs.objects.empty());
   CHECK_FALSE(tabs.errors.empty());
 }
+
+TEST_CASE("manifest: invalid UTF-8 in a document keeps the object, bad bytes become U+FFFD") {
+  ManifestSet set;
+  load_stream("apiVersion: v1\nkind: Service\nmetadata: {name: \"bad\xb8name\", namespace: n}\n", "utf8.yaml", set);
+  CHECK(set.errors.empty());
+  REQUIRE(set.objects.size() == 1);
+  CHECK(set.objects[0].name() == "bad\xEF\xBF\xBDname");
+}

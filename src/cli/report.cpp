@@ -134,7 +134,7 @@ std::string format_json(const policy::LintReport& report) {
                       {"info", s.info},
                       {"exempted", s.exempted},
                       {"errors", std::move(errors)}}}};
-  return out.dump(2) + "\n";
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string format_sarif(const policy::LintReport& report) {
@@ -192,7 +192,7 @@ std::string format_sarif(const policy::LintReport& report) {
                       json::array({{{"executionSuccessful", report.errors.empty()},
                                     {"toolExecutionNotifications", std::move(notifications)}}})},
                      {"results", std::move(results)}}})}};
-  return out.dump(2) + "\n";
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace wirecheck::cli

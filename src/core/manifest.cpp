@@ -109,7 +109,9 @@ void add_object(const json& doc, const std::string& file, int line, ManifestSet&
     out.errors.push_back({file, line, "document has no apiVersion/kind (not a Kubernetes object)"});
     return;
   }
-  auto decoded = decode_object(doc.dump());
+  // Manifests are not always valid UTF-8; replacing bad bytes (U+FFFD) keeps
+  // the object instead of failing the whole document.
+  auto decoded = decode_object(doc.dump(-1, ' ', false, json::error_handler_t::replace));
   if (!decoded) {
     out.errors.push_back({file, line, decoded.error()});
     return;
@@ -179,6 +181,9 @@ void load_stream(std::string_view text, const std::string& file, ManifestSet& ou
       } catch (const YAML::Exception& e) {
         const int line = e.mark.is_null() ? doc_start : doc_start + e.mark.line;
         out.errors.push_back({file, line, "YAML: " + e.msg});
+      } catch (const std::exception& e) {
+        // The io boundary: nothing from yaml-cpp or nlohmann escapes a document.
+        out.errors.push_back({file, doc_start, std::string("cannot read document: ") + e.what()});
       }
     }
     current.clear();
