@@ -36,7 +36,9 @@ bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t s
   if (api_version == kAdmissionV1 || api_version == kAdmissionV1beta1) out.api_version = api_version;
   simdjson::dom::object request;
   simdjson::dom::element request_element;
-  if (object_field(root, "request", request_element)) {
+  // A default-constructed element has no tape: never touch it unless found.
+  const bool has_request = object_field(root, "request", request_element);
+  if (has_request) {
     request = request_element.get_object().value_unsafe();
     out.uid = string_or_empty(request, "uid");
   }
@@ -51,7 +53,7 @@ bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t s
     error = "not an AdmissionReview: kind must be AdmissionReview";
     return false;
   }
-  if (!request_element.is_object()) {
+  if (!has_request) {
     error = "AdmissionReview has no request";
     return false;
   }
