@@ -462,16 +462,11 @@ Object decode_element(element e) {
   obj.ref.name = obj.meta.name;
   obj.kind = kind_from(obj.group, obj.ref.kind);
 
+  if (is_workload(obj.kind)) {
+    obj.spec = pod_template(root, obj.kind, obj.meta);
+    return obj;
+  }
   switch (obj.kind) {
-    case Kind::kPod:
-    case Kind::kDeployment:
-    case Kind::kStatefulSet:
-    case Kind::kDaemonSet:
-    case Kind::kReplicaSet:
-    case Kind::kJob:
-    case Kind::kCronJob:
-      obj.spec = pod_template(root, obj.kind, obj.meta);
-      break;
     case Kind::kService:
       obj.spec = service(root);
       break;
@@ -496,7 +491,7 @@ Object decode_element(element e) {
     case Kind::kCertificate:
       obj.spec = certificate(root);
       break;
-    case Kind::kOther:
+    default:  // kOther; workloads returned above
       break;
   }
   return obj;

@@ -1,4 +1,5 @@
 #include "server/cert_store.hpp"
+#include "server/tls.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -12,15 +13,6 @@
 
 namespace wirecheck::server {
 namespace {
-
-std::string openssl_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
-}
 
 bool read_whole(const std::string& path, std::string& out, std::string& error) {
   std::ifstream in(path, std::ios::binary);

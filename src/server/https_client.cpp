@@ -1,4 +1,5 @@
 #include "server/https_client.hpp"
+#include "server/tls.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -28,15 +29,6 @@ bool is_ip_literal(const std::string& host) {
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-std::string ssl_error_text() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "connection closed during the handshake";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
 }
 
 }  // namespace
@@ -83,7 +75,7 @@ bool HttpsClient::connect() {
     SSL_CTX_set_alpn_protos(ctx_, kAlpn, sizeof kAlpn);
     if (options_.verify) {
       if (SSL_CTX_load_verify_locations(ctx_, options_.ca_file.c_str(), nullptr) != 1) {
-        return fail(Stage::kTls, "cannot load CA file " + options_.ca_file + ": " + ssl_error_text());
+        return fail(Stage::kTls, "cannot load CA file " + options_.ca_file + ": " + openssl_error());
       }
       SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
     } else {
@@ -92,7 +84,7 @@ bool HttpsClient::connect() {
     if (!options_.client_cert_file.empty()) {
       if (SSL_CTX_use_certificate_chain_file(ctx_, options_.client_cert_file.c_str()) != 1 ||
           SSL_CTX_use_PrivateKey_file(ctx_, options_.client_key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-        return fail(Stage::kTls, "cannot load client certificate: " + ssl_error_text());
+        return fail(Stage::kTls, "cannot load client certificate: " + openssl_error());
       }
     }
   }
@@ -141,7 +133,7 @@ bool HttpsClient::connect() {
     std::string message = verify != X509_V_OK
                               ? std::string("certificate verification failed: ") +
                                     X509_verify_cert_error_string(verify)
-                              : "TLS handshake failed: " + ssl_error_text();
+                              : "TLS handshake failed: " + openssl_error("connection closed during the handshake");
     ERR_clear_error();
     return fail(Stage::kTls, message);
   }

@@ -5,6 +5,15 @@
 #include <cstring>
 
 namespace wirecheck::server {
+
+std::string openssl_error(const char* when_empty) {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return when_empty;
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof buf);
+  return buf;
+}
 namespace {
 
 int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,

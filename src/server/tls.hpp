@@ -20,6 +20,10 @@ inline constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+// The oldest queued OpenSSL error as text (the queue is cleared), or
+// `when_empty` when OpenSSL queued none.
+std::string openssl_error(const char* when_empty = "unknown OpenSSL error");
+
 // Configures `ctx`. `client_ca_file` empty: no client certificates asked.
 core::Status configure_server_tls(SSL_CTX& ctx, CertStore& store, const std::string& client_ca_file);
 
