@@ -43,6 +43,8 @@ constexpr const char* kServeUsage =
     "  --shutdown-delay D            keep serving this long after SIGTERM (default 5s)\n"
     "  --fail-closed                 deny (code 500) on internal errors instead of allowing\n"
     "  --threads N                   concurrent connections served (default 64)\n"
+    "  --request-timeout D           longest time one request may take to arrive; slower\n"
+    "                                clients are disconnected (default 30s, 0 = no limit)\n"
     "  --cert-reload-interval D      how often certificate files are re-read (default 2s)\n"
     "  --log-level L                 debug|info|warn|error (default info)\n";
 
@@ -104,6 +106,10 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
       const unsigned long long n = std::strtoull(value->c_str(), &end, 10);
       if (end == value->c_str() || *end != '\0' || n == 0) return bad(flag + " must be a positive number");
       (flag == "--threads" ? cfg.webhook.threads : cfg.webhook.max_body_bytes) = static_cast<std::size_t>(n);
+    } else if (flag == "--request-timeout") {
+      const auto d = parse_duration(*value);
+      if (!d) return bad(flag + " must be a duration like 30s or 500ms (0 = no limit)");
+      cfg.webhook.request_timeout = *d;
     } else if (flag == "--shutdown-delay" || flag == "--cert-reload-interval") {
       const auto d = parse_duration(*value);
       if (!d) return bad(flag + " must be a duration like 5s or 500ms");

@@ -2,6 +2,7 @@
 #include "server/tls.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -241,14 +242,20 @@ bool HttpsClient::peer_closed(std::chrono::milliseconds wait) {
   if (ssl_ == nullptr) return true;
   pollfd pfd{fd_, POLLIN, 0};
   if (::poll(&pfd, 1, static_cast<int>(wait.count())) <= 0) return false;
+  // Readable may mean only TLS 1.3 session tickets: read without blocking, or
+  // SSL_read would wait for application data that is not coming.
+  const int flags = ::fcntl(fd_, F_GETFL);
+  ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
   char c;
   const int n = SSL_read(ssl_, &c, 1);
+  const int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, n);
+  ::fcntl(fd_, F_SETFL, flags);
   ERR_clear_error();
   if (n > 0) {
     buffer_.push_back(c);
     return false;
   }
-  return true;
+  return err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE;
 }
 
 std::string HttpsClient::peer_serial_hex() const {

@@ -140,6 +140,10 @@ std::string Metrics::render() const {
          "Internal errors while evaluating (answered fail-open or fail-closed).");
   out += "wirecheck_admission_internal_errors_total " + load(internal_errors_) + "\n";
 
+  header(out, "wirecheck_http_request_deadline_exceeded_total", "counter",
+         "Connections cut because a request took longer than --request-timeout to arrive (slow clients).");
+  out += "wirecheck_http_request_deadline_exceeded_total " + load(deadline_exceeded_) + "\n";
+
   header(out, "wirecheck_http_rejected_requests_total", "counter",
          "Requests refused before decoding, by HTTP status code.");
   for (std::size_t i = 0; i < rejected_.size(); ++i) {

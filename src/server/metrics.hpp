@@ -30,6 +30,8 @@ class Metrics {
   void record_review(const admission::Outcome& outcome, std::chrono::nanoseconds own_time);
   // A request refused by the transport before any decision (404, 405, 411, 413, 415).
   void record_rejected(int http_status);
+  // A connection cut because a request took longer than --request-timeout to arrive.
+  void record_request_deadline_exceeded() { deadline_exceeded_.fetch_add(1, std::memory_order_relaxed); }
   void record_certificate(bool reload_ok, std::int64_t not_after_unix);
   void add_in_flight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
 
@@ -59,6 +61,7 @@ class Metrics {
   Counter invalid_reviews_{0};
   Counter internal_errors_{0};
   std::array<Counter, 6> rejected_{};  // 404 405 411 413 415 other
+  Counter deadline_exceeded_{0};
   Counter reload_ok_{0};
   Counter reload_failed_{0};
   std::atomic<std::int64_t> cert_not_after_{0};

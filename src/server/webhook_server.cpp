@@ -65,7 +65,11 @@ bool is_json_media_type(std::string_view content_type) {
 
 WebhookServer::WebhookServer(const admission::AdmissionHandler& handler, CertStore& certs,
                              Metrics& metrics, WebhookServerOptions options)
-    : handler_(handler), certs_(certs), metrics_(metrics), options_(std::move(options)) {}
+    : handler_(handler),
+      certs_(certs),
+      metrics_(metrics),
+      options_(std::move(options)),
+      deadline_(options_.request_timeout, [&metrics] { metrics.record_request_deadline_exceeded(); }) {}
 
 WebhookServer::~WebhookServer() { stop(true); }
 
@@ -73,6 +77,7 @@ core::Status WebhookServer::bind() {
   core::Status tls_status = core::ok_status();
   http_ = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
     tls_status = configure_server_tls(ctx, certs_, options_.client_ca_file);
+    deadline_.install(ctx);
     return tls_status.ok();
   });
   if (!tls_status) return tls_status;
@@ -104,6 +109,7 @@ core::Status WebhookServer::bind() {
   // (refused body, draining) really closes the connection, so an unread body
   // is never parsed as the next request and drained clients reconnect elsewhere.
   http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    RequestDeadline::request_done(req.ssl);
     if (req.ssl != nullptr && res.get_header_value("Connection") == "close") {
       const int fd = SSL_get_fd(req.ssl);
       if (fd >= 0) ::shutdown(fd, SHUT_RDWR);

@@ -35,6 +35,7 @@
 #include "admission/handler.hpp"
 #include "server/cert_store.hpp"
 #include "server/metrics.hpp"
+#include "server/request_deadline.hpp"
 #include "wirecheck/result.hpp"
 
 
@@ -50,6 +51,9 @@ struct WebhookServerOptions {
   std::size_t keep_alive_max_requests = 1000000;
   std::time_t read_timeout_s = 10;
   std::time_t write_timeout_s = 10;
+  // Longest time one request (headers and body; the first request of a
+  // connection includes the handshake) may take to arrive; 0 = unbounded.
+  std::chrono::milliseconds request_timeout{30000};
   std::string client_ca_file;  // non-empty: require verified client certificates
 };
 
@@ -84,6 +88,7 @@ class WebhookServer {
   CertStore& certs_;
   Metrics& metrics_;
   WebhookServerOptions options_;
+  RequestDeadline deadline_;
   std::unique_ptr<httplib::SSLServer> http_;
   std::thread thread_;
   int port_ = 0;

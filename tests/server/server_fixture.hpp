@@ -184,6 +184,8 @@ struct HarnessOptions {
   bool fail_closed = false;
   std::string sans = "DNS:localhost,IP:127.0.0.1,IP:::1";
   admission::ContextSource context;  // default: empty context
+  std::chrono::milliseconds request_timeout{30000};
+  std::size_t threads = 16;
 };
 
 inline HarnessOptions with_mode(admission::Mode mode) {
@@ -225,7 +227,8 @@ class Harness {
     web.port = 0;
     web.default_mode = options_.mode;
     web.max_body_bytes = options_.max_body_bytes;
-    web.threads = 16;
+    web.threads = options_.threads;
+    web.request_timeout = options_.request_timeout;
     web.keep_alive_timeout_s = 5;
     web.read_timeout_s = 5;
     web.write_timeout_s = 5;
