@@ -9,6 +9,7 @@ PACKAGES=(
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
   catch2 libyaml-cpp-dev libbenchmark-dev
   curl jq
+  python3-prometheus-client   # the reference Prometheus text parser, for the metrics test
 )
 
 # `install-deps.sh --bench` adds the load-test client.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "server_fixture.hpp"
+#include "support.hpp"
 
 using namespace wirecheck;
 using namespace wirecheck::servertest;
@@ -98,6 +99,20 @@ TEST_CASE("ops: /metrics parses as Prometheus text and carries the issue's serie
   const auto problems = exposition_problems(text);
   for (const auto& p : problems) FAIL_CHECK(p);
   CHECK(problems.empty());
+
+  // The reference parser: the official Prometheus Python client's
+  // (Debian's python3-prometheus-client, installed by scripts/install-deps.sh).
+  servertest::TempDir tmp;
+  const std::string path = tmp.file("metrics.txt");
+  servertest::write_text(path, text);
+  const auto parsed = wirecheck::testing::run_command(
+      "/usr/bin/python3 -c 'import sys\n"
+      "from prometheus_client.parser import text_string_to_metric_families as parse\n"
+      "families = list(parse(open(sys.argv[1]).read()))\n"
+      "print(len(families), sum(len(f.samples) for f in families))' " + path + " 2>&1");
+  INFO("python prometheus_client parser: " << parsed.out);
+  REQUIRE(parsed.exit_code == 0);
+  CHECK(std::stoi(parsed.out) >= 10);
 
   CHECK_THAT(text, Catch::Contains(R"(wirecheck_admission_requests_total{operation="CREATE",kind="ServiceMonitor",mode="enforce",decision="denied"} 1)"));
   CHECK_THAT(text, Catch::Contains(R"(wirecheck_admission_requests_total{operation="CREATE",kind="ServiceMonitor",mode="audit",decision="allowed"} 1)"));
