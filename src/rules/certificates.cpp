@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rules/client_configs.hpp"
+#include "rules/names.hpp"
 #include "wirecheck/rule.hpp"
 
 namespace wirecheck::rules {
@@ -55,23 +56,6 @@ std::optional<std::pair<std::string, std::string>> service_of_dns_name(std::stri
   if (l.size() == 2) return std::make_pair(l[1], l[0]);
   if (l[2] == "svc") return std::make_pair(l[1], l[0]);
   return std::nullopt;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// Whether a SAN verifies `name` (exact, or a one-label `*.` wildcard as Go's
-// crypto/x509 accepts).
-bool san_covers(std::string_view san, std::string_view name) {
-  if (iequals(san, name)) return true;
-  if (san.size() > 2 && san.substr(0, 2) == "*.") {
-    std::size_t dot = name.find('.');
-    return dot != std::string_view::npos && dot > 0 && iequals(san.substr(1), name.substr(dot));
-  }
-  return false;
 }
 
 bool covered(const core::Certificate& cert, std::string_view name) {

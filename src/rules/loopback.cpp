@@ -1,5 +1,7 @@
 #include "loopback.hpp"
 
+#include "rules/names.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -120,12 +122,6 @@ std::string strip_brackets(std::string_view host) {
     host = host.substr(1, host.size() - 2);
   }
   return std::string(host);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // The scheme ("http") and the rest of a URL-ish value; scheme "" when none.

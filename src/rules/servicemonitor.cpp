@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "rules/names.hpp"
 #include "wirecheck/context.hpp"
 #include "wirecheck/object.hpp"
 #include "wirecheck/rule.hpp"
@@ -43,18 +44,6 @@ constexpr std::string_view kServiceDnsForm = "<service>.<namespace>.svc";
 constexpr std::string_view kIpSanError = "x509: ... doesn't contain any IP SANs";
 
 // ------------------------------------------------------------ text helpers
-
-char lower_char(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower_char);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && lower(a) == lower(b);
-}
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -247,23 +236,12 @@ bool is_service_dns_form(std::string_view name, const Object& svc) {
 
 // ------------------------------------------------------- certificates
 
-// TLS name matching as Go's crypto/x509 does it: case-insensitive, a
-// leading `*.` covers exactly one label.
-bool dns_name_covers(std::string_view pattern, std::string_view name) {
-  const std::string p = lower(pattern);
-  const std::string n = lower(name);
-  if (p == n) return true;
-  if (!starts_with(p, "*.")) return false;
-  const std::size_t dot = n.find('.');
-  return dot != std::string::npos && dot > 0 && n.substr(dot) == p.substr(1);
-}
-
 // Whether the Certificate lets a client verify `name`. The commonName counts
 // too: older cert-manager releases copied it into the SANs, and a false deny
 // costs more than a missed one.
 bool certificate_covers(const core::Certificate& cert, std::string_view name) {
   for (const std::string& dns : cert.dns_names) {
-    if (dns_name_covers(dns, name)) return true;
+    if (san_covers(dns, name)) return true;
   }
   return !cert.common_name.empty() && iequals(cert.common_name, name);
 }

@@ -1,0 +1,18 @@
+// Name matching shared by rule families: ASCII case folding and TLS
+// certificate name verification (the way Go's crypto/x509, and so the API
+// server and Prometheus, match a DNS name against a certificate's SANs).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace wirecheck::rules {
+
+std::string lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+
+// Whether a certificate SAN verifies `name`: equal ignoring case, or a `*.`
+// wildcard covering exactly one leftmost label.
+bool san_covers(std::string_view san, std::string_view name);
+
+}  // namespace wirecheck::rules
