@@ -50,6 +50,9 @@ std::string_view kind_name(Kind kind);
 // because e.g. `Certificate` exists outside cert-manager.io.
 Kind kind_from(std::string_view group, std::string_view kind);
 bool is_workload(Kind kind);
+// Every kind that carries a pod template (safe to call during static
+// initialisation, where rules are registered).
+const std::vector<Kind>& workload_kinds();
 
 // Ordered list of key/value pairs (labels, annotations, matchLabels). Small
 // vectors beat maps for the handful of entries objects carry.

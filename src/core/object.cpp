@@ -52,19 +52,16 @@ Kind kind_from(std::string_view group, std::string_view kind) {
   return Kind::kOther;
 }
 
+const std::vector<Kind>& workload_kinds() {
+  static const std::vector<Kind> kinds = {Kind::kPod,       Kind::kDeployment, Kind::kStatefulSet,
+                                          Kind::kDaemonSet, Kind::kReplicaSet, Kind::kJob,
+                                          Kind::kCronJob};
+  return kinds;
+}
+
 bool is_workload(Kind kind) {
-  switch (kind) {
-    case Kind::kPod:
-    case Kind::kDeployment:
-    case Kind::kStatefulSet:
-    case Kind::kDaemonSet:
-    case Kind::kReplicaSet:
-    case Kind::kJob:
-    case Kind::kCronJob:
-      return true;
-    default:
-      return false;
-  }
+  const auto& kinds = workload_kinds();
+  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
 }
 
 const std::string* find_value(const StringMap& map, std::string_view key) {

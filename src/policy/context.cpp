@@ -2,18 +2,8 @@
 
 namespace wirecheck::policy {
 
-namespace {
-
-constexpr core::Kind kWorkloadKinds[] = {
-    core::Kind::kPod,        core::Kind::kDeployment, core::Kind::kStatefulSet,
-    core::Kind::kDaemonSet,  core::Kind::kReplicaSet, core::Kind::kJob,
-    core::Kind::kCronJob,
-};
-
-}  // namespace
-
 bool knows_pod_templates(const Context& ctx) {
-  for (core::Kind k : kWorkloadKinds) {
+  for (core::Kind k : core::workload_kinds()) {
     if (!ctx.knows(k)) return false;
   }
   return true;
@@ -21,7 +11,7 @@ bool knows_pod_templates(const Context& ctx) {
 
 std::vector<const core::Object*> pod_templates_in(const Context& ctx, std::string_view ns) {
   std::vector<const core::Object*> out;
-  for (core::Kind k : kWorkloadKinds) {
+  for (core::Kind k : core::workload_kinds()) {
     auto objects = ctx.list(k, ns);
     out.insert(out.end(), objects.begin(), objects.end());
   }

@@ -25,10 +25,6 @@ using policy::FindingSink;
 using policy::RuleInput;
 using policy::Severity;
 
-const std::vector<Kind> kWorkloadKinds = {Kind::kPod,       Kind::kDeployment, Kind::kStatefulSet,
-                                          Kind::kDaemonSet, Kind::kReplicaSet, Kind::kJob,
-                                          Kind::kCronJob};
-
 // One probe of one container, with what a finding needs to say about it.
 struct ProbeRef {
   const Container* container;
@@ -256,7 +252,7 @@ WIRECHECK_REGISTER_RULE(probe_targets_loopback_port, {
     .title = "Probe targets a port the pod binds to loopback only",
     .severity = Severity::kDeny,
     .severities = "deny",
-    .kinds = kWorkloadKinds,
+    .kinds = core::workload_kinds(),
     .failure = "The kubelet dials the pod IP (or the probe's host), which a listener bound to "
                "127.0.0.1 / localhost / [::1] never answers: the probe always fails, so the pod is "
                "never Ready, or the container restarts in a loop.",
@@ -269,7 +265,7 @@ WIRECHECK_REGISTER_RULE(probe_port_not_declared, {
     .title = "Probe uses a port name its container does not declare",
     .severity = Severity::kDeny,
     .severities = "deny",
-    .kinds = kWorkloadKinds,
+    .kinds = core::workload_kinds(),
     .failure = "The kubelet resolves a named probe port only through the probed container's "
                "ports[].name; an undeclared name fails every probe (never Ready, or restart loop).",
     .fix = "Declare the containerPort with that name in the probed container, or use the port "
@@ -281,7 +277,7 @@ WIRECHECK_REGISTER_RULE(rbac_proxy_bypass, {
     .title = "Port behind an authenticating proxy is also bound on all interfaces",
     .severity = Severity::kWarn,
     .severities = "warn",
-    .kinds = kWorkloadKinds,
+    .kinds = core::workload_kinds(),
     .failure = "A kube-rbac-proxy (or any --upstream=http://127.0.0.1:P proxy) only protects port P "
                "if nothing else serves P on the pod IP; bound on all interfaces, the metrics are "
                "readable without authentication.",

@@ -27,10 +27,6 @@ using policy::Operation;
 using policy::RuleInput;
 using policy::Severity;
 
-const std::vector<Kind> kWorkloadKinds = {Kind::kPod,       Kind::kDeployment, Kind::kStatefulSet,
-                                          Kind::kDaemonSet, Kind::kReplicaSet, Kind::kJob,
-                                          Kind::kCronJob};
-
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -455,7 +451,7 @@ WIRECHECK_REGISTER_RULE(service_target_port_missing, {
     .severities = "deny / warn",
     .kinds = {Kind::kService},
     .needs_context = true,
-    .context_kinds = kWorkloadKinds,
+    .context_kinds = core::workload_kinds(),
     .failure = "A named targetPort that no selected container declares gives the Service no "
                "endpoints for that port: every connection to it fails (deny). A numeric targetPort "
                "no container declares or listens on is likely refused (warn).",
@@ -470,7 +466,7 @@ WIRECHECK_REGISTER_RULE(service_selects_nothing, {
     .severities = "warn",
     .kinds = {Kind::kService},
     .needs_context = true,
-    .context_kinds = kWorkloadKinds,
+    .context_kinds = core::workload_kinds(),
     .failure = "A Service whose selector matches no pod has no endpoints: connections to it are "
                "refused or time out.",
     .fix = "Make spec.selector a subset of the intended pod template's labels (or add the missing "
@@ -482,7 +478,7 @@ WIRECHECK_REGISTER_RULE(workload_breaks_service, {
     .title = "Workload lacks a port name a Service selecting it targets",
     .severity = Severity::kDeny,
     .severities = "deny / warn",
-    .kinds = kWorkloadKinds,
+    .kinds = core::workload_kinds(),
     .needs_context = true,
     .context_kinds = {Kind::kService},
     .failure = "Pods that do not declare the port name a Service targets get no endpoint for it: "

@@ -34,10 +34,6 @@ using policy::FindingSink;
 using policy::RuleInput;
 using policy::Severity;
 
-constexpr Kind kWorkloadKinds[] = {Kind::kPod,       Kind::kDeployment, Kind::kStatefulSet,
-                                   Kind::kDaemonSet, Kind::kReplicaSet, Kind::kJob,
-                                   Kind::kCronJob};
-
 // The placeholder used when the selected Service is not known.
 constexpr std::string_view kServiceDnsForm = "<service>.<namespace>.svc";
 
@@ -162,7 +158,7 @@ std::vector<const Object*> selected_pod_templates(const Context& ctx, const Obje
                                                   const Monitor& mon) {
   std::vector<const Object*> candidates;
   if (mon.namespace_any) {
-    for (Kind k : kWorkloadKinds) {
+    for (Kind k : core::workload_kinds()) {
       auto of_kind = ctx.list_all(k);
       candidates.insert(candidates.end(), of_kind.begin(), of_kind.end());
     }
