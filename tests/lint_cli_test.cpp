@@ -164,3 +164,19 @@ TEST_CASE("lint cli: a ServiceMonitor whose Service is in the same input gets a 
   }
   CHECK(found);
 }
+
+TEST_CASE("lint cli: a directory's non-Kubernetes documents are skipped and listed, not errors") {
+  const std::string dir = fixtures_dir() + "/lint/repo";
+  const auto r = run_command(lint("-f " + dir + " --format json"));
+  CHECK(r.exit_code == 0);
+  const json out = json::parse(r.out);
+  CHECK(out["summary"]["objects"] == 2);
+  CHECK(out["summary"]["errors"].empty());
+  REQUIRE(out["summary"]["skipped"].size() == 2);
+  CHECK_THAT(out["summary"]["skipped"][0]["file"].get<std::string>(), Catch::EndsWith("dashboard.json"));
+  CHECK_THAT(out["summary"]["skipped"][1]["file"].get<std::string>(), Catch::EndsWith("kustomization.yaml"));
+  // Named explicitly, the same file is an error: the user asked for it.
+  CHECK(run_command(lint("-f " + dir + "/kustomization.yaml")).exit_code == 2);
+  const auto text = run_command(lint("-f " + dir));
+  CHECK_THAT(text.out, Catch::Contains("2 non-Kubernetes documents skipped"));
+}

@@ -24,6 +24,7 @@ struct LintSummary {
 struct LintReport {
   std::vector<Finding> findings;  // in input order of objects, then rule id
   std::vector<core::LoadError> errors;
+  std::vector<core::LoadError> skipped;  // not Kubernetes objects (directory walks)
   LintSummary summary;
 
   // Whether any non-exempted finding is at or above `threshold`.

@@ -18,17 +18,23 @@ struct LoadError {
   std::string file;
   int line = 0;  // 0 when unknown
   std::string message;
+  // Well-formed YAML/JSON that is not a Kubernetes object (no apiVersion/kind).
+  bool not_object = false;
 };
 
 struct ManifestSet {
   std::vector<Object> objects;
   std::vector<LoadError> errors;
+  // Documents met while walking a directory that are not Kubernetes objects
+  // (a kustomization.yaml without apiVersion, a dashboard JSON, values.yaml):
+  // skipped, not errors. Named files and stdin report them as errors.
+  std::vector<LoadError> skipped;
 };
 
 // Reads a YAML (or JSON) stream; `file` names it in locations and errors.
 void load_stream(std::string_view text, const std::string& file, ManifestSet& out);
-// Reads a file, a directory (recursive, *.yaml *.yml *.json, sorted) or "-"
-// (standard input).
+// Reads a file, a directory (recursive, *.yaml *.yml *.json, sorted; documents
+// that are not Kubernetes objects are skipped) or "-" (standard input).
 void load_path(const std::string& path, ManifestSet& out);
 
 }  // namespace wirecheck::core

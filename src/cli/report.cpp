@@ -102,6 +102,11 @@ std::string format_text(const policy::LintReport& report, bool color) {
          std::to_string(s.warn) + " warn, " + std::to_string(s.info) + " info, " +
          std::to_string(s.exempted) + " exempted";
   if (!report.errors.empty()) out += ", " + std::to_string(report.errors.size()) + " unreadable documents";
+  if (!report.skipped.empty()) {
+    out += ", " + std::to_string(report.skipped.size()) + " non-Kubernetes documents skipped (" +
+           location({report.skipped.front().file, report.skipped.front().line}) +
+           (report.skipped.size() > 1 ? ", ..." : "") + ")";
+  }
   out += '\n';
   return out;
 }
@@ -125,6 +130,10 @@ std::string format_json(const policy::LintReport& report) {
   for (const core::LoadError& e : report.errors) {
     errors.push_back({{"file", e.file}, {"line", e.line}, {"message", e.message}});
   }
+  json skipped = json::array();
+  for (const core::LoadError& e : report.skipped) {
+    skipped.push_back({{"file", e.file}, {"line", e.line}, {"message", e.message}});
+  }
   const auto& s = report.summary;
   const json out = {{"findings", std::move(findings)},
                     {"summary",
@@ -133,7 +142,8 @@ std::string format_json(const policy::LintReport& report) {
                       {"warn", s.warn},
                       {"info", s.info},
                       {"exempted", s.exempted},
-                      {"errors", std::move(errors)}}}};
+                      {"errors", std::move(errors)},
+                      {"skipped", std::move(skipped)}}}};
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -178,6 +188,13 @@ std::string format_sarif(const policy::LintReport& report) {
     if (e.line > 0) physical["region"] = {{"startLine", e.line}};
     n["locations"] = json::array({{{"physicalLocation", physical}}});
     notifications.push_back(std::move(n));
+  }
+  for (const core::LoadError& e : report.skipped) {
+    json physical = {{"artifactLocation", {{"uri", e.file}}}};
+    if (e.line > 0) physical["region"] = {{"startLine", e.line}};
+    notifications.push_back({{"level", "note"},
+                             {"message", {{"text", "skipped: " + e.message}}},
+                             {"locations", json::array({{{"physicalLocation", physical}}})}});
   }
   const json out = {
       {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},

@@ -100,13 +100,13 @@ bool is_list_kind(const json& doc) {
 
 void add_object(const json& doc, const std::string& file, int line, ManifestSet& out) {
   if (!doc.is_object()) {
-    out.errors.push_back({file, line, "document is not a mapping (not a Kubernetes object)"});
+    out.errors.push_back({file, line, "document is not a mapping (not a Kubernetes object)", true});
     return;
   }
   const auto kind = doc.find("kind");
   const auto api = doc.find("apiVersion");
   if (kind == doc.end() || !kind->is_string() || api == doc.end() || !api->is_string()) {
-    out.errors.push_back({file, line, "document has no apiVersion/kind (not a Kubernetes object)"});
+    out.errors.push_back({file, line, "document has no apiVersion/kind (not a Kubernetes object)", true});
     return;
   }
   // Manifests are not always valid UTF-8; replacing bad bytes (U+FFFD) keeps
@@ -242,7 +242,13 @@ void load_path(const std::string& path, ManifestSet& out) {
     }
     if (ec) out.errors.push_back({path, 0, "cannot list directory: " + ec.message()});
     std::sort(files.begin(), files.end());
+    const std::size_t first_new = out.errors.size();
     for (const std::string& f : files) read_file(f);
+    // A directory holds more than manifests; only broken documents are errors.
+    auto errors_end = std::stable_partition(out.errors.begin() + static_cast<std::ptrdiff_t>(first_new),
+                                            out.errors.end(), [](const LoadError& e) { return !e.not_object; });
+    out.skipped.insert(out.skipped.end(), errors_end, out.errors.end());
+    out.errors.erase(errors_end, out.errors.end());
     return;
   }
   if (!fs::exists(path, ec)) {

@@ -15,6 +15,7 @@ bool LintReport::has_at_least(Severity threshold) const {
 LintReport lint_manifests(const core::ManifestSet& set, const Engine& engine) {
   LintReport report;
   report.errors = set.errors;
+  report.skipped = set.skipped;
   ObjectIndex context;
   context.add_all(set.objects);
   for (const core::Object& object : set.objects) {
