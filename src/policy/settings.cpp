@@ -19,10 +19,14 @@ Settings Settings::defaults() {
       "--insecure-listen-address", "--metrics-addr",             "--healthz-bind-address",
       "--address",
   };
-  // kube-state-metrics listens on 8080 (metrics) and 8081 (telemetry) by default.
+  // kube-state-metrics listens on 8080 (metrics) and 8081 (telemetry) by
+  // default. Kubernetes components (kube-scheduler, kube-controller-manager)
+  // take an IP-only --bind-address and the port from --secure-port; their
+  // default port differs per component, so none is assumed.
   s.host_port_flags = {
       {"--host", "--port", 8080},
       {"--telemetry-host", "--telemetry-port", 8081},
+      {"--bind-address", "--secure-port", std::nullopt},
   };
   return s;
 }

@@ -170,10 +170,10 @@ TEST_CASE("loopback: listen flags in every form yield the bind, its kind and whe
         "--insecure-listen-address 127.0.0.1 1 loopback args[0]",
         "--metrics-addr 127.0.0.1 2 loopback args[1]",
         "--healthz-bind-address 127.0.0.1 3 loopback args[2]"}},
-      {"host-only value has no port", container({"--bind-address=127.0.0.1", "--secure-port=10257"}), {}},
+      {"host-only value has no port", container({"--listen-address=127.0.0.1"}), {}},
       {"flag followed by a flag has no value", container({"--metrics-bind-address", "--leader-elect"}), {}},
       {"similar names are not listen flags",
-       container({"--metrics-bind-address-extra=127.0.0.1:1", "--hostname=127.0.0.1", "--secure-port=1"}), {}},
+       container({"--metrics-bind-address-extra=127.0.0.1:1", "--hostname=127.0.0.1", "--secure-portal=1"}), {}},
       {"last occurrence wins",
        container({"--metrics-bind-address=127.0.0.1:8080", "--metrics-bind-address=:8080"}),
        {"--metrics-bind-address  8080 all args[1]"}},
@@ -224,6 +224,11 @@ TEST_CASE("loopback: host/port flag pairs, with kube-state-metrics default ports
        {"--host 127.0.0.1 9100 loopback args[0]"}},
       {"unresolvable port: unknown", container({"--host=127.0.0.1", "--port=$(PORT)"}), {}},
       {"neither flag: unknown", container({"--resources=pods"}), {}},
+      {"IP-only --bind-address with --secure-port (kube-scheduler)",
+       container({"--bind-address=127.0.0.1", "--secure-port=10259"}),
+       {"--bind-address 127.0.0.1 10259 loopback args[0]"}},
+      {"IP-only --bind-address without --secure-port: no port to judge", container({"--bind-address=127.0.0.1"}),
+       {}},
   };
   for (const Case& c : cases) {
     INFO(c.name);
