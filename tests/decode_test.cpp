@@ -13,7 +13,8 @@ TEST_CASE("decode: a Deployment's template, containers, ports, env and probes") 
                  "annotations": {"ignore.wirecheck.dev/x": "because"}},
     "spec": {"template": {"metadata": {"labels": {"app": "web", "tier": "api"}},
       "spec": {"hostNetwork": true,
-        "initContainers": [{"name": "init", "image": "busybox"}],
+        "initContainers": [{"name": "init", "image": "busybox"},
+                           {"name": "proxy", "restartPolicy": "Always"}],
         "containers": [
           {"name": "app", "args": ["--listen=127.0.0.1:8080", 9090], "command": ["/app"],
            "env": [{"name": "PORT", "value": "8080"}, {"name": "SECRET", "valueFrom": {"secretKeyRef": {}}}],
@@ -34,7 +35,10 @@ TEST_CASE("decode: a Deployment's template, containers, ports, env and probes") 
   CHECK(t->host_network);
   CHECK(*find_value(t->labels, "tier") == "api");
   REQUIRE(t->containers.size() == 2);
-  REQUIRE(t->init_containers.size() == 1);
+  REQUIRE(t->init_containers.size() == 2);
+  CHECK_FALSE(t->init_containers[0].sidecar);
+  CHECK(t->init_containers[1].sidecar);
+  CHECK(t->init_containers[1].init);
   CHECK(t->container_path(t->init_containers[0]) == "spec.template.spec.initContainers[0]");
   const Container& app = t->containers[0];
   CHECK(app.args == std::vector<std::string>{"--listen=127.0.0.1:8080", "9090"});

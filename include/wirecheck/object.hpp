@@ -139,6 +139,9 @@ struct Container {
   Probe readiness;
   Probe startup;
   bool init = false;   // from initContainers
+  // An init container with restartPolicy: Always (a native sidecar): it runs
+  // beside the regular containers and its named ports serve Services.
+  bool sidecar = false;
   std::size_t index = 0;  // position within containers[] / initContainers[]
 
   // "containers[1]" or "initContainers[0]" (relative to the pod spec path).

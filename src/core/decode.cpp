@@ -163,6 +163,7 @@ std::vector<Container> containers(object spec, std::string_view key, bool init) 
     if (as_object(e, o)) {
       c.name = string_field(o, "name");
       c.image = string_field(o, "image");
+      c.sidecar = init && string_field(o, "restartPolicy") == "Always";
       c.command = string_list(o, "command");
       c.args = string_list(o, "args");
       array env;

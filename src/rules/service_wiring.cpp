@@ -110,6 +110,20 @@ Declared find_named(const std::vector<Container>& containers, std::string_view n
   return {};
 }
 
+// A named port the endpoints controller resolves: regular containers first,
+// then native sidecars (init containers with restartPolicy: Always). Ports of
+// init containers that run to completion never serve a Service.
+Declared find_serving(const PodTemplate& t, std::string_view name, std::string_view protocol) {
+  if (Declared d = find_named(t.containers, name, protocol); d.port != nullptr) return d;
+  for (const Container& c : t.init_containers) {
+    if (!c.sidecar) continue;
+    for (const ContainerPort& p : c.ports) {
+      if (p.name == name && protocol_of(p.protocol) == protocol) return {&c, &p};
+    }
+  }
+  return {};
+}
+
 // Same name, another protocol: the most confusing way for a name to "exist".
 Declared find_named_other_protocol(const std::vector<Container>& containers, std::string_view name,
                                    std::string_view protocol) {
@@ -193,7 +207,7 @@ void check_named_target(const RuleInput& in, const ServicePort& sp, const Target
   Declared other_protocol;
   for (const Object* o : selected) {
     const PodTemplate& t = *o->pod_template();
-    if (find_named(t.containers, target.name, protocol).port != nullptr) return;
+    if (find_serving(t, target.name, protocol).port != nullptr) return;
     if (Declared d = find_named(t.init_containers, target.name, protocol); d.port != nullptr) {
       init_declaring = d.container;
     }
@@ -204,13 +218,11 @@ void check_named_target(const RuleInput& in, const ServicePort& sp, const Target
   const std::string path = port_path(sp);
   const std::string where = describe_all(selected);
   if (init_declaring != nullptr) {
-    // Only a native sidecar (restartPolicy: Always) serves Service traffic
-    // from initContainers; the object model does not say which it is.
-    out.add(Severity::kWarn, path,
-            "port " + describe_port(sp) + " targets \"" + target.name +
-                "\", declared only by init container " + init_declaring->name + " of " + where +
-                ": unless it is a native sidecar (restartPolicy: Always) the Service gets no endpoints",
-            "make " + init_declaring->name + " a sidecar (restartPolicy: Always) or declare port " +
+    out.add(Severity::kDeny, path,
+            "port " + describe_port(sp) + " targets \"" + target.name + "\", declared only by init container " +
+                init_declaring->name + " of " + where +
+                ", which runs to completion: its ports serve no Service, so there are no endpoints",
+            "make " + init_declaring->name + " a native sidecar (restartPolicy: Always) or declare port " +
                 target.name + " in a regular container");
     return;
   }
@@ -365,23 +377,20 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
       const Target target = target_of(sp);
       if (!target.named) continue;
       const std::string_view protocol = protocol_of(sp.protocol);
-      if (find_named(t->containers, target.name, protocol).port != nullptr) continue;
-      // Declared by an init container: a native sidecar serves it; the object
-      // model cannot tell, and the Service side already warns.
-      if (find_named(t->init_containers, target.name, protocol).port != nullptr) continue;
+      if (find_serving(*t, target.name, protocol).port != nullptr) continue;
 
       Declared elsewhere;
       const Object* elsewhere_owner = nullptr;
       for (const Object* o : selected_templates(in, svc)) {
         if (same_object(*o, in.object)) continue;
-        elsewhere = find_named(o->pod_template()->containers, target.name, protocol);
+        elsewhere = find_serving(*o->pod_template(), target.name, protocol);
         if (elsewhere.port != nullptr) {
           elsewhere_owner = o;
           break;
         }
       }
       const Declared before =
-          old_t != nullptr ? find_named(old_t->containers, target.name, protocol) : Declared{};
+          old_t != nullptr ? find_serving(*old_t, target.name, protocol) : Declared{};
 
       // Severity: an UPDATE that drops the port breaks a working Service; a
       // port that was already missing is not this change's doing. On CREATE

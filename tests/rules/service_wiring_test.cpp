@@ -153,11 +153,17 @@ TEST_CASE("service-target-port-missing: numeric targetPort bound to loopback onl
   CHECK(contains(f[0].fix, "--metrics-bind-address=:8080"));
 }
 
-TEST_CASE("service-target-port-missing: name declared only by an init container -> warn (may be a native sidecar)") {
+TEST_CASE("service-target-port-missing: name declared only by a run-to-completion init container -> deny") {
   const auto f = fixture_findings(kTargetMissing, "fail.named-only-in-init-container.yaml");
   REQUIRE(f.size() == 1);
-  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].severity == Severity::kDeny);
   CHECK(contains(f[0].message, "init container exporter"));
+  CHECK(contains(f[0].message, "runs to completion"));
+  CHECK(contains(f[0].fix, "native sidecar (restartPolicy: Always)"));
+}
+
+TEST_CASE("service-target-port-missing: name declared by a native sidecar init container -> no finding") {
+  CHECK(fixture_findings(kTargetMissing, "pass.named-by-native-sidecar.yaml").empty());
 }
 
 TEST_CASE("service-target-port-missing: numeric port served by an all-interfaces listen flag -> no finding") {
@@ -329,16 +335,18 @@ spec:
   CHECK(contains(f[0].fix, "port 53 (udp)"));
 }
 
-TEST_CASE("workload-breaks-service: a name declared by an init container (maybe a native sidecar) -> no finding") {
-  CHECK(yaml_findings(kBreaks, R"(apiVersion: v1
+namespace {
+
+// A Pod whose only `https` port is on an init container, and a Service targeting it.
+std::string pod_with_init_port(bool sidecar) {
+  return std::string(R"(apiVersion: v1
 kind: Pod
 metadata: {name: p, namespace: demo, labels: {app: p}}
 spec:
   initContainers:
   - name: proxy
     image: proxy
-    restartPolicy: Always
-    ports: [{containerPort: 8443, name: https}]
+)") + (sidecar ? "    restartPolicy: Always\n" : "") + R"(    ports: [{containerPort: 8443, name: https}]
   containers:
   - name: app
     image: app
@@ -350,7 +358,19 @@ spec:
   selector: {app: p}
   ports:
   - {port: 443, targetPort: https}
-)").empty());
+)";
+}
+
+}  // namespace
+
+TEST_CASE("workload-breaks-service: a name declared by a native sidecar init container -> no finding") {
+  CHECK(yaml_findings(kBreaks, pod_with_init_port(/*sidecar=*/true)).empty());
+}
+
+TEST_CASE("workload-breaks-service: a name declared only by a run-to-completion init container is reported") {
+  const auto f = yaml_findings(kBreaks, pod_with_init_port(/*sidecar=*/false));
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].message, "https"));
 }
 
 // ------------------------------------------------------------------- corpus
