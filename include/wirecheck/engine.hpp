@@ -10,6 +10,8 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -25,7 +27,10 @@ inline constexpr std::string_view kExemptionPrefix = "ignore.wirecheck.dev/";
 
 class Engine {
  public:
-  explicit Engine(Settings settings = Settings::defaults());
+  // Unix seconds; the system clock unless a test fixes it.
+  using Clock = std::function<std::int64_t()>;
+
+  explicit Engine(Settings settings = Settings::defaults(), Clock clock = {});
 
   // Findings for `object` under `op`. For DELETE pass the stored object as
   // `object` (and as `old_object`). Findings come sorted by rule id, then path.
@@ -39,6 +44,7 @@ class Engine {
 
  private:
   Settings settings_;
+  Clock clock_;
   // Enabled rules by kind, with their effective severity override.
   struct Active {
     const RuleSpec* spec;

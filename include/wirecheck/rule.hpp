@@ -15,6 +15,7 @@
 // live in an OBJECT library so the linker keeps them); duplicate ids abort.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,9 @@ struct RuleInput {
   Operation operation;
   const Context& context;
   const Settings& settings;
+  // When the evaluation happens (unix seconds), from the engine's clock:
+  // rules never read a clock themselves, so tests can fix the time.
+  std::int64_t now_unix = 0;
 };
 
 // What a rule reports, before the engine adds object, exemption and overrides.

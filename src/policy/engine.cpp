@@ -1,6 +1,7 @@
 #include "wirecheck/engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace wirecheck::policy {
 
@@ -20,7 +21,14 @@ std::string exemption_key(std::string_view rule) {
 
 }  // namespace
 
-Engine::Engine(Settings settings) : settings_(std::move(settings)) {
+Engine::Engine(Settings settings, Clock clock) : settings_(std::move(settings)), clock_(std::move(clock)) {
+  if (!clock_) {
+    clock_ = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
   for (const RuleSpec& spec : Registry::all()) {
     const RuleOverride* o = settings_.override_for(spec.id);
     if (o != nullptr && o->disabled) continue;
@@ -39,8 +47,10 @@ bool Engine::inspects(core::Kind kind, Operation op) const {
 std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Object* old_object,
                                       Operation op, const Context& context) const {
   std::vector<Finding> findings;
-  const RuleInput input{object, old_object, op, context, settings_};
-  for (const Active& active : by_kind_[static_cast<std::size_t>(object.kind)]) {
+  const auto& rules = by_kind_[static_cast<std::size_t>(object.kind)];
+  if (rules.empty()) return findings;
+  const RuleInput input{object, old_object, op, context, settings_, clock_()};
+  for (const Active& active : rules) {
     const RuleSpec& spec = *active.spec;
     if (!spec.operations.has(op) || !context_ready(spec, context)) continue;
     FindingSink sink(spec.severity);

@@ -33,12 +33,6 @@ std::string short_subject(const std::string& subject) {
   return subject.substr(0, kMaxSubjectInMessage - 3) + "...";
 }
 
-std::int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // ------------------------------------------------- webhook-missing-ca-bundle
 
 // Whether the same client config (same webhook name) had a caBundle before.
@@ -89,7 +83,7 @@ void check_ca_bundle_invalid(const RuleInput& in, FindingSink& out) {
   // the injected bundle is usable.
   const bool injected = ca_injection_annotation(in.object) != nullptr;
   if (injected && !in.context.complete()) return;
-  const std::int64_t now = now_unix();
+  const std::int64_t now = in.now_unix;
   const std::int64_t warn_window = static_cast<std::int64_t>(in.settings.ca_expiry_warn_days) * kSecondsPerDay;
   for (const ClientConfigView& v : client_configs(in.object)) {
     // insecureSkipTLSVerify makes the API server ignore the bundle.

@@ -531,3 +531,24 @@ TEST_CASE("webhook rules: cert-manager v1.10.1 static install -> none of these r
   }
 }
 
+
+TEST_CASE("webhook-ca-bundle-invalid: expiry is judged at the engine's clock, not the wall clock") {
+  const auto set = testing::load_fixture("rules/webhook-ca-bundle-invalid/fail.expired.yaml");
+  policy::ObjectIndex ctx;
+  ctx.add_all(set.objects);
+  auto at = [&](std::int64_t unix_seconds) {
+    const policy::Engine engine(policy::Settings::defaults(), [unix_seconds] { return unix_seconds; });
+    return testing::of_rule(engine.evaluate(set.objects[0], nullptr, Operation::kCreate, ctx),
+                            "webhook-ca-bundle-invalid");
+  };
+  // 2000-06-01: the CA (valid 2000-01-01 .. 2001-01-01) is fine and far from expiry.
+  CHECK(at(959817600).empty());
+  // 2000-12-20: within the 30-day window -> warn.
+  const auto soon = at(977270400);
+  REQUIRE(soon.size() == 1);
+  CHECK(soon[0].severity == Severity::kWarn);
+  // 2002-01-01: expired -> deny.
+  const auto late = at(1009843200);
+  REQUIRE(late.size() == 1);
+  CHECK(late[0].severity == Severity::kDeny);
+}
