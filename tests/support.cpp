@@ -105,8 +105,11 @@ std::vector<policy::Finding> of_rule(const std::vector<policy::Finding>& finding
 
 std::string shared_dir() {
   std::error_code ec;
-  return std::filesystem::is_directory(WIRECHECK_SHARED_DIR, ec) ? std::string(WIRECHECK_SHARED_DIR)
-                                                                 : std::string();
+  if (!std::filesystem::is_directory(WIRECHECK_SHARED_DIR, ec)) {
+    FAIL("../shared is absent: expected the shared corpus and admission captures at " WIRECHECK_SHARED_DIR
+         " (check out the project beside it)");
+  }
+  return WIRECHECK_SHARED_DIR;
 }
 
 CommandResult run_command(const std::string& command) {

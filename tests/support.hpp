@@ -56,7 +56,9 @@ CommandResult run_command(const std::string& command);
 // The wirecheck binary built with the tests.
 std::string wirecheck_binary();
 
-// ../shared (corpus, admission captures); empty when absent.
+// ../shared (the corpus, the admission captures). The tests that use it fail
+// with a message naming the expected path when it is absent: a green run
+// must never mean "checked nothing".
 std::string shared_dir();
 std::string read_file(const std::string& path);
 
