@@ -4,6 +4,8 @@
 
 #include "wirecheck/decode.hpp"
 
+#include "core/decode_dom.hpp"
+
 using namespace wirecheck::core;
 
 TEST_CASE("decode: a Deployment's template, containers, ports, env and probes") {
@@ -231,4 +233,21 @@ TEST_CASE("decode: label selectors follow Kubernetes semantics for every operato
   LabelSelector bad;
   bad.match_expressions = {{"k", "Matches", {}}};
   CHECK_FALSE(bad.matches({{"k", "v"}}));
+}
+
+TEST_CASE("decode: a thread's parser gives back the buffers a large document grew, small ones stay warm") {
+  std::string big = R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"s","annotations":{"a":")";
+  big.append(2u << 20, 'x');
+  big += R"("}}})";
+  REQUIRE(decode_object(big).ok());
+  CHECK(thread_parser().capacity() >= big.size());
+  release_large_thread_parser(1u << 20);
+  CHECK(thread_parser().capacity() == 0);
+  REQUIRE(decode_object(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"small"}})").ok());
+  const std::size_t warm = thread_parser().capacity();
+  CHECK(warm > 0);
+  release_large_thread_parser(1u << 20);
+  CHECK(thread_parser().capacity() == warm);
+  // Decoding still works after a release.
+  CHECK(decode_object(big)->name() == "s");
 }

@@ -443,6 +443,11 @@ simdjson::dom::parser& thread_parser() {
   return parser;
 }
 
+void release_large_thread_parser(std::size_t keep_bytes) {
+  simdjson::dom::parser& parser = thread_parser();
+  if (parser.capacity() > keep_bytes) parser = simdjson::dom::parser{};
+}
+
 Object decode_element(element e) {
   Object obj;
   object root;

@@ -18,4 +18,10 @@ Object decode_element(simdjson::dom::element element);
 // reuses its buffers across requests).
 simdjson::dom::parser& thread_parser();
 
+// Frees this thread's parser buffers when they have grown past `keep_bytes`
+// of document capacity. A parser keeps the size of the largest document it
+// ever parsed: without this, every server thread that once saw a multi-MB
+// review would hold several times that for the life of the process.
+void release_large_thread_parser(std::size_t keep_bytes);
+
 }  // namespace wirecheck::core

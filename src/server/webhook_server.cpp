@@ -1,4 +1,3 @@
-#include "server/listener.hpp"
 #include "server/webhook_server.hpp"
 
 #include <simdjson.h>
@@ -8,11 +7,16 @@
 #include <thread>
 
 #include "admission/response.hpp"
+#include "core/decode_dom.hpp"
+#include "server/listener.hpp"
 #include "server/log.hpp"
 #include "server/tls.hpp"
 
 namespace wirecheck::server {
 namespace {
+
+// Per-thread buffers up to this size stay warm between requests.
+constexpr std::size_t kKeepPerThreadBytes = 1u << 20;
 
 using admission::Mode;
 using httplib::Server;
@@ -186,9 +190,17 @@ void WebhookServer::handle_review(const httplib::Request& req, httplib::Response
   } done{*this};
 
   // One buffer per connection thread, reused: no allocation per request once
-  // warm, and room for simdjson's padding so it parses in place.
+  // warm, and room for simdjson's padding so it parses in place. Buffers
+  // (and the thread's parser) that a large review grew are released after it:
+  // 64 threads each keeping an 8 MiB peak would exceed the pod's memory limit.
   thread_local std::string body;
   body.clear();
+  struct ReleaseLarge {
+    ~ReleaseLarge() {
+      if (body.capacity() > kKeepPerThreadBytes) std::string().swap(body);
+      core::release_large_thread_parser(kKeepPerThreadBytes);
+    }
+  } release_large;
   const std::size_t limit = options_.max_body_bytes;
   std::size_t expected = 0;
   try {
