@@ -52,3 +52,22 @@ for f in deployment servicemonitor service large; do
   printf '%-15s %s server_us_per_req=%s\n' "$f" "$line" "$us"
 done
 echo "server RSS: $(awk '/VmRSS/ {print $2, $3}' "/proc/$PID/status"), peak $(awk '/VmHWM/ {print $2, $3}' "/proc/$PID/status")"
+
+# Memory after a burst of large reviews (a 6 MB object, 16 at once): threads
+# must not keep the peak (docs/performance.md).
+/usr/bin/python3 - "$SHARED/bench/fixtures/service.json" "$TMP/big.json" <<'PY'
+import json, sys
+review = json.load(open(sys.argv[1]))
+review["request"]["object"]["metadata"].setdefault("annotations", {})["bench/padding"] = "x" * 6_000_000
+json.dump(review, open(sys.argv[2], "w"))
+PY
+before=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
+CURLS=()
+for _ in $(seq 1 16); do
+  curl -s -o /dev/null --max-time 60 --cacert "$TMP/ca.crt" -H 'Content-Type: application/json' \
+    --data-binary "@$TMP/big.json" "https://127.0.0.1:$PORT/validate" &
+  CURLS+=($!)
+done
+wait "${CURLS[@]}"  # not a bare wait: the server is a job of this shell too
+sleep 2
+echo "16 concurrent 6 MB reviews: RSS before ${before} kB, after $(awk '/VmRSS/ {print $2}' "/proc/$PID/status") kB"
