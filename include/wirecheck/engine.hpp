@@ -50,7 +50,7 @@ class Engine {
     const RuleSpec* spec;
     std::optional<Severity> severity_override;
   };
-  std::array<std::vector<Active>, 16> by_kind_;
+  std::array<std::vector<Active>, core::kKindCount> by_kind_;
 };
 
 }  // namespace wirecheck::policy

@@ -13,6 +13,7 @@
 // The cluster cache stores them, so they stay compact: no raw JSON is kept.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,7 +43,15 @@ enum class Kind : std::uint8_t {
   kCustomResourceDefinition,
   kAPIService,
   kCertificate,
+  kRole,
+  kClusterRole,
+  kRoleBinding,
+  kClusterRoleBinding,  // keep last: kKindCount is derived from it
 };
+
+// Number of Kind values (kOther included): size arrays indexed by Kind with
+// this, so adding a kind cannot overflow them.
+inline constexpr std::size_t kKindCount = static_cast<std::size_t>(Kind::kClusterRoleBinding) + 1;
 
 // "Deployment", "ServiceMonitor", ... ("" for kOther).
 std::string_view kind_name(Kind kind);
@@ -157,6 +166,9 @@ struct PodTemplate {
   std::vector<Container> containers;       // regular containers
   std::vector<Container> init_containers;  // initContainers
   bool host_network = false;
+  // spec.serviceAccountName, else the deprecated spec.serviceAccount; ""
+  // when unset (the pod then runs as the namespace's `default` account).
+  std::string service_account_name;
   std::string spec_path;  // "spec.template.spec", "spec", ...
 
   // "<spec_path>.containers[1]".
@@ -306,6 +318,43 @@ struct Certificate {
   std::vector<std::string> dns_names;
 };
 
+// ------------------------------------------------------------------- RBAC
+
+// rbac.authorization.k8s.io PolicyRule. Empty `resource_names` means every
+// object of the resources.
+struct PolicyRule {
+  std::vector<std::string> api_groups;
+  std::vector<std::string> resources;  // "pods", "pods/status", "*"
+  std::vector<std::string> verbs;
+  std::vector<std::string> resource_names;
+  std::vector<std::string> non_resource_urls;
+};
+
+// Role and ClusterRole. Rules of an aggregated ClusterRole are filled in by
+// the controller manager; only the rules written in the object are here.
+struct Role {
+  std::vector<PolicyRule> rules;
+};
+
+struct RoleRef {
+  std::string api_group;
+  std::string kind;  // Role or ClusterRole
+  std::string name;
+};
+
+struct Subject {
+  std::string kind;  // ServiceAccount, User, Group
+  std::string name;
+  std::string ns;    // ServiceAccount only; "" means the binding's namespace (RoleBinding)
+  std::string api_group;
+};
+
+// RoleBinding and ClusterRoleBinding.
+struct RoleBinding {
+  RoleRef role_ref;
+  std::vector<Subject> subjects;
+};
+
 // Where an object came from in lint input (empty in admission).
 struct SourceLocation {
   std::string file;
@@ -313,7 +362,7 @@ struct SourceLocation {
 };
 
 using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
-                          CustomResourceDefinition, APIService, Certificate>;
+                          CustomResourceDefinition, APIService, Certificate, Role, RoleBinding>;
 
 struct Object {
   Kind kind = Kind::kOther;
@@ -333,6 +382,10 @@ struct Object {
   const CustomResourceDefinition* crd() const { return std::get_if<CustomResourceDefinition>(&spec); }
   const APIService* api_service() const { return std::get_if<APIService>(&spec); }
   const Certificate* certificate() const { return std::get_if<Certificate>(&spec); }
+  // Role / ClusterRole.
+  const Role* role() const { return std::get_if<Role>(&spec); }
+  // RoleBinding / ClusterRoleBinding.
+  const RoleBinding* role_binding() const { return std::get_if<RoleBinding>(&spec); }
 
   const std::string& name() const { return meta.name; }
   const std::string& ns() const { return meta.ns; }

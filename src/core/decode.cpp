@@ -237,6 +237,8 @@ PodTemplate pod_template(object root, Kind kind, const Metadata& meta) {
   t.containers = containers(pod_spec, "containers", false);
   t.init_containers = containers(pod_spec, "initContainers", true);
   t.host_network = bool_field(pod_spec, "hostNetwork");
+  t.service_account_name = string_field(pod_spec, "serviceAccountName");
+  if (t.service_account_name.empty()) t.service_account_name = string_field(pod_spec, "serviceAccount");
   return t;
 }
 
@@ -436,6 +438,38 @@ Certificate certificate(object root) {
   return c;
 }
 
+// ------------------------------------------------------------------ RBAC
+
+Role role(object root) {
+  Role r;
+  array rules;
+  if (!array_field(root, "rules", rules)) return r;
+  for (element e : rules) {
+    object o;
+    if (!as_object(e, o)) continue;
+    r.rules.push_back({string_list(o, "apiGroups"), string_list(o, "resources"), string_list(o, "verbs"),
+                       string_list(o, "resourceNames"), string_list(o, "nonResourceURLs")});
+  }
+  return r;
+}
+
+RoleBinding role_binding(object root) {
+  RoleBinding b;
+  object ref;
+  if (object_field(root, "roleRef", ref)) {
+    b.role_ref = {string_field(ref, "apiGroup"), string_field(ref, "kind"), string_field(ref, "name")};
+  }
+  array subjects;
+  if (!array_field(root, "subjects", subjects)) return b;
+  for (element e : subjects) {
+    object o;
+    if (!as_object(e, o)) continue;
+    b.subjects.push_back({string_field(o, "kind"), string_field(o, "name"), string_field(o, "namespace"),
+                          string_field(o, "apiGroup")});
+  }
+  return b;
+}
+
 }  // namespace
 
 simdjson::dom::parser& thread_parser() {
@@ -496,6 +530,14 @@ Object decode_element(element e) {
       break;
     case Kind::kCertificate:
       obj.spec = certificate(root);
+      break;
+    case Kind::kRole:
+    case Kind::kClusterRole:
+      obj.spec = role(root);
+      break;
+    case Kind::kRoleBinding:
+    case Kind::kClusterRoleBinding:
+      obj.spec = role_binding(root);
       break;
     default:  // kOther; workloads returned above
       break;

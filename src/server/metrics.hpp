@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "admission/handler.hpp"
+#include "wirecheck/object.hpp"
 
 namespace wirecheck::server {
 
@@ -45,7 +46,7 @@ class Metrics {
 
  private:
   static constexpr std::size_t kOps = 4;
-  static constexpr std::size_t kKinds = 16;
+  static constexpr std::size_t kKinds = core::kKindCount;
   static constexpr std::size_t kModes = 3;
   static constexpr std::size_t kDecisions = 3;  // allowed, denied, error
   static constexpr std::size_t kSeverities = 3;
