@@ -37,6 +37,12 @@ class Engine {
   std::vector<Finding> evaluate(const core::Object& object, const core::Object* old_object,
                                 Operation op, const Context& context) const;
 
+  // Raw findings of `spec` on `object` produced outside `evaluate` (live
+  // checks) finished the way `evaluate` finishes a rule's: severity
+  // override, exemption annotation; empty when the rule is disabled.
+  std::vector<Finding> finish(const RuleSpec& spec, const core::Object& object,
+                              std::vector<RawFinding> raw) const;
+
   const Settings& settings() const { return settings_; }
   // Whether any enabled rule looks at `kind` under `op` (cheap pre-filter for
   // the server: objects no rule inspects skip decoding work).

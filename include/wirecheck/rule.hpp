@@ -80,6 +80,11 @@ struct RuleSpec {
   Operations operations = kWrites;
   std::string_view failure;   // the runtime failure the rule prevents
   std::string_view fix;       // how to fix, in general terms
+  // A live check: the audit's prober (src/cluster/live_probe.hpp) evaluates
+  // it by connecting to the server, so it has no `check` and no operations
+  // (the engine never runs it); it is registered for its metadata (docs,
+  // SARIF, configuration) and its findings pass Engine::finish.
+  bool live = false;
   CheckFn check = nullptr;
 };
 

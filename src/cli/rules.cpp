@@ -57,7 +57,13 @@ std::string markdown() {
     out += std::string(spec.title) + "\n\n";
     out += "- Severity: " + severity_text(spec) + "\n";
     out += "- Kinds: " + kinds_text(spec) + "\n";
-    out += "- Operations: " + operations_text(spec) + "\n";
+    if (spec.live) {
+      out += "- Live check: run by `wirecheck audit --probe` and the server's background audit with "
+             "`--audit-probe` (a connection and TLS handshake from where the audit runs); never at "
+             "admission or in lint\n";
+    } else {
+      out += "- Operations: " + operations_text(spec) + "\n";
+    }
     if (spec.needs_context) {
       std::string ctx;
       for (core::Kind k : spec.context_kinds) {

@@ -83,4 +83,28 @@ std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Ob
   return findings;
 }
 
+std::vector<Finding> Engine::finish(const RuleSpec& spec, const core::Object& object,
+                                    std::vector<RawFinding> raw) const {
+  std::vector<Finding> findings;
+  const RuleOverride* o = settings_.override_for(spec.id);
+  if (o != nullptr && o->disabled) return findings;
+  const std::string* reason = object.annotation(exemption_key(spec.id));
+  for (RawFinding& r : raw) {
+    Finding f;
+    f.rule = std::string(spec.id);
+    f.severity = o != nullptr && o->severity ? *o->severity : r.severity;
+    f.object = object.ref;
+    f.path = std::move(r.path);
+    f.message = std::move(r.message);
+    f.fix = std::move(r.fix);
+    f.source = object.source;
+    if (reason != nullptr && !reason->empty()) {
+      f.exempted = true;
+      f.exemption_reason = *reason;
+    }
+    findings.push_back(std::move(f));
+  }
+  return findings;
+}
+
 }  // namespace wirecheck::policy

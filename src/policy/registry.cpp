@@ -19,10 +19,12 @@ std::vector<RuleSpec>& storage() {
 
 bool Registry::add(RuleSpec spec) {
   auto& rules = storage();
-  if (spec.id.empty() || spec.check == nullptr) {
+  if (spec.id.empty() || (spec.check == nullptr) != spec.live) {
     std::fprintf(stderr, "wirecheck: rule registered without id or check function\n");
     std::abort();
   }
+  // The engine must never reach a live rule: it has no check to call.
+  if (spec.live) spec.operations = Operations{};
   const auto pos = std::lower_bound(rules.begin(), rules.end(), spec.id,
                                     [](const RuleSpec& r, std::string_view id) { return r.id < id; });
   if (pos != rules.end() && pos->id == spec.id) {
