@@ -31,6 +31,9 @@ struct LintReport {
   bool has_at_least(Severity threshold) const;
 };
 
+// Counts of `findings` (exempted ones apart) over `objects` objects.
+LintSummary summarize(const std::vector<Finding>& findings, std::size_t objects);
+
 LintReport lint_manifests(const core::ManifestSet& set, const Engine& engine);
 
 }  // namespace wirecheck::policy

@@ -4,6 +4,7 @@
 // must outlive the index.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
 #include <tuple>
@@ -24,7 +25,11 @@ class ObjectIndex final : public Context {
     for (const core::Object& o : objects) add(o);
   }
 
-  bool knows(core::Kind) const override { return true; }
+  // A kind whose objects could not be read (an audit LIST that failed):
+  // rules that need it are skipped instead of seeing it as empty.
+  void mark_unknown(core::Kind kind) { unknown_[static_cast<std::size_t>(kind)] = true; }
+
+  bool knows(core::Kind kind) const override { return !unknown_[static_cast<std::size_t>(kind)]; }
   bool complete() const override { return complete_; }
   const core::Object* find(core::Kind kind, std::string_view ns,
                            std::string_view name) const override;
@@ -34,6 +39,7 @@ class ObjectIndex final : public Context {
  private:
   using NsKey = std::pair<core::Kind, std::string>;
   bool complete_;
+  std::array<bool, core::kKindCount> unknown_{};
   std::map<NsKey, std::vector<const core::Object*>, std::less<>> by_ns_;
   std::map<core::Kind, std::vector<const core::Object*>> by_kind_;
 };

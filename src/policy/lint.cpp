@@ -12,6 +12,29 @@ bool LintReport::has_at_least(Severity threshold) const {
   });
 }
 
+LintSummary summarize(const std::vector<Finding>& findings, std::size_t objects) {
+  LintSummary summary;
+  summary.objects = objects;
+  for (const Finding& f : findings) {
+    if (f.exempted) {
+      ++summary.exempted;
+      continue;
+    }
+    switch (f.severity) {
+      case Severity::kDeny:
+        ++summary.deny;
+        break;
+      case Severity::kWarn:
+        ++summary.warn;
+        break;
+      case Severity::kInfo:
+        ++summary.info;
+        break;
+    }
+  }
+  return summary;
+}
+
 LintReport lint_manifests(const core::ManifestSet& set, const Engine& engine) {
   LintReport report;
   report.errors = set.errors;
@@ -22,24 +45,7 @@ LintReport lint_manifests(const core::ManifestSet& set, const Engine& engine) {
     auto found = engine.evaluate(object, nullptr, Operation::kCreate, context);
     for (Finding& f : found) report.findings.push_back(std::move(f));
   }
-  report.summary.objects = set.objects.size();
-  for (const Finding& f : report.findings) {
-    if (f.exempted) {
-      ++report.summary.exempted;
-      continue;
-    }
-    switch (f.severity) {
-      case Severity::kDeny:
-        ++report.summary.deny;
-        break;
-      case Severity::kWarn:
-        ++report.summary.warn;
-        break;
-      case Severity::kInfo:
-        ++report.summary.info;
-        break;
-    }
-  }
+  report.summary = summarize(report.findings, set.objects.size());
   return report;
 }
 
