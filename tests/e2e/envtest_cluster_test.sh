@@ -60,7 +60,7 @@ k delete namespace "$gone_ns" --timeout=60s >/dev/null || fail "namespace $gone_
 pass "a namespace with content is deleted (namespace controller)"
 
 rv=$(k -n "$E2E_NS" get podmonitor pm -o jsonpath='{.metadata.resourceVersion}')
-"$E2E_ROOT/scripts/envtest.sh" restart-apiserver --kill
+envtest restart-apiserver --kill
 [[ $(k -n "$E2E_NS" get podmonitor pm -o jsonpath='{.metadata.resourceVersion}') == "$rv" ]] \
   || fail "the PodMonitor changed across the apiserver restart"
 pass "restart-apiserver --kill: the apiserver comes back with its data"

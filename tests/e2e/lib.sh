@@ -33,7 +33,16 @@
 #                               (both leave kubectl's stderr in $E2E_STDERR;
 #                               feed them with `< <(cmd)`, not a pipe, to read it)
 #   k ARGS...                   kubectl with the envtest kubeconfig
+#   envtest ARGS...             scripts/envtest.sh, e.g. `envtest restart-apiserver --kill`
+#   e2e_defer CMD...            runs CMD at exit (latest first), after the
+#                               webhook is removed and before the server stops
+#   Cluster-scoped objects a test creates (webhook configurations, APIServices,
+#   ClusterRoles...) labelled wirecheck-e2e=$E2E_ID are deleted at exit: an
+#   APIService left unavailable would stall every namespace deletion.
 #   wc_metric NAME              a metric's summed value from /metrics
+#   wc_decision NAME [KIND]     wirecheck's last decision log line (JSON) for
+#                               an object of that name, or fails: proves the
+#                               webhook saw it (e.g. `| jq -r .decision`)
 #   pass MSG / fail MSG         a check's result line; fail exits 1
 #
 # Environment: WIRECHECK (binary; default build/wirecheck), ENVTEST_DIR (as
@@ -60,6 +69,11 @@ fail() {
 }
 
 k() { "$ENVTEST_KUBECTL" --kubeconfig "$KUBECONFIG" "$@"; }
+
+envtest() { "$E2E_ROOT/scripts/envtest.sh" "$@"; }
+
+E2E_DEFERRED=()
+e2e_defer() { E2E_DEFERRED+=("$(printf '%q ' "$@")"); }
 
 # until_ok SECONDS CMD...: retries CMD every 0.2 s until it succeeds.
 until_ok() {
@@ -97,12 +111,18 @@ e2e_apply_crds() {
 }
 
 # Runs on every exit: the webhook goes first (a failurePolicy Fail webhook
-# with no server behind it would block the namespace's deletion), then the
-# server, then the namespace. A failing test shows the server's log.
+# with no server behind it would block the namespace's deletion), then what
+# the test deferred and its labelled cluster-scoped objects, then the server,
+# then the namespace. A failing test shows the server's log.
 e2e_cleanup() {
   local rc=$?
   set +e
   [[ -z $WC_WEBHOOK ]] || wc_unregister
+  local i
+  for ((i = ${#E2E_DEFERRED[@]} - 1; i >= 0; i--)); do eval "${E2E_DEFERRED[i]}"; done
+  [[ -z ${E2E_ID:-} ]] || k delete --ignore-not-found -l "wirecheck-e2e=$E2E_ID" \
+    validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices,clusterroles,clusterrolebindings \
+    >/dev/null 2>&1
   if [[ $rc -ne 0 && -n ${WC_LOG:-} && -f $WC_LOG ]]; then
     echo "--- last lines of wirecheck's log ($WC_LOG) ---" >&2
     tail -n 30 "$WC_LOG" >&2
@@ -167,6 +187,15 @@ wc_exited() { ! kill -0 "$WC_PID" 2>/dev/null; }
 wc_metric() {
   curl -s "http://127.0.0.1:$WC_OPS_PORT/metrics" \
     | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { print s + 0 }'
+}
+
+wc_decision() {
+  local line
+  line=$(jq -c --arg n "$1" --arg k "${2:-}" \
+    'select(.msg == "admission decision" and .name == $n and ($k == "" or .kind == $k))' \
+    "$WC_LOG" 2>/dev/null | tail -n 1)
+  [[ -n $line ]] || fail "wirecheck logged no decision for ${2:+$2 }$1"
+  echo "$line"
 }
 
 # Every kind wirecheck has rules for, namespaced ones only (the
@@ -250,7 +279,7 @@ expect_kubectl() {
   case $outcome in
     allow)
       [[ $rc -eq 0 ]] || { cat "$err" >&2; fail "$what: expected allow, got exit $rc"; }
-      if grep -q '^Warning:' "$err"; then cat "$err" >&2; fail "$what: expected no warning"; fi
+      if grep -q '^Warning: wirecheck' "$err"; then cat "$err" >&2; fail "$what: expected no wirecheck warning"; fi
       ;;
     warn)
       [[ $rc -eq 0 ]] || { cat "$err" >&2; fail "$what: expected allow with a warning, got exit $rc"; }

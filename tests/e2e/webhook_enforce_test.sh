@@ -55,6 +55,9 @@ spec:
       ca: {secret: {name: web-tls, key: ca.crt}}
 YAML
 k -n "$E2E_NS" get deployment/web service/web certificate/web servicemonitor/web >/dev/null
+for kind in Deployment Service Certificate ServiceMonitor; do
+  [[ $(wc_decision web "$kind" | jq -r .decision) == allowed ]] || fail "wirecheck did not allow $kind web"
+done
 pass "a working Deployment, Service, Certificate and ServiceMonitor are admitted with no warning"
 
 broken_monitor() {
@@ -81,9 +84,10 @@ if k -n "$E2E_NS" get servicemonitor web-no-servername >/dev/null 2>&1; then
 fi
 pass "the denied ServiceMonitor was not stored"
 
-grep -q '"name":"web-no-servername".*"decision":"denied"' "$WC_LOG" \
-  || fail "wirecheck's decision log has no deny for web-no-servername"
-pass "wirecheck logged the deny decision"
+decision=$(wc_decision web-no-servername ServiceMonitor)
+[[ $(jq -r '.decision + " " + (.rules | join(","))' <<<"$decision") == "denied servicemonitor-tls-servername" ]] \
+  || fail "unexpected decision log line: $decision"
+pass "wirecheck logged the decision: denied, servicemonitor-tls-servername"
 
 # Warn mode, the same object: admitted, and kubectl prints the finding.
 wc_register --failure-policy Fail --path /validate/warn
