@@ -4,7 +4,9 @@
 #
 #   envtest.sh install   apt packages + build (or reuse) the cached binaries
 #   envtest.sh start     certs, etcd, kube-apiserver, kube-controller-manager;
-#                        waits for /readyz; writes an admin kubeconfig
+#                        waits for /readyz; writes kubeconfigs (admin, with
+#                        certs embedded or as file paths; an unprivileged
+#                        token user for RBAC tests)
 #   envtest.sh stop      kills what start started (by PID); idempotent
 #   envtest.sh restart-apiserver [--kill]   restarts kube-apiserver only
 #   envtest.sh stop-apiserver [--kill] / start-apiserver   the two halves
@@ -36,6 +38,7 @@ APISERVER_PORT=${ENVTEST_APISERVER_PORT:-16002}
 KCM_PORT=${ENVTEST_KCM_PORT:-16003}
 READY_TIMEOUT=${ENVTEST_READY_TIMEOUT:-120}
 HOST=127.0.0.1
+ENVTEST_USER=wirecheck-e2e-user  # unprivileged; tests bind RBAC to it
 
 APT_PACKAGES=(etcd-server golang-go golang-github-modern-go-reflect2-dev
   dpkg-dev openssl curl ca-certificates)
@@ -209,7 +212,8 @@ issue() {
 }
 
 # A throwaway CA signs the apiserver's serving cert and the client certs; the
-# service-account token keys are a separate RSA pair.
+# service-account token keys are a separate RSA pair; tokens.csv holds the
+# unprivileged user's bearer token.
 make_certs() {
   local d=$ENVTEST_DIR/pki
   mkdir -p "$d"
@@ -226,50 +230,66 @@ make_certs() {
     # accounts (their tokens need the token controller); in system:masters
     # one identity does for the three controllers run here.
     issue kcm "/O=system:masters/CN=system:kube-controller-manager" clientAuth
+    echo "$(openssl rand -hex 24),$ENVTEST_USER,$ENVTEST_USER" > tokens.csv
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     chmod 644 ca.crt )
 }
 
-# write_kubeconfig FILE USER: the CA and USER's client pair embedded, so the
-# file stays valid wherever it is copied.
+# write_kubeconfig FILE USER CA-FIELD CREDENTIAL-FIELD...: fields are
+# kubeconfig lines ("key: value") for the cluster's CA and the user.
 write_kubeconfig() {
-  local file=$1 who=$2 d=$ENVTEST_DIR/pki
-  cat > "$file" <<KUBECONFIG
-apiVersion: v1
-kind: Config
-clusters:
-- name: envtest
-  cluster:
-    server: https://$HOST:$APISERVER_PORT
-    certificate-authority-data: $(base64 -w0 < "$d/ca.crt")
-users:
-- name: $who
-  user:
-    client-certificate-data: $(base64 -w0 < "$d/$who.crt")
-    client-key-data: $(base64 -w0 < "$d/$who.key")
-contexts:
-- name: envtest
-  context:
-    cluster: envtest
-    user: $who
-current-context: envtest
-KUBECONFIG
+  local file=$1 who=$2 ca=$3 f
+  shift 3
+  {
+    printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: envtest\n  cluster:\n'
+    printf '    server: https://%s:%s\n    %s\n' "$HOST" "$APISERVER_PORT" "$ca"
+    printf 'users:\n- name: %s\n  user:\n' "$who"
+    for f in "$@"; do printf '    %s\n' "$f"; done
+    printf 'contexts:\n- name: envtest\n  context:\n    cluster: envtest\n    user: %s\n' "$who"
+    printf 'current-context: envtest\n'
+  } > "$file"
   chmod 600 "$file"
+}
+
+b64() { base64 -w0 < "$1"; }
+
+# kubeconfig: admin, everything embedded (valid wherever it is copied);
+# kubeconfig-files: the same admin with file paths; kubeconfig-user: a bearer
+# token for the unprivileged user $ENVTEST_USER (for RBAC tests);
+# kcm.kubeconfig: the controller-manager's.
+write_kubeconfigs() {
+  local d=$ENVTEST_DIR/pki
+  write_kubeconfig "$ENVTEST_DIR/kubeconfig" admin "certificate-authority-data: $(b64 "$d/ca.crt")" \
+    "client-certificate-data: $(b64 "$d/admin.crt")" "client-key-data: $(b64 "$d/admin.key")"
+  write_kubeconfig "$ENVTEST_DIR/kubeconfig-files" admin "certificate-authority: $d/ca.crt" \
+    "client-certificate: $d/admin.crt" "client-key: $d/admin.key"
+  write_kubeconfig "$ENVTEST_DIR/kubeconfig-user" "$ENVTEST_USER" "certificate-authority: $d/ca.crt" \
+    "token: $(cut -d, -f1 "$d/tokens.csv")"
+  write_kubeconfig "$ENVTEST_DIR/kcm.kubeconfig" kcm "certificate-authority-data: $(b64 "$d/ca.crt")" \
+    "client-certificate-data: $(b64 "$d/kcm.crt")" "client-key-data: $(b64 "$d/kcm.key")"
 }
 
 # --- processes ---------------------------------------------------------------
 
 pid_file() { echo "$ENVTEST_DIR/$1.pid"; }
 
-# running NAME: the PID recorded for NAME is alive and is still that program
-# (a recycled PID is not ours to kill).
+# running NAME: the PID recorded for NAME is alive and is still that program,
+# or this script's fork about to exec it (a recycled PID is not ours to kill).
 running() {
   local f pid
   f=$(pid_file "$1")
   [[ -s $f ]] || return 1
   pid=$(<"$f")
-  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$1"
+  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qE -- "$1|envtest\.sh"
+}
+
+# alive NAME: the recorded PID is alive. Used while starting: between fork and
+# exec the child's command line is still this script's.
+alive() {
+  local f
+  f=$(pid_file "$1")
+  [[ -s $f ]] && kill -0 "$(<"$f")" 2>/dev/null
 }
 
 # launch NAME BINARY ARGS...: in its own session, detached from the caller's
@@ -317,7 +337,7 @@ wait_ready() {
   shift 3
   deadline=$((SECONDS + READY_TIMEOUT))
   while ((SECONDS < deadline)); do
-    running "$name" || died "$name" "exited during start-up"
+    alive "$name" || died "$name" "exited during start-up"
     curl -s --max-time 5 "$@" "$url" 2>/dev/null | grep -qE "$expect" && return 0
     sleep 0.3
   done
@@ -344,7 +364,7 @@ start_apiserver() {
     --secure-port="$APISERVER_PORT" --insecure-port=0 \
     --etcd-servers="http://$HOST:$ETCD_PORT" \
     --tls-cert-file="$d/apiserver.crt" --tls-private-key-file="$d/apiserver.key" \
-    --client-ca-file="$d/ca.crt" \
+    --client-ca-file="$d/ca.crt" --token-auth-file="$d/tokens.csv" \
     --service-account-key-file="$d/sa.pub" --service-account-signing-key-file="$d/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc \
     --service-cluster-ip-range=10.0.0.0/24 \
@@ -414,8 +434,7 @@ cmd_start() {
   trap 'exit 130' INT TERM
   local t0=$SECONDS
   make_certs
-  write_kubeconfig "$ENVTEST_DIR/kubeconfig" admin
-  write_kubeconfig "$ENVTEST_DIR/kcm.kubeconfig" kcm
+  write_kubeconfigs
   start_etcd
   start_apiserver
   start_kcm
@@ -467,6 +486,9 @@ cmd_env() {
   cat <<ENV
 export ENVTEST_DIR=$ENVTEST_DIR
 export KUBECONFIG=$ENVTEST_DIR/kubeconfig
+export ENVTEST_KUBECONFIG_FILES=$ENVTEST_DIR/kubeconfig-files
+export ENVTEST_USER_KUBECONFIG=$ENVTEST_DIR/kubeconfig-user
+export ENVTEST_USER=$ENVTEST_USER
 export ENVTEST_KUBECTL=$BIN_DIR/kubectl
 export ENVTEST_APISERVER_URL=https://$HOST:$APISERVER_PORT
 export ENVTEST_CA_FILE=$ENVTEST_DIR/pki/ca.crt

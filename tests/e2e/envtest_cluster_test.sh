@@ -59,6 +59,15 @@ k -n "$gone_ns" create configmap c --from-literal=a=b >/dev/null
 k delete namespace "$gone_ns" --timeout=60s >/dev/null || fail "namespace $gone_ns was not deleted within 60s"
 pass "a namespace with content is deleted (namespace controller)"
 
+"$ENVTEST_KUBECTL" --kubeconfig "$ENVTEST_KUBECONFIG_FILES" get namespace "$E2E_NS" -o name >/dev/null \
+  || fail "the kubeconfig with file paths does not work"
+user() { "$ENVTEST_KUBECTL" --kubeconfig "$ENVTEST_USER_KUBECONFIG" -n "$E2E_NS" "$@"; }
+[[ $(user auth can-i list services) == no ]] || fail "$ENVTEST_USER may list services before any binding"
+k -n "$E2E_NS" create role svc-reader --verb=get,list,watch --resource=services >/dev/null
+k -n "$E2E_NS" create rolebinding svc-reader --role=svc-reader --user="$ENVTEST_USER" >/dev/null
+until_ok 10 user get services -o name >/dev/null 2>&1 || fail "$ENVTEST_USER cannot list services once bound"
+pass "kubeconfig-files (paths) and kubeconfig-user (token, RBAC applies) work"
+
 rv=$(k -n "$E2E_NS" get podmonitor pm -o jsonpath='{.metadata.resourceVersion}')
 envtest restart-apiserver --kill
 [[ $(k -n "$E2E_NS" get podmonitor pm -o jsonpath='{.metadata.resourceVersion}') == "$rv" ]] \
