@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "cluster/lister.hpp"
 #include "core/decode_dom.hpp"
 
 namespace wirecheck::cluster {
@@ -10,50 +11,10 @@ namespace {
 using simdjson::SUCCESS;
 using simdjson::dom::element;
 
-constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
-
 std::int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string_view string_at(element e, std::string_view key) {
-  std::string_view s;
-  return e[key].get_string().get(s) == SUCCESS ? s : std::string_view();
-}
-
-// Whether the object is run by a controller whose own object is cached
-// (a Deployment's ReplicaSets, a CronJob's Jobs, every controller's Pods):
-// its template is already checked there, and caching it would multiply memory.
-bool controlled_by_cached_workload(element item) {
-  simdjson::dom::array owners;
-  if (item["metadata"]["ownerReferences"].get_array().get(owners) != SUCCESS) return false;
-  for (element owner : owners) {
-    bool controller = false;
-    if (owner["controller"].get_bool().get(controller) != SUCCESS || !controller) continue;
-    const std::string_view api_version = string_at(owner, "apiVersion");
-    const std::string_view group = api_version.substr(0, api_version.find('/') == std::string_view::npos
-                                                             ? 0
-                                                             : api_version.find('/'));
-    if (core::is_workload(core::kind_from(group, string_at(owner, "kind")))) return true;
-  }
-  return false;
-}
-
-std::string url_escape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -142,101 +103,33 @@ void Reflector::run() {
 }
 
 bool Reflector::discover() {
-  for (std::string_view version : kind_.versions) {
-    auto res = client_.get(group_version_path(kind_.group, version));
-    if (!res) {
-      log(LogLevel::kWarn, "discovery failed", res.error());
-      return false;
-    }
-    if (res->status == 404) continue;
-    if (res->status != 200) {
-      log(LogLevel::kWarn, "discovery failed", "HTTP " + std::to_string(res->status));
-      return false;
-    }
-    element doc;
-    simdjson::dom::array resources;
-    if (parser_.parse(res->body).get(doc) != SUCCESS || doc["resources"].get_array().get(resources) != SUCCESS) {
-      log(LogLevel::kWarn, "discovery answer is not an APIResourceList");
-      return false;
-    }
-    for (element r : resources) {
-      if (string_at(r, "name") == kind_.resource) {
-        if (version_ != version) {
-          log(LogLevel::kInfo, "kind served", version);
-        }
-        version_ = std::string(version);
-        return true;
-      }
-    }
+  auto version = discover_version(client_, kind_, parser_);
+  if (!version) {
+    log(LogLevel::kWarn, "discovery failed", version.error());
+    return false;
   }
-  version_.clear();
+  if (!version->empty() && version_ != *version) log(LogLevel::kInfo, "kind served", *version);
+  version_ = std::move(version).value();
   return true;
 }
 
-ObjectPtr Reflector::to_object(element item) const {
-  if (controlled_by_cached_workload(item)) return nullptr;
-  const std::string api_version =
-      kind_.group.empty() ? version_ : std::string(kind_.group) + "/" + version_;
-  core::Object object = core::decode_list_item(item, api_version, core::kind_name(kind_.kind));
-  if (object.kind != kind_.kind) return nullptr;
-  // The typed model holds only what rules read; this annotation repeats the
-  // whole object and is the largest thing left.
-  auto& annotations = object.meta.annotations;
-  annotations.erase(std::remove_if(annotations.begin(), annotations.end(),
-                                   [](const auto& kv) { return kv.first == kLastApplied; }),
-                    annotations.end());
-  annotations.shrink_to_fit();
-  object.meta.labels.shrink_to_fit();
-  return std::make_shared<const core::Object>(std::move(object));
-}
+ObjectPtr Reflector::to_object(element item) const { return cached_object(item, kind_, version_); }
 
 bool Reflector::list() {
   if (store_.snapshot()->state(kind_.kind) != KindState::kSynced) store_.set_state(kind_.kind, KindState::kSyncing);
-  std::vector<ObjectPtr> objects;
-  std::string cont;
-  std::string rv;
-  do {
-    std::string path = collection_path() + "?limit=" + std::to_string(options_.page_size);
-    if (!cont.empty()) path += "&continue=" + url_escape(cont);
-    auto res = client_.get(path);
-    if (stopping_) return false;
-    if (!res) {
-      log(LogLevel::kWarn, "list failed", res.error());
-      return false;
-    }
-    if (res->status == 410 && !cont.empty()) {
-      // The continue token expired between pages: start the list again.
-      log(LogLevel::kInfo, "list continue token expired: listing again");
-      objects.clear();
-      cont.clear();
-      continue;
-    }
-    if (res->status != 200) {
-      log(LogLevel::kWarn, "list failed", "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200));
-      return false;
-    }
-    element doc;
-    simdjson::dom::array items;
-    if (parser_.parse(res->body).get(doc) != SUCCESS || !doc.is_object()) {
-      log(LogLevel::kWarn, "list answer is not JSON");
-      return false;
-    }
-    rv = std::string(string_at(doc["metadata"], "resourceVersion"));
-    cont = std::string(string_at(doc["metadata"], "continue"));
-    if (doc["items"].get_array().get(items) == SUCCESS) {
-      for (element item : items) {
-        if (ObjectPtr o = to_object(item)) objects.push_back(std::move(o));
-      }
-    }
-  } while (!cont.empty() && !stopping_);
+  auto listed = list_kind(client_, kind_, version_, options_.page_size, parser_, &stopping_);
   if (stopping_) return false;
-  const std::size_t count = objects.size();
-  store_.replace(kind_.kind, std::move(objects));
-  resource_version_ = rv;
+  if (!listed) {
+    log(LogLevel::kWarn, "list failed", listed.error());
+    return false;
+  }
+  const std::size_t count = listed->objects.size();
+  store_.replace(kind_.kind, std::move(listed->objects));
+  resource_version_ = listed->resource_version;
   backoff_ = std::chrono::milliseconds(0);
   stats_.last_event_unix_ms.store(now_unix_ms(), std::memory_order_relaxed);
   if (reported_state_ != KindState::kSynced) {
-    log(LogLevel::kInfo, "kind synced", std::to_string(count) + " objects at resourceVersion " + rv);
+    log(LogLevel::kInfo, "kind synced", std::to_string(count) + " objects at resourceVersion " + resource_version_);
     reported_state_ = KindState::kSynced;
   }
   return true;

@@ -1,0 +1,130 @@
+#include "cluster/lister.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/decode_dom.hpp"
+
+namespace wirecheck::cluster {
+namespace {
+
+using simdjson::SUCCESS;
+using simdjson::dom::element;
+
+constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+
+// Whether the object is run by a controller whose own object is cached
+// (a Deployment's ReplicaSets, a CronJob's Jobs, every controller's Pods):
+// its template is already checked there, and caching it would multiply memory.
+bool controlled_by_cached_workload(element item) {
+  simdjson::dom::array owners;
+  if (item["metadata"]["ownerReferences"].get_array().get(owners) != SUCCESS) return false;
+  for (element owner : owners) {
+    bool controller = false;
+    if (owner["controller"].get_bool().get(controller) != SUCCESS || !controller) continue;
+    const std::string_view api_version = string_at(owner, "apiVersion");
+    const std::string_view group = api_version.substr(0, api_version.find('/') == std::string_view::npos
+                                                             ? 0
+                                                             : api_version.find('/'));
+    if (core::is_workload(core::kind_from(group, string_at(owner, "kind")))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view string_at(element e, std::string_view key) {
+  std::string_view s;
+  return e[key].get_string().get(s) == SUCCESS ? s : std::string_view();
+}
+
+std::string url_escape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+core::Result<std::string> discover_version(ApiClient& client, const WatchedKind& kind,
+                                           simdjson::dom::parser& parser) {
+  for (std::string_view version : kind.versions) {
+    auto res = client.get(group_version_path(kind.group, version));
+    if (!res) return core::Result<std::string>::failure(res.error());
+    if (res->status == 404) continue;
+    if (res->status != 200) return core::Result<std::string>::failure("HTTP " + std::to_string(res->status));
+    element doc;
+    simdjson::dom::array resources;
+    if (parser.parse(res->body).get(doc) != SUCCESS || doc["resources"].get_array().get(resources) != SUCCESS) {
+      return core::Result<std::string>::failure("discovery answer is not an APIResourceList");
+    }
+    for (element r : resources) {
+      if (string_at(r, "name") == kind.resource) return std::string(version);
+    }
+  }
+  return std::string();
+}
+
+ObjectPtr cached_object(element item, const WatchedKind& kind, const std::string& version) {
+  if (controlled_by_cached_workload(item)) return nullptr;
+  const std::string api_version = kind.group.empty() ? version : std::string(kind.group) + "/" + version;
+  core::Object object = core::decode_list_item(item, api_version, core::kind_name(kind.kind));
+  if (object.kind != kind.kind) return nullptr;
+  // The typed model holds only what rules read; this annotation repeats the
+  // whole object and is the largest thing left.
+  auto& annotations = object.meta.annotations;
+  annotations.erase(std::remove_if(annotations.begin(), annotations.end(),
+                                   [](const auto& kv) { return kv.first == kLastApplied; }),
+                    annotations.end());
+  annotations.shrink_to_fit();
+  object.meta.labels.shrink_to_fit();
+  return std::make_shared<const core::Object>(std::move(object));
+}
+
+core::Result<KindList> list_kind(ApiClient& client, const WatchedKind& kind, const std::string& version,
+                                 std::size_t page_size, simdjson::dom::parser& parser,
+                                 const std::atomic<bool>* stopping) {
+  using R = core::Result<KindList>;
+  const std::string collection = group_version_path(kind.group, version) + "/" + std::string(kind.resource);
+  KindList out;
+  std::string cont;
+  do {
+    std::string path = collection + "?limit=" + std::to_string(page_size);
+    if (!cont.empty()) path += "&continue=" + url_escape(cont);
+    auto res = client.get(path);
+    if (stopping != nullptr && *stopping) return R::failure("stopped");
+    if (!res) return R::failure(res.error());
+    if (res->status == 410 && !cont.empty()) {
+      // The continue token expired between pages: start the list again.
+      out.objects.clear();
+      cont.clear();
+      continue;
+    }
+    if (res->status != 200) {
+      return R::failure("HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200));
+    }
+    element doc;
+    simdjson::dom::array items;
+    if (parser.parse(res->body).get(doc) != SUCCESS || !doc.is_object()) {
+      return R::failure("list answer is not JSON");
+    }
+    out.resource_version = std::string(string_at(doc["metadata"], "resourceVersion"));
+    cont = std::string(string_at(doc["metadata"], "continue"));
+    if (doc["items"].get_array().get(items) == SUCCESS) {
+      for (element item : items) {
+        if (ObjectPtr o = cached_object(item, kind, version)) out.objects.push_back(std::move(o));
+      }
+    }
+  } while (!cont.empty() && (stopping == nullptr || !*stopping));
+  if (stopping != nullptr && *stopping) return R::failure("stopped");
+  return out;
+}
+
+}  // namespace wirecheck::cluster
