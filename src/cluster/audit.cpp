@@ -32,11 +32,11 @@ void list_cluster(const policy::Engine& engine, const ObjectSource& source, Clus
     KindListing listing = source(kind);
     switch (listing.status) {
       case KindListing::Status::kListed:
-        for (core::Object& o : listing.objects) {
+        for (auto& o : listing.objects) {
           // A source must not hand out objects of another kind under this one.
-          if (o.kind != kind) continue;
+          if (o == nullptr || o->kind != kind) continue;
+          view.index.add(*o);
           view.objects.push_back(std::move(o));
-          view.index.add(view.objects.back());
         }
         break;
       case KindListing::Status::kNotServed:

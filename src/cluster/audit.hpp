@@ -14,7 +14,7 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
+#include <memory>
 #include <functional>
 #include <string>
 #include <vector>
@@ -37,7 +37,7 @@ struct KindListing {
   // Objects owned by a controller whose kind is listed too (a Deployment's
   // ReplicaSets and Pods) are left out by the source: their template is
   // judged on the owner, once.
-  std::vector<core::Object> objects;
+  std::vector<std::shared_ptr<const core::Object>> objects;
 };
 
 // Lists one kind. Called once per kind, in the order of `audited_kinds`.
@@ -56,11 +56,11 @@ struct AuditProgress {
 };
 using ProgressFn = std::function<void(const AuditProgress&)>;
 
-// What was listed: the objects (stable addresses) and the complete view
+// What was listed: the objects and the complete view
 // over them. Kinds that failed to list are unknown to the view, so rules
 // that need them are skipped rather than misjudging an empty list.
 struct ClusterView {
-  std::deque<core::Object> objects;
+  std::vector<std::shared_ptr<const core::Object>> objects;
   policy::ObjectIndex index{/*complete=*/true};
   std::vector<core::Kind> not_served;
   std::vector<std::pair<core::Kind, std::string>> failed;
