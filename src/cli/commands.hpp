@@ -14,5 +14,6 @@ int run_rules(const Args& args);     // rules.cpp
 int run_version(const Args& args);   // rules.cpp
 int run_serve(const Args& args);     // serve.cpp
 int run_selftest(const Args& args);  // selftest.cpp
+int run_audit(const Args& args);     // audit.cpp
 
 }  // namespace wirecheck::cli

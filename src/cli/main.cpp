@@ -14,6 +14,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  lint       check manifests (files, directories or - for stdin)\n"
     "  serve      run the validating admission webhook over HTTPS\n"
+    "  audit      check what a cluster already holds (and, with --probe, its live webhooks)\n"
     "  selftest   check a running webhook end to end (reachability, TLS, decision)\n"
     "  rules      list the rules (text or markdown)\n"
     "  version    print the version\n"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   const Args args(argv + 2, argv + argc);
   if (command == "lint") return run_lint(args);
   if (command == "serve") return run_serve(args);
+  if (command == "audit") return run_audit(args);
   if (command == "selftest") return run_selftest(args);
   if (command == "rules") return run_rules(args);
   if (command == "version" || command == "--version") return run_version(args);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <yaml-cpp/yaml.h>
 
 #include "wirecheck/rule.hpp"
 
@@ -161,19 +162,21 @@ std::string format_sarif(const policy::LintReport& report) {
   }
   json results = json::array();
   for (const Finding& f : report.findings) {
-    json physical = {{"artifactLocation", {{"uri", f.source.file}}}};
-    if (f.source.line > 0) physical["region"] = {{"startLine", f.source.line}};
     std::string qualified = f.object.kind + "/";
     if (!f.object.ns.empty()) qualified += f.object.ns + "/";
     qualified += f.object.name;
+    json where = {{"logicalLocations", json::array({{{"fullyQualifiedName", qualified}, {"kind", "object"}}})}};
+    // Audit findings come from the cluster, not from a file.
+    if (!f.source.file.empty()) {
+      json physical = {{"artifactLocation", {{"uri", f.source.file}}}};
+      if (f.source.line > 0) physical["region"] = {{"startLine", f.source.line}};
+      where["physicalLocation"] = std::move(physical);
+    }
     json result = {
         {"ruleId", f.rule},
         {"level", sarif_level(f.severity)},
         {"message", {{"text", f.message + (f.fix.empty() ? "" : " Fix: " + f.fix)}}},
-        {"locations",
-         json::array({{{"physicalLocation", physical},
-                       {"logicalLocations",
-                        json::array({{{"fullyQualifiedName", qualified}, {"kind", "object"}}})}}})},
+        {"locations", json::array({std::move(where)})},
         {"properties", {{"path", f.path}, {"fix", f.fix}}}};
     if (auto it = rule_index.find(f.rule); it != rule_index.end()) result["ruleIndex"] = it->second;
     if (f.exempted) {
@@ -210,6 +213,48 @@ std::string format_sarif(const policy::LintReport& report) {
                                     {"toolExecutionNotifications", std::move(notifications)}}})},
                      {"results", std::move(results)}}})}};
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+namespace {
+
+void emit_yaml(YAML::Emitter& out, const json& j) {
+  if (j.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& [key, value] : j.items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit_yaml(out, value);
+    }
+    out << YAML::EndMap;
+  } else if (j.is_array()) {
+    out << YAML::BeginSeq;
+    for (const json& item : j) emit_yaml(out, item);
+    out << YAML::EndSeq;
+  } else if (j.is_string()) {
+    // Quoted, so that "true", "8443" or "null" stay strings.
+    out << YAML::DoubleQuoted << j.get<std::string>();
+  } else if (j.is_boolean()) {
+    out << (j.get<bool>() ? "true" : "false");
+  } else if (j.is_number_integer()) {
+    out << j.get<std::int64_t>();
+  } else if (j.is_number()) {
+    out << j.get<double>();
+  } else {
+    out << YAML::Null;
+  }
+}
+
+}  // namespace
+
+std::string format_yaml_documents(const std::vector<json>& documents) {
+  std::string out;
+  for (const json& doc : documents) {
+    YAML::Emitter emitter;
+    emit_yaml(emitter, doc);
+    out += "---\n";
+    out += emitter.c_str();
+    out += '\n';
+  }
+  return out;
 }
 
 }  // namespace wirecheck::cli

@@ -2,7 +2,9 @@
 // docs/lint-output.md), SARIF 2.1.0 for code-scanning UIs.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "wirecheck/lint.hpp"
 
@@ -11,5 +13,7 @@ namespace wirecheck::cli {
 std::string format_text(const policy::LintReport& report, bool color);
 std::string format_json(const policy::LintReport& report);
 std::string format_sarif(const policy::LintReport& report);
+// JSON objects as a multi-document YAML stream (`kubectl apply -f -` reads it).
+std::string format_yaml_documents(const std::vector<nlohmann::json>& documents);
 
 }  // namespace wirecheck::cli
