@@ -15,9 +15,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "wirecheck/ca_bundle.hpp"
@@ -602,6 +604,10 @@ void add_findings(const policy::Engine& engine, const std::vector<Target>& targe
 
 ProbeReport probe_live(const policy::Engine& engine, const policy::Context& view, const BackendResolver& resolve,
                        const ProbeOptions& options) {
+  // A server that hangs up mid-handshake makes OpenSSL's next write raise
+  // SIGPIPE, which would end the whole process: ignored, as `serve` does.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { ::signal(SIGPIPE, SIG_IGN); });
   const Clock::time_point start = Clock::now();
   ProbeReport report;
   std::vector<Target> targets = targets_of(view);

@@ -28,7 +28,9 @@
 // ever sent, so nothing can be redirected or changed.
 //
 // Thread-safety: probe_live runs its own worker threads and returns when
-// they are done; the dialer and resolver are called from those threads.
+// they are done; the dialer and resolver are called from those threads. It
+// sets SIGPIPE to ignored for the process (a server that hangs up must not
+// end the audit), as `wirecheck serve` does.
 #pragma once
 
 #include <chrono>

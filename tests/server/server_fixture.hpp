@@ -106,10 +106,12 @@ class TestCert {
   static std::unique_ptr<TestCert> ca(const std::string& cn) {
     return std::unique_ptr<TestCert>(new TestCert(cn, 1, nullptr, "", true, false));
   }
-  // `sans` like "DNS:localhost,IP:127.0.0.1".
+  // `sans` like "DNS:localhost,IP:127.0.0.1". Valid from an hour ago for
+  // 30 days unless `valid_from` / `valid_until` (seconds from now) say otherwise.
   std::unique_ptr<TestCert> issue(const std::string& cn, long serial, const std::string& sans,
-                                  bool client = false) const {
-    return std::unique_ptr<TestCert>(new TestCert(cn, serial, this, sans, false, client));
+                                  bool client = false, long valid_from = -3600,
+                                  long valid_until = 30L * 24 * 3600) const {
+    return std::unique_ptr<TestCert>(new TestCert(cn, serial, this, sans, false, client, valid_from, valid_until));
   }
 
   Pem pem() const {
@@ -132,13 +134,13 @@ class TestCert {
 
  private:
   TestCert(const std::string& cn, long serial, const TestCert* issuer, const std::string& sans, bool is_ca,
-           bool client) {
+           bool client, long valid_from = -3600, long valid_until = 30L * 24 * 3600) {
     key_ = EVP_EC_gen("P-256");
     cert_ = X509_new();
     X509_set_version(cert_, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert_), serial);
-    X509_gmtime_adj(X509_getm_notBefore(cert_), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert_), 30L * 24 * 3600);
+    X509_gmtime_adj(X509_getm_notBefore(cert_), valid_from);
+    X509_gmtime_adj(X509_getm_notAfter(cert_), valid_until);
     X509_set_pubkey(cert_, key_);
     X509_NAME* name = X509_get_subject_name(cert_);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()),
