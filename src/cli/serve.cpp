@@ -4,10 +4,12 @@
 // for --shutdown-delay (so endpoints can be removed while the API server
 // moves away), in-flight requests finish, then the process exits 0.
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "admission/handler.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve_flags.hpp"
+#include "cluster/background_audit.hpp"
 #include "cluster/cluster_cache.hpp"
 #include "server/cert_store.hpp"
 #include "server/log.hpp"
@@ -52,7 +55,13 @@ constexpr const char* kServeUsage =
     "                                objects run at admission; /readyz waits for the first sync\n"
     "  --kubeconfig F                kubeconfig for --cluster (default $KUBECONFIG, in-cluster\n"
     "                                service account, then ~/.kube/config)\n"
-    "  --context NAME                kubeconfig context (default current-context)\n";
+    "  --context NAME                kubeconfig context (default current-context)\n"
+    "  --audit-interval D            with --cluster: re-run every rule over the cache this often\n"
+    "                                (e.g. 10m; default 0 = off); results in /metrics and /audit\n"
+    "  --audit-probe                 the background audit also runs the live checks (TLS probes)\n"
+    "  --policy-reports              the background audit writes PolicyReports (one replica, by Lease)\n"
+    "  --audit-lease-namespace NS    namespace of that Lease (default $POD_NAMESPACE, the service\n"
+    "                                account's namespace, else default)\n";
 
 struct ServeConfig {
   server::WebhookServerOptions webhook;
@@ -68,6 +77,10 @@ struct ServeConfig {
   bool cluster = false;
   std::string kubeconfig;
   std::string kube_context;
+  std::chrono::milliseconds audit_interval{0};
+  bool audit_probe = false;
+  bool policy_reports = false;
+  std::string lease_namespace;
   spdlog::level::level_enum log_level = spdlog::level::info;
 };
 
@@ -90,6 +103,10 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
     }
     if (flag == "--cluster") {
       cfg.cluster = true;
+      continue;
+    }
+    if (flag == "--audit-probe" || flag == "--policy-reports") {
+      (flag == "--audit-probe" ? cfg.audit_probe : cfg.policy_reports) = true;
       continue;
     }
     const auto value = flags.value();
@@ -127,6 +144,12 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
       const auto d = parse_duration(*value);
       if (!d) return bad(flag + " must be a duration like 5s or 500ms");
       (flag == "--shutdown-delay" ? cfg.shutdown_delay : cfg.reload_interval) = *d;
+    } else if (flag == "--audit-interval") {
+      const auto d = parse_duration(*value);
+      if (!d) return bad(flag + " must be a duration like 10m or 30s (0 = off)");
+      cfg.audit_interval = *d;
+    } else if (flag == "--audit-lease-namespace") {
+      cfg.lease_namespace = *value;
     } else if (flag == "--kubeconfig") {
       cfg.kubeconfig = *value;
     } else if (flag == "--context") {
@@ -144,15 +167,20 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
   if (!cfg.cluster && (!cfg.kubeconfig.empty() || !cfg.kube_context.empty())) {
     return bad("--kubeconfig and --context need --cluster");
   }
+  if (cfg.audit_interval.count() > 0 && !cfg.cluster) return bad("--audit-interval needs --cluster");
+  if ((cfg.audit_probe || cfg.policy_reports || !cfg.lease_namespace.empty()) && cfg.audit_interval.count() <= 0) {
+    return bad("--audit-probe, --policy-reports and --audit-lease-namespace need --audit-interval");
+  }
   if (cfg.reload_interval.count() <= 0) cfg.reload_interval = std::chrono::milliseconds(2000);
   return 0;
 }
 
 // The cluster module's messages as JSON log lines.
-cluster::LogFn cluster_log() {
-  return [](cluster::LogLevel level, std::string_view message, core::Kind kind, std::string_view detail) {
+cluster::LogFn cluster_log(std::string_view component = "cluster-cache") {
+  return [component](cluster::LogLevel level, std::string_view message, core::Kind kind, std::string_view detail) {
     server::LogLine line(message);
-    line.str("component", "cluster-cache").str("kind", core::kind_name(kind));
+    line.str("component", component);
+    if (kind != core::Kind::kOther) line.str("kind", core::kind_name(kind));
     if (!detail.empty()) line.str("detail", detail);
     switch (level) {
       case cluster::LogLevel::kDebug: line.emit(spdlog::level::debug); break;
@@ -161,6 +189,31 @@ cluster::LogFn cluster_log() {
       case cluster::LogLevel::kError: line.emit(spdlog::level::err); break;
     }
   };
+}
+
+// Where the Lease lives and who holds it: the pod's namespace and name when
+// deployed (downward API or the service account's namespace file).
+cluster::BackgroundAuditOptions background_audit_options(const ServeConfig& cfg) {
+  cluster::BackgroundAuditOptions o;
+  o.interval = cfg.audit_interval;
+  o.probe = cfg.audit_probe;
+  o.probe_options.in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+  o.policy_reports = cfg.policy_reports;
+  o.lease_namespace = cfg.lease_namespace;
+  if (o.lease_namespace.empty()) {
+    if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') o.lease_namespace = ns;
+  }
+  if (o.lease_namespace.empty()) {
+    std::ifstream in("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+    std::getline(in, o.lease_namespace);
+  }
+  if (o.lease_namespace.empty()) o.lease_namespace = "default";
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const char* pod = std::getenv("POD_NAME");
+  o.identity = (pod != nullptr && *pod != '\0' ? std::string(pod) : std::string(host)) + "_" +
+               std::to_string(getpid());
+  return o;
 }
 
 std::vector<std::string> rule_ids() {
@@ -239,6 +292,20 @@ int run_serve(const Args& args) {
     metrics.add_section([&cache](std::string& out) { cache->render_metrics(out); });
     context_source = [&cache] { return std::shared_ptr<const policy::Context>(cache->snapshot()); };
   }
+  std::unique_ptr<cluster::BackgroundAudit> audit;
+  if (cache && cfg.audit_interval.count() > 0) {
+    auto kube = cluster::resolve_config(cfg.kubeconfig, cfg.kube_context);
+    if (!kube) return 1;  // the cache was just built from the same configuration
+    audit = std::make_unique<cluster::BackgroundAudit>(
+        engine, [&cache] { return std::shared_ptr<const policy::Context>(cache->snapshot()); },
+        [&cache] { return cache->not_ready().empty(); }, std::move(*kube), background_audit_options(cfg),
+        cluster_log("audit"));
+    metrics.add_section([&audit](std::string& out) { audit->render_metrics(out); });
+    cfg.ops.json_endpoints["/audit"] = [&audit] { return audit->report_json(); };
+    server::LogLine("background audit on").num("intervalMs", cfg.audit_interval.count())
+        .boolean("probe", cfg.audit_probe).boolean("policyReports", cfg.policy_reports)
+        .emit(spdlog::level::info);
+  }
   const admission::AdmissionHandler handler(engine, context_source, admission::HandlerOptions{cfg.fail_closed});
   server::WebhookServer webhook(handler, certs, metrics, cfg.webhook);
   server::OpsServer ops(metrics, [&]() -> std::string {
@@ -256,6 +323,7 @@ int run_serve(const Args& args) {
     return 1;
   }
   if (cache) cache->start();
+  if (audit) audit->start();
   webhook.start();
   ops.start();
   certs.start_watching(cfg.reload_interval);
@@ -288,6 +356,7 @@ int run_serve(const Args& args) {
   const bool idle = webhook.wait_idle(std::chrono::seconds(30));
   ops.stop(/*join=*/false);
   certs.stop_watching();
+  if (audit) audit->stop();
   if (cache) cache->stop();
   server::LogLine("stopped").boolean("inFlightFinished", idle).emit(spdlog::level::info);
   spdlog::default_logger()->flush();

@@ -118,6 +118,24 @@ core::Result<ApiResponse> ApiClient::get(const std::string& path) {
   return ApiResponse{res->status, std::move(res->body)};
 }
 
+core::Result<ApiResponse> ApiClient::send(const std::string& method, const std::string& path,
+                                          const std::string& body, const std::string& content_type) {
+  if (auto s = ensure_client(); !s) return Result<ApiResponse>::failure(s.error());
+  auto auth = auth_header();
+  if (!auth) return Result<ApiResponse>::failure(auth.error());
+  httplib::Headers headers{{"Accept", "application/json"}};
+  if (!auth->empty()) headers.emplace("Authorization", *auth);
+  client_->set_read_timeout(seconds(options_.read_timeout), micros(options_.read_timeout));
+  const std::string target = config_.base_path + path;
+  httplib::Result res = method == "POST"  ? client_->Post(target, headers, body, content_type)
+                        : method == "PUT" ? client_->Put(target, headers, body, content_type)
+                                          : client_->Patch(target, headers, body, content_type);
+  if (!res) {
+    return Result<ApiResponse>::failure(method + " " + path + ": " + httplib::to_string(res.error()));
+  }
+  return ApiResponse{res->status, std::move(res->body)};
+}
+
 core::Result<int> ApiClient::stream(const std::string& path, std::chrono::milliseconds read_timeout,
                                     const std::function<bool(std::string_view)>& on_data,
                                     std::string* error_body) {

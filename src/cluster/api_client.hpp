@@ -49,6 +49,12 @@ class ApiClient {
   // failures are errors.
   core::Result<ApiResponse> get(const std::string& path);
 
+  // A write: `method` POST, PUT or PATCH with `body` of `content_type`
+  // (server-side apply: PATCH with application/apply-patch+yaml). Any HTTP
+  // status is a value; transport and TLS failures are errors.
+  core::Result<ApiResponse> send(const std::string& method, const std::string& path, const std::string& body,
+                                 const std::string& content_type = "application/json");
+
   // GET `path` and hand the body to `on_data` as it arrives; `on_data`
   // returns false to stop reading. `read_timeout` bounds the silence between
   // two chunks (watches send bookmarks, so silence means a dead connection).

@@ -41,6 +41,11 @@ core::Status OpsServer::bind() {
       res.set_content("not ready: " + reason + "\n", "text/plain; charset=utf-8");
     }
   });
+  for (const auto& [path, body] : options_.json_endpoints) {
+    http_->Get(path, [body = body](const httplib::Request&, httplib::Response& res) {
+      res.set_content(body(), "application/json");
+    });
+  }
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
   });

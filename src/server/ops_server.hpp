@@ -6,6 +6,7 @@
 //   GET /readyz   200 when ready (certificate loaded, not draining, and later
 //                 the cluster cache synced), else 503 with the reason
 //   GET /metrics  Prometheus text format 0.0.4
+//   GET <path>    each of options.json_endpoints (e.g. /audit, the last background audit)
 //
 // Plain HTTP, or HTTPS when given its own certificate store.
 #pragma once
@@ -13,6 +14,7 @@
 #include <httplib.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -27,6 +29,8 @@ struct OpsServerOptions {
   std::string host = "0.0.0.0";
   int port = 8080;  // 0: any free port
   CertStore* tls = nullptr;  // non-null: serve HTTPS with this pair
+  // Further GET endpoints answering JSON (e.g. /audit), path -> body.
+  std::map<std::string, std::function<std::string()>> json_endpoints;
 };
 
 class OpsServer {
