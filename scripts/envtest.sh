@@ -40,8 +40,6 @@ READY_TIMEOUT=${ENVTEST_READY_TIMEOUT:-120}
 HOST=127.0.0.1
 ENVTEST_USER=wirecheck-e2e-user  # unprivileged; tests bind RBAC to it
 
-APT_PACKAGES=(etcd-server golang-go golang-github-modern-go-reflect2-dev
-  dpkg-dev openssl curl ca-certificates)
 COMPONENTS=(kube-apiserver kube-controller-manager)
 
 log() { echo "envtest: $*" >&2; }
@@ -75,14 +73,7 @@ EOF
 }
 
 ensure_packages() {
-  local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [[ ${#missing[@]} -eq 0 ]] && return
-  log "installing ${missing[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "$(dirname "${BASH_SOURCE[0]}")/install-deps.sh" --e2e
 }
 
 # kubectl from Debian's kubernetes-client, unpacked into the cache rather than
