@@ -39,7 +39,12 @@ struct ReflectorOptions {
   // Silence on a watch longer than this means a dead connection. Bookmarks
   // arrive about once a minute, so this is above that.
   std::chrono::milliseconds watch_idle_timeout{90000};
+  // Longest wait between two discoveries of a kind that is not served.
   std::chrono::milliseconds rediscover_interval{60000};
+  // A kind that was served and then vanishes from discovery is retried this
+  // long before it counts as not served: a restarting API server answers 404
+  // for custom resources until it has loaded their CRDs again.
+  std::chrono::milliseconds vanish_grace{30000};
   ApiClientOptions client;
 };
 
@@ -94,6 +99,8 @@ class Reflector {
   std::chrono::milliseconds backoff_{0};
   ReflectorStats stats_;
   KindState reported_state_ = KindState::kUnknown;
+  std::chrono::steady_clock::time_point vanished_since_{};
+  std::chrono::milliseconds not_served_wait_{0};
 
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mutex_;
