@@ -58,6 +58,21 @@ std::string url_escape(std::string_view s) {
 
 }  // namespace
 
+ObjectPtr cache_object(element item, core::Kind kind, std::string_view api_version) {
+  if (controlled_by_cached_workload(item)) return nullptr;
+  core::Object object = core::decode_list_item(item, api_version, core::kind_name(kind));
+  if (object.kind != kind) return nullptr;
+  // The typed model holds only what rules read; this annotation repeats the
+  // whole object and is the largest thing left.
+  auto& annotations = object.meta.annotations;
+  annotations.erase(std::remove_if(annotations.begin(), annotations.end(),
+                                   [](const auto& kv) { return kv.first == kLastApplied; }),
+                    annotations.end());
+  annotations.shrink_to_fit();
+  object.meta.labels.shrink_to_fit();
+  return std::make_shared<const core::Object>(std::move(object));
+}
+
 Reflector::Reflector(const WatchedKind& kind, const KubeConfig& config, Store& store, ReflectorOptions options,
                      LogFn log)
     : kind_(kind), store_(store), options_(options), log_(std::move(log)), client_(config, options.client) {}
@@ -190,20 +205,7 @@ bool Reflector::discover() {
 }
 
 ObjectPtr Reflector::to_object(element item) const {
-  if (controlled_by_cached_workload(item)) return nullptr;
-  const std::string api_version =
-      kind_.group.empty() ? version_ : std::string(kind_.group) + "/" + version_;
-  core::Object object = core::decode_list_item(item, api_version, core::kind_name(kind_.kind));
-  if (object.kind != kind_.kind) return nullptr;
-  // The typed model holds only what rules read; this annotation repeats the
-  // whole object and is the largest thing left.
-  auto& annotations = object.meta.annotations;
-  annotations.erase(std::remove_if(annotations.begin(), annotations.end(),
-                                   [](const auto& kv) { return kv.first == kLastApplied; }),
-                    annotations.end());
-  annotations.shrink_to_fit();
-  object.meta.labels.shrink_to_fit();
-  return std::make_shared<const core::Object>(std::move(object));
+  return cache_object(item, kind_.kind, kind_.group.empty() ? version_ : std::string(kind_.group) + "/" + version_);
 }
 
 bool Reflector::list() {

@@ -30,6 +30,12 @@ namespace wirecheck::cluster {
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 using LogFn = std::function<void(LogLevel, std::string_view message, core::Kind kind, std::string_view detail)>;
 
+// One LIST item or watch event object of `kind` (served at `api_version`) as
+// the cache keeps it: decoded into the typed model, the last-applied
+// annotation dropped. Null when it is not cached: run by a controller whose
+// own object is cached (a Deployment's ReplicaSets, every controller's Pods).
+ObjectPtr cache_object(simdjson::dom::element item, core::Kind kind, std::string_view api_version);
+
 struct ReflectorOptions {
   std::size_t page_size = 500;
   std::chrono::milliseconds backoff_min{250};
@@ -80,7 +86,6 @@ class Reflector {
   WatchEnd watch();
   // Applies one event line; false when it is malformed (the watch restarts).
   bool apply_event(std::string_view line, WatchEnd& end);
-  // Decodes one item; null when it is not cached (owned by a cached controller).
   ObjectPtr to_object(simdjson::dom::element item) const;
   // Waits `d` or until stop(); false when stopping.
   bool sleep_for(std::chrono::milliseconds d);
