@@ -96,7 +96,7 @@ struct ServeCluster {
 
 }  // namespace
 
-TEST_CASE("serve --cluster: /readyz waits for the first sync; decisions then see the cluster",
+TEST_CASE("serve --cluster: /readyz waits for the first sync, decisions then see the cluster",
           "[cluster][serve]") {
   ServeCluster s;
   s.api.hold_lists(true);
