@@ -16,8 +16,10 @@
 # Environment (all optional):
 #   WIRECHECK_CACHE_DIR  binaries cache          (~/.cache/wirecheck)
 #   ENVTEST_DIR          certs, data, logs, pids ($TMPDIR/wirecheck-envtest)
-#   ENVTEST_ETCD_PORT, ENVTEST_ETCD_PEER_PORT, ENVTEST_APISERVER_PORT,
-#   ENVTEST_KCM_PORT     loopback ports (16000-16003)
+#   ENVTEST_PORT_BASE    loopback ports BASE..BASE+3 (16000): etcd, etcd peer,
+#                        apiserver, controller-manager; or one by one with
+#                        ENVTEST_ETCD_PORT, ENVTEST_ETCD_PEER_PORT,
+#                        ENVTEST_APISERVER_PORT, ENVTEST_KCM_PORT
 #   ENVTEST_READY_TIMEOUT  seconds to wait for readiness (120)
 #
 # kube-apiserver and kube-controller-manager come from Debian's `kubernetes`
@@ -32,16 +34,15 @@ CACHE_ROOT=${WIRECHECK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wirecheck}
 BIN_DIR=$CACHE_ROOT/kube-$KUBE_VERSION
 BUILD_ROOT=$CACHE_ROOT/build-kube-$KUBE_VERSION
 ENVTEST_DIR=${ENVTEST_DIR:-${TMPDIR:-/tmp}/wirecheck-envtest}
-ETCD_PORT=${ENVTEST_ETCD_PORT:-16000}
-ETCD_PEER_PORT=${ENVTEST_ETCD_PEER_PORT:-16001}
-APISERVER_PORT=${ENVTEST_APISERVER_PORT:-16002}
-KCM_PORT=${ENVTEST_KCM_PORT:-16003}
+PORT_BASE=${ENVTEST_PORT_BASE:-16000}
+ETCD_PORT=${ENVTEST_ETCD_PORT:-$PORT_BASE}
+ETCD_PEER_PORT=${ENVTEST_ETCD_PEER_PORT:-$((PORT_BASE + 1))}
+APISERVER_PORT=${ENVTEST_APISERVER_PORT:-$((PORT_BASE + 2))}
+KCM_PORT=${ENVTEST_KCM_PORT:-$((PORT_BASE + 3))}
 READY_TIMEOUT=${ENVTEST_READY_TIMEOUT:-120}
 HOST=127.0.0.1
 ENVTEST_USER=wirecheck-e2e-user  # unprivileged; tests bind RBAC to it
 
-APT_PACKAGES=(etcd-server golang-go golang-github-modern-go-reflect2-dev
-  dpkg-dev openssl curl ca-certificates)
 COMPONENTS=(kube-apiserver kube-controller-manager)
 
 log() { echo "envtest: $*" >&2; }
@@ -75,14 +76,7 @@ EOF
 }
 
 ensure_packages() {
-  local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [[ ${#missing[@]} -eq 0 ]] && return
-  log "installing ${missing[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "$(dirname "${BASH_SOURCE[0]}")/install-deps.sh" --e2e
 }
 
 # kubectl from Debian's kubernetes-client, unpacked into the cache rather than
@@ -110,7 +104,7 @@ binaries_cached() {
 # sample-apiserver, with staging/src named as vendor/).
 generate_openapi() {
   local src=$1 pkgs
-  [[ -f $src/pkg/generated/openapi/zz_generated.openapi.go ]] && return
+  [[ -f $BUILD_ROOT/.openapi-done ]] && return
   log "generating pkg/generated/openapi"
   go build -o "$BUILD_ROOT/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
   pkgs=$(find -H . \( -path './_*' -o -path './.*' -o -path ./vendor -o -path ./debian \) -prune \
@@ -128,16 +122,20 @@ generate_openapi() {
     --output-base "$GOPATH/src"
   [[ -f $src/pkg/generated/openapi/zz_generated.openapi.go ]] \
     || die "openapi-gen produced no pkg/generated/openapi/zz_generated.openapi.go"
+  touch "$BUILD_ROOT/.openapi-done"
 }
 
 build_binaries() {
   local src="$BUILD_ROOT/kubernetes-$DEB_KUBE_SRC_VERSION"
   mkdir -p "$BUILD_ROOT"
-  if [[ ! -d $src ]]; then
+  # Stamps, so that an interrupted first run starts over where it must.
+  if [[ ! -f $BUILD_ROOT/.source-done ]]; then
+    rm -rf "$src" "$BUILD_ROOT/.openapi-done"
     log "fetching Debian's kubernetes $DEB_KUBE_SRC_VERSION source"
     (cd "$BUILD_ROOT" && apt-get source -qq "kubernetes=$DEB_KUBE_SRC_VERSION-1.1+deb12u1" >/dev/null 2>&1 \
       || apt-get source -qq kubernetes >/dev/null) || die "apt-get source kubernetes failed"
     [[ -d $src ]] || die "apt-get source did not unpack $src"
+    touch "$BUILD_ROOT/.source-done"
   fi
 
   export GOPATH=$BUILD_ROOT/gopath GO111MODULE=off GOFLAGS='' CGO_ENABLED=0
@@ -174,13 +172,25 @@ build_binaries() {
       -o "$BUILD_ROOT/out/$c" "./cmd/$c"
     log "built $c in $(( $(date +%s) - t0 ))s"
   done
+  # Into the cache under a temporary name, then renamed: a cached binary is
+  # always a whole one.
   mkdir -p "$BIN_DIR"
-  for c in "${COMPONENTS[@]}"; do install -m 0755 "$BUILD_ROOT/out/$c" "$BIN_DIR/$c"; done
+  for c in "${COMPONENTS[@]}"; do
+    install -m 0755 "$BUILD_ROOT/out/$c" "$BIN_DIR/.$c.tmp"
+    mv -f "$BIN_DIR/.$c.tmp" "$BIN_DIR/$c"
+  done
 }
 
 cmd_install() {
   ensure_packages
   ensure_deb_src
+  # Several worktrees share the cache: one install at a time.
+  mkdir -p "$CACHE_ROOT"
+  exec 9>"$CACHE_ROOT/.install.lock"
+  if ! flock -n 9; then
+    log "waiting for another envtest install (lock $CACHE_ROOT/.install.lock)"
+    flock 9
+  fi
   ensure_kubectl
   if binaries_cached; then
     log "using cached $BIN_DIR ($("$BIN_DIR/kube-apiserver" --version))"

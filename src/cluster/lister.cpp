@@ -72,11 +72,10 @@ core::Result<std::string> discover_version(ApiClient& client, const WatchedKind&
   return std::string();
 }
 
-ObjectPtr cached_object(element item, const WatchedKind& kind, const std::string& version) {
+ObjectPtr cache_object(element item, core::Kind kind, std::string_view api_version) {
   if (controlled_by_cached_workload(item)) return nullptr;
-  const std::string api_version = kind.group.empty() ? version : std::string(kind.group) + "/" + version;
-  core::Object object = core::decode_list_item(item, api_version, core::kind_name(kind.kind));
-  if (object.kind != kind.kind) return nullptr;
+  core::Object object = core::decode_list_item(item, api_version, core::kind_name(kind));
+  if (object.kind != kind) return nullptr;
   // The typed model holds only what rules read; this annotation repeats the
   // whole object and is the largest thing left.
   auto& annotations = object.meta.annotations;
@@ -93,6 +92,7 @@ core::Result<KindList> list_kind(ApiClient& client, const WatchedKind& kind, con
                                  const std::atomic<bool>* stopping) {
   using R = core::Result<KindList>;
   const std::string collection = group_version_path(kind.group, version) + "/" + std::string(kind.resource);
+  const std::string api_version = kind.group.empty() ? version : std::string(kind.group) + "/" + version;
   KindList out;
   std::string cont;
   do {
@@ -119,7 +119,7 @@ core::Result<KindList> list_kind(ApiClient& client, const WatchedKind& kind, con
     cont = std::string(string_at(doc["metadata"], "continue"));
     if (doc["items"].get_array().get(items) == SUCCESS) {
       for (element item : items) {
-        if (ObjectPtr o = cached_object(item, kind, version)) out.objects.push_back(std::move(o));
+        if (ObjectPtr o = cache_object(item, kind.kind, api_version)) out.objects.push_back(std::move(o));
       }
     }
   } while (!cont.empty() && (stopping == nullptr || !*stopping));

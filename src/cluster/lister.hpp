@@ -39,11 +39,12 @@ core::Result<KindList> list_kind(ApiClient& client, const WatchedKind& kind, con
                                  std::size_t page_size, simdjson::dom::parser& parser,
                                  const std::atomic<bool>* stopping = nullptr);
 
-// A LIST or watch item as the cache keeps it: null when it is not kept (run
-// by a controller whose own object is cached, like a Deployment's
-// ReplicaSets and Pods, whose template is checked on the owner; or not of
-// `kind`). Drops the last-applied annotation, which repeats the object.
-ObjectPtr cached_object(simdjson::dom::element item, const WatchedKind& kind, const std::string& version);
+// One LIST item or watch event object of `kind` (served at `api_version`) as
+// the cache keeps it: decoded into the typed model, the last-applied
+// annotation dropped. Null when it is not cached: run by a controller whose
+// own object is cached (a Deployment's ReplicaSets, every controller's Pods),
+// whose template is checked on the owner; or not of `kind`.
+ObjectPtr cache_object(simdjson::dom::element item, core::Kind kind, std::string_view api_version);
 
 // The string at `key` of an object element; "" when absent or not a string.
 std::string_view string_at(simdjson::dom::element e, std::string_view key);

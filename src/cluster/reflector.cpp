@@ -68,13 +68,29 @@ void Reflector::run() {
       if (!sleep_for(next_backoff())) return;
       continue;
     }
+    if (version_.empty() && reported_state_ == KindState::kSynced) {
+      const auto now = std::chrono::steady_clock::now();
+      if (vanished_since_ == std::chrono::steady_clock::time_point{}) vanished_since_ = now;
+      if (now - vanished_since_ < options_.vanish_grace) {
+        if (!sleep_for(next_backoff())) return;
+        continue;
+      }
+      // Gone for good (CRD deleted): forget its objects.
+      store_.replace(kind_.kind, {});
+    }
+    vanished_since_ = {};
+    if (!version_.empty()) not_served_wait_ = std::chrono::milliseconds(0);
     if (version_.empty()) {
       if (reported_state_ != KindState::kNotServed) {
         log(LogLevel::kWarn, "kind not served by the API server: rules that need it stay skipped");
         reported_state_ = KindState::kNotServed;
       }
       store_.set_state(kind_.kind, KindState::kNotServed);
-      if (!sleep_for(options_.rediscover_interval)) return;
+      // Asked again soon at first (an API server that is starting answers 404
+      // for custom resources until it has loaded their CRDs), then rarely.
+      not_served_wait_ = std::min(options_.rediscover_interval,
+                                  not_served_wait_.count() == 0 ? options_.backoff_min : not_served_wait_ * 2);
+      if (!sleep_for(not_served_wait_)) return;
       continue;
     }
     if (!list()) {
@@ -113,7 +129,9 @@ bool Reflector::discover() {
   return true;
 }
 
-ObjectPtr Reflector::to_object(element item) const { return cached_object(item, kind_, version_); }
+ObjectPtr Reflector::to_object(element item) const {
+  return cache_object(item, kind_.kind, kind_.group.empty() ? version_ : std::string(kind_.group) + "/" + version_);
+}
 
 bool Reflector::list() {
   if (store_.snapshot()->state(kind_.kind) != KindState::kSynced) store_.set_state(kind_.kind, KindState::kSyncing);

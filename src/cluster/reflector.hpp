@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "cluster/api_client.hpp"
+#include "cluster/lister.hpp"
 #include "cluster/store.hpp"
 #include "cluster/watched_kinds.hpp"
 
@@ -29,6 +30,7 @@ namespace wirecheck::cluster {
 // Where the cluster module's messages go (the server wires it to its JSON log).
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 using LogFn = std::function<void(LogLevel, std::string_view message, core::Kind kind, std::string_view detail)>;
+
 
 struct ReflectorOptions {
   std::size_t page_size = 500;
@@ -39,7 +41,12 @@ struct ReflectorOptions {
   // Silence on a watch longer than this means a dead connection. Bookmarks
   // arrive about once a minute, so this is above that.
   std::chrono::milliseconds watch_idle_timeout{90000};
+  // Longest wait between two discoveries of a kind that is not served.
   std::chrono::milliseconds rediscover_interval{60000};
+  // A kind that was served and then vanishes from discovery is retried this
+  // long before it counts as not served: a restarting API server answers 404
+  // for custom resources until it has loaded their CRDs again.
+  std::chrono::milliseconds vanish_grace{30000};
   ApiClientOptions client;
 };
 
@@ -75,7 +82,6 @@ class Reflector {
   WatchEnd watch();
   // Applies one event line; false when it is malformed (the watch restarts).
   bool apply_event(std::string_view line, WatchEnd& end);
-  // Decodes one item; null when it is not cached (owned by a cached controller).
   ObjectPtr to_object(simdjson::dom::element item) const;
   // Waits `d` or until stop(); false when stopping.
   bool sleep_for(std::chrono::milliseconds d);
@@ -94,6 +100,8 @@ class Reflector {
   std::chrono::milliseconds backoff_{0};
   ReflectorStats stats_;
   KindState reported_state_ = KindState::kUnknown;
+  std::chrono::steady_clock::time_point vanished_since_{};
+  std::chrono::milliseconds not_served_wait_{0};
 
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mutex_;

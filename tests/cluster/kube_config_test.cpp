@@ -97,7 +97,7 @@ TEST_CASE("kubeconfig: current context, CA file relative to the kubeconfig, stat
   CHECK(cfg->origin.find("context dev") != std::string::npos);
 }
 
-TEST_CASE("kubeconfig: --context picks another context; -data fields are base64 PEM", "[cluster][kubeconfig]") {
+TEST_CASE("kubeconfig: --context picks another context, -data fields are base64 PEM", "[cluster][kubeconfig]") {
   TempDir dir;
   write_text(dir.file("config"), two_contexts());
   auto cfg = cluster::load_kubeconfig(dir.file("config"), "prod");

@@ -92,7 +92,7 @@ TEST_CASE("reflector: a paginated LIST is stored whole, then the kind is known",
   CHECK(c.cache->not_ready().empty());
 }
 
-TEST_CASE("reflector: watch events are applied; the watch starts at the list's resourceVersion", "[cluster][reflector]") {
+TEST_CASE("reflector: watch events are applied, the watch starts at the list's resourceVersion", "[cluster][reflector]") {
   ServiceCache c(std::vector<json>{service_item("a", "one", "https")}, "42");
   c.start();
   REQUIRE(eventually([&] { return c.synced(); }));
@@ -163,7 +163,7 @@ TEST_CASE("reflector: 410 Gone relists (as an ERROR event and as the watch's sta
   CHECK(eventually([&] { return c.metrics().find("wirecheck_cluster_relists_total{kind=\"Service\"} 1") != std::string::npos; }));
 }
 
-TEST_CASE("reflector: a malformed event restarts the watch and is counted; the cache stays usable",
+TEST_CASE("reflector: a malformed event restarts the watch and is counted, the cache stays usable",
           "[cluster][reflector]") {
   ServiceCache c(std::vector<json>{service_item("a", "one", "https")}, "5");
   c.start();
@@ -177,7 +177,7 @@ TEST_CASE("reflector: a malformed event restarts the watch and is counted; the c
   CHECK(c.find("a", "one") != nullptr);
 }
 
-TEST_CASE("reflector: a slow LIST times out and is retried; readiness waits for it", "[cluster][reflector]") {
+TEST_CASE("reflector: a slow LIST times out and is retried, readiness waits for it", "[cluster][reflector]") {
   ServiceCache c(std::vector<json>{service_item("a", "one", "https")});
   c.api.set_list_delay(std::chrono::milliseconds(1500));  // read timeout is 500 ms
   c.start();
@@ -244,7 +244,7 @@ TEST_CASE("reflector: a kind the API server does not serve is reported, not wait
                       [](const std::string& l) { return l.find("kind not served") != std::string::npos; }) == 1);
 }
 
-TEST_CASE("reflector: Pods run by a cached controller are not stored; bare Pods are; last-applied is trimmed",
+TEST_CASE("reflector: Pods run by a cached controller are not stored, bare Pods are, last-applied is trimmed",
           "[cluster][reflector]") {
   ServiceCache c;
   json owned = {{"metadata", {{"name", "web-abc"}, {"namespace", "a"},

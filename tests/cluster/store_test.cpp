@@ -27,7 +27,7 @@ std::int64_t port_of(const core::Object* o) { return o->service()->ports[0].port
 
 }  // namespace
 
-TEST_CASE("store: lookups by kind, namespace and name; unknown until synced", "[cluster][store]") {
+TEST_CASE("store: lookups by kind, namespace and name, unknown until synced", "[cluster][store]") {
   cluster::Store store;
   CHECK_FALSE(store.snapshot()->knows(Kind::kService));
   CHECK(store.snapshot()->unknown_reason(Kind::kService) == "not_synced");
@@ -46,7 +46,7 @@ TEST_CASE("store: lookups by kind, namespace and name; unknown until synced", "[
   CHECK(snap->count(Kind::kService) == 3);
 }
 
-TEST_CASE("store: a snapshot never changes; later writes show in later snapshots", "[cluster][store]") {
+TEST_CASE("store: a snapshot never changes, later writes show in later snapshots", "[cluster][store]") {
   cluster::Store store;
   store.replace(Kind::kService, {service("a", "x", 1)});
   const auto before = store.snapshot();

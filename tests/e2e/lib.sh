@@ -25,7 +25,7 @@
 #   wc_unregister               deletes the configuration
 #   expect_kubectl OUTCOME PATTERN -- KUBECTL ARGS...
 #                               runs kubectl (stdin passed on); OUTCOME is
-#                               allow (exit 0, no warning), warn (exit 0 and a
+#                               allow (exit 0, no wirecheck warning), warn (exit 0 and a
 #                               `Warning:` line matching PATTERN), deny
 #                               (non-zero, wirecheck's denial matching
 #                               PATTERN). PATTERN is a grep -E regex ('' = any).
@@ -36,14 +36,19 @@
 #   envtest ARGS...             scripts/envtest.sh, e.g. `envtest restart-apiserver --kill`
 #   e2e_defer CMD...            runs CMD at exit (latest first), after the
 #                               webhook is removed and before the server stops
-#   Cluster-scoped objects a test creates (webhook configurations, APIServices,
-#   ClusterRoles...) labelled wirecheck-e2e=$E2E_ID are deleted at exit: an
-#   APIService left unavailable would stall every namespace deletion.
 #   wc_metric NAME              a metric's summed value from /metrics
 #   wc_decision NAME [KIND]     wirecheck's last decision log line (JSON) for
 #                               an object of that name, or fails: proves the
 #                               webhook saw it (e.g. `| jq -r .decision`)
 #   pass MSG / fail MSG         a check's result line; fail exits 1
+#
+# Cluster-scoped objects a test creates (webhook configurations, APIServices,
+# ClusterRoles...) labelled wirecheck-e2e=$E2E_ID are deleted at exit: an
+# APIService left unavailable would stall every namespace deletion. The
+# namespaceSelector does not apply to cluster-scoped kinds: a webhook whose
+# --rules name them sees them all. wc_register again replaces the
+# configuration (another path or policy); wc_stop + wc_start gives new ports,
+# so register again after it.
 #
 # Environment: WIRECHECK (binary; default build/wirecheck), ENVTEST_DIR (as
 # for scripts/envtest.sh), E2E_KEEP=1 keeps the namespace and work dir.

@@ -13,6 +13,24 @@ wc_start --mode enforce
 wc_register --failure-policy Fail
 pass "apiserver calls wirecheck at https://127.0.0.1:$WC_PORT/validate (failurePolicy Fail)"
 
+# monitor NAME [SERVERNAME]: a ServiceMonitor scraping the web Service over
+# https, verifying with the Certificate's CA.
+monitor() {
+  cat <<YAML
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: $1}
+spec:
+  selector: {matchLabels: {app: web}}
+  endpoints:
+  - port: https
+    scheme: https
+    tlsConfig:
+      ca: {secret: {name: web-tls, key: ca.crt}}${2:+
+      serverName: $2}
+YAML
+}
+
 expect_apply allow '' <<YAML
 apiVersion: apps/v1
 kind: Deployment
@@ -42,17 +60,7 @@ spec:
   dnsNames: [web, web.$E2E_NS.svc]
   issuerRef: {name: selfsigned, kind: Issuer}
 ---
-apiVersion: monitoring.coreos.com/v1
-kind: ServiceMonitor
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  endpoints:
-  - port: https
-    scheme: https
-    tlsConfig:
-      serverName: web.$E2E_NS.svc
-      ca: {secret: {name: web-tls, key: ca.crt}}
+$(monitor web "web.$E2E_NS.svc")
 YAML
 k -n "$E2E_NS" get deployment/web service/web certificate/web servicemonitor/web >/dev/null
 for kind in Deployment Service Certificate ServiceMonitor; do
@@ -60,22 +68,7 @@ for kind in Deployment Service Certificate ServiceMonitor; do
 done
 pass "a working Deployment, Service, Certificate and ServiceMonitor are admitted with no warning"
 
-broken_monitor() {
-  cat <<YAML
-apiVersion: monitoring.coreos.com/v1
-kind: ServiceMonitor
-metadata: {name: $1}
-spec:
-  selector: {matchLabels: {app: web}}
-  endpoints:
-  - port: https
-    scheme: https
-    tlsConfig:
-      ca: {secret: {name: web-tls, key: ca.crt}}
-YAML
-}
-
-expect_apply deny 'servicemonitor-tls-servername' < <(broken_monitor web-no-servername)
+expect_apply deny 'servicemonitor-tls-servername' < <(monitor web-no-servername)
 grep -q 'serverName' <<<"$E2E_STDERR" || fail "the denial does not say what to set: $E2E_STDERR"
 pass "enforce: a ServiceMonitor with scheme https and no serverName is denied: $(grep -o 'servicemonitor-tls-servername[^;]*' <<<"$E2E_STDERR" | head -1)"
 
@@ -91,6 +84,6 @@ pass "wirecheck logged the decision: denied, servicemonitor-tls-servername"
 
 # Warn mode, the same object: admitted, and kubectl prints the finding.
 wc_register --failure-policy Fail --path /validate/warn
-expect_apply warn 'servicemonitor-tls-servername' < <(broken_monitor web-warned)
+expect_apply warn 'servicemonitor-tls-servername' < <(monitor web-warned)
 k -n "$E2E_NS" get servicemonitor web-warned >/dev/null
 pass "warn: the same ServiceMonitor is admitted with $(grep -m1 '^Warning:' <<<"$E2E_STDERR" | cut -c1-60)..."
