@@ -229,27 +229,14 @@ int run_audit(const Args& args) {
     report.summary = policy::summarize(report.findings, in_ns);
   }
 
-  if (format == "json") {
-    std::cout << format_json(report);
-  } else if (format == "sarif") {
-    std::cout << format_sarif(report);
-  } else if (format == "policyreport") {
+  if (format == "policyreport") {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
     std::cout << format_yaml_documents(cluster::policy_reports(report.findings, now));
-  } else {
-    std::cout << format_text(report, color);
+    std::cout.flush();
+    return exit_code(report, threshold, "audit", true);
   }
-  std::cout.flush();
-  if (!report.errors.empty()) {
-    if (format != "text") {
-      for (const auto& e : report.errors) {
-        std::fprintf(stderr, "wirecheck audit: %s: %s\n", e.file.c_str(), e.message.c_str());
-      }
-    }
-    return 2;
-  }
-  return threshold && report.has_at_least(*threshold) ? 1 : 0;
+  return write_report(report, format, color, threshold, "audit");
 }
 
 }  // namespace wirecheck::cli

@@ -112,23 +112,7 @@ int run_lint(const Args& args) {
   const policy::Engine engine(std::move(settings));
   const policy::LintReport report = policy::lint_manifests(set, engine);
 
-  if (format == "json") {
-    std::cout << format_json(report);
-  } else if (format == "sarif") {
-    std::cout << format_sarif(report);
-  } else {
-    std::cout << format_text(report, color);
-  }
-  std::cout.flush();
-  if (!report.errors.empty()) {
-    if (format != "text") {
-      for (const auto& e : report.errors) {
-        std::fprintf(stderr, "wirecheck lint: %s:%d: %s\n", e.file.c_str(), e.line, e.message.c_str());
-      }
-    }
-    return 2;
-  }
-  return threshold && report.has_at_least(*threshold) ? 1 : 0;
+  return write_report(report, format, color, threshold, "lint");
 }
 
 }  // namespace wirecheck::cli

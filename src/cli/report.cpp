@@ -1,6 +1,8 @@
 #include "cli/report.hpp"
 
 #include <nlohmann/json.hpp>
+#include <cstdio>
+#include <iostream>
 #include <set>
 #include <yaml-cpp/yaml.h>
 
@@ -244,6 +246,32 @@ void emit_yaml(YAML::Emitter& out, const json& j) {
 }
 
 }  // namespace
+
+int exit_code(const policy::LintReport& report, std::optional<policy::Severity> threshold, const char* command,
+              bool list_errors) {
+  if (!report.errors.empty()) {
+    for (const auto& e : list_errors ? report.errors : std::vector<core::LoadError>{}) {
+      const std::string where = e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file;
+      std::fprintf(stderr, "wirecheck %s: %s: %s\n", command, where.c_str(), e.message.c_str());
+    }
+    return 2;
+  }
+  return threshold && report.has_at_least(*threshold) ? 1 : 0;
+}
+
+int write_report(const policy::LintReport& report, const std::string& format, bool color,
+                 std::optional<policy::Severity> threshold, const char* command) {
+  if (format == "json") {
+    std::cout << format_json(report);
+  } else if (format == "sarif") {
+    std::cout << format_sarif(report);
+  } else {
+    std::cout << format_text(report, color);
+  }
+  std::cout.flush();
+  // Text output already lists the errors.
+  return exit_code(report, threshold, command, format != "text");
+}
 
 std::string format_yaml_documents(const std::vector<json>& documents) {
   std::string out;
