@@ -203,3 +203,32 @@ TEST_CASE("policy report: namespaces asked for get an empty report", "[cluster][
   CHECK(reports[2]["results"].empty());
   CHECK(reports[2]["summary"]["fail"] == 0);
 }
+
+TEST_CASE("audit cli: usage errors and an unreachable cluster exit 2 with a clear message", "[cluster][audit]") {
+  const std::string bin = testing::wirecheck_binary();
+  auto r = testing::run_command(bin + " audit --format yaml 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(testing::contains(r.out, "--format must be text, json, sarif or policyreport"));
+  r = testing::run_command(bin + " audit --probe-timeout soon 2>&1");
+  CHECK(r.exit_code == 2);
+  r = testing::run_command(bin + " audit --kubeconfig /nonexistent/kubeconfig 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(testing::contains(r.out, "wirecheck audit: cannot find the cluster"));
+  // A kubeconfig pointing at a port where nothing listens: nothing can be listed.
+  const std::string dir = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
+  const std::string kc = dir + "/wirecheck-audit-test-kubeconfig";
+  std::FILE* f = std::fopen(kc.c_str(), "w");
+  REQUIRE(f != nullptr);
+  std::fputs("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster: {server: "
+             "'https://127.0.0.1:1', insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: k, "
+             "user: u}\nusers:\n- name: u\n  user: {token: t}\n",
+             f);
+  std::fclose(f);
+  r = testing::run_command(bin + " audit --kubeconfig " + kc + " 2>&1");
+  std::remove(kc.c_str());
+  CHECK(r.exit_code == 2);
+  CHECK(testing::contains(r.out, "cannot list anything from https://127.0.0.1:1"));
+  r = testing::run_command(bin + " audit --help");
+  CHECK(r.exit_code == 0);
+  CHECK(testing::contains(r.out, "--format FORMAT"));
+}
