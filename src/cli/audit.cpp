@@ -159,25 +159,18 @@ int run_audit(const Args& args) {
   }
   if (format != "text") color = false;
   std::optional<policy::Severity> threshold;
-  if (fail_on != "never") {
-    threshold = policy::parse_severity(fail_on);
-    if (!threshold) return usage_error("--fail-on must be deny, warn, info or never");
-  }
-  policy::Settings settings = policy::Settings::defaults();
-  if (!config.empty()) {
-    auto loaded = policy::load_settings_file(config);
-    if (!loaded) {
-      std::fprintf(stderr, "wirecheck audit: %s\n", loaded.error().c_str());
-      return 2;
-    }
-    settings = std::move(loaded).value();
+  if (!parse_fail_on(fail_on, threshold)) return usage_error("--fail-on must be deny, warn, info or never");
+  auto settings = settings_from(config);
+  if (!settings) {
+    std::fprintf(stderr, "wirecheck audit: %s\n", settings.error().c_str());
+    return 2;
   }
   auto kube = cluster::resolve_config(kubeconfig, context);
   if (!kube) {
     std::fprintf(stderr, "wirecheck audit: cannot find the cluster: %s\n", kube.error().c_str());
     return 2;
   }
-  const policy::Engine engine(std::move(settings));
+  const policy::Engine engine(std::move(settings).value());
   const std::string server = kube->server;
   auto client = std::make_shared<cluster::ApiClient>(std::move(*kube));
 

@@ -92,24 +92,17 @@ int run_lint(const Args& args) {
   }
   if (format != "text") color = false;
   std::optional<policy::Severity> threshold;
-  if (fail_on != "never") {
-    threshold = policy::parse_severity(fail_on);
-    if (!threshold) return usage_error("--fail-on must be deny, warn, info or never");
-  }
+  if (!parse_fail_on(fail_on, threshold)) return usage_error("--fail-on must be deny, warn, info or never");
 
-  policy::Settings settings = policy::Settings::defaults();
-  if (!config.empty()) {
-    auto loaded = policy::load_settings_file(config);
-    if (!loaded) {
-      std::fprintf(stderr, "wirecheck lint: %s\n", loaded.error().c_str());
-      return 2;
-    }
-    settings = std::move(loaded).value();
+  auto settings = settings_from(config);
+  if (!settings) {
+    std::fprintf(stderr, "wirecheck lint: %s\n", settings.error().c_str());
+    return 2;
   }
 
   core::ManifestSet set;
   for (const std::string& p : paths) core::load_path(p, set);
-  const policy::Engine engine(std::move(settings));
+  const policy::Engine engine(std::move(settings).value());
   const policy::LintReport report = policy::lint_manifests(set, engine);
 
   return write_report(report, format, color, threshold, "lint");

@@ -247,6 +247,18 @@ void emit_yaml(YAML::Emitter& out, const json& j) {
 
 }  // namespace
 
+bool parse_fail_on(const std::string& text, std::optional<policy::Severity>& threshold) {
+  threshold.reset();
+  if (text == "never") return true;
+  threshold = policy::parse_severity(text);
+  return threshold.has_value();
+}
+
+core::Result<policy::Settings> settings_from(const std::string& file) {
+  if (file.empty()) return policy::Settings::defaults();
+  return policy::load_settings_file(file);
+}
+
 int exit_code(const policy::LintReport& report, std::optional<policy::Severity> threshold, const char* command,
               bool list_errors) {
   if (!report.errors.empty()) {

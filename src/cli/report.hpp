@@ -8,12 +8,19 @@
 #include <vector>
 
 #include "wirecheck/lint.hpp"
+#include "wirecheck/settings.hpp"
 
 namespace wirecheck::cli {
 
 std::string format_text(const policy::LintReport& report, bool color);
 std::string format_json(const policy::LintReport& report);
 std::string format_sarif(const policy::LintReport& report);
+// `--fail-on` as lint and audit read it: deny, warn or info -> that
+// threshold, never -> no threshold; false when the text is none of these.
+bool parse_fail_on(const std::string& text, std::optional<policy::Severity>& threshold);
+// `--config` as lint and audit read it: the defaults when `file` is "".
+core::Result<policy::Settings> settings_from(const std::string& file);
+
 // Writes `report` to stdout as text, json or sarif and returns the exit code
 // lint and audit share: 2 when the report has errors (also listed on stderr
 // for the machine formats, prefixed with `command`), else 1 when a
