@@ -5,6 +5,9 @@
 #
 #   certs/gen-deploy-certs.sh [--mode warn|enforce|audit] [--namespace NS] OUT_DIR
 #
+# (deploy/local/ is git-ignored: OUT_DIR=deploy/local/wirecheck keeps the
+# relative paths to deploy/ stable.)
+#
 # OUT_DIR/kustomization.yaml   the overlay: deploy/base + the mode + ./certs, in NS
 # OUT_DIR/certs/               a kustomize Component: the serving Secret
 #                              (tls.crt, tls.key, ca.crt) and a patch that
