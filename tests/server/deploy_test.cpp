@@ -5,15 +5,13 @@
 // enforce install, sent to a running server as AdmissionReviews, is allowed.
 // kubectl (Debian's kubernetes-client, scripts/install-deps.sh) is required:
 // without it these tests fail rather than pass unchecked.
-#include <sys/wait.h>
-
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <map>
 #include <set>
 #include <tuple>
 
 #include "server_fixture.hpp"
+#include "support.hpp"
 #include "wirecheck/manifest.hpp"
 #include "wirecheck/object_index.hpp"
 
@@ -25,13 +23,11 @@ namespace {
 const std::string kDeploy = std::string(WIRECHECK_SOURCE_DIR) + "/deploy";
 const std::string kDefaultNamespace = "wirecheck-system";
 
+// Runs `command`; appends its output (with stderr) to `output`.
 int run(const std::string& command, std::string& output) {
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p) != nullptr) output += buf;
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const auto result = wirecheck::testing::run_command(command + " 2>&1");
+  output += result.out;
+  return result.exit_code;
 }
 
 // deploy/ uses kustomize components and replacements: kubectl 1.27+
@@ -84,9 +80,13 @@ std::string overlay_copy(const TempDir& tmp, const std::string& mode, const std:
   };
   replace_all("../../", rel);
   replace_all("namespace: " + kDefaultNamespace + "\n", "namespace: " + ns + "\n");
-  std::string components = "components:\n";
+  // Appended to the overlay's components list, which ends where its
+  // replacements begin.
+  const std::string list_end = "# Every other place";
+  REQUIRE(text.find(list_end) != std::string::npos);
+  std::string components;
   for (const auto& c : extra_components) components += "  - " + rel + "components/" + c + "\n";
-  replace_all("components:\n", components);
+  text.insert(text.find(list_end), components);
   write_text(dir + "/kustomization.yaml", text);
   return dir;
 }
@@ -137,11 +137,13 @@ std::pair<std::string, std::string> group_resource(Kind kind) {
 
 using GroupResourceOp = std::tuple<std::string, std::string, std::string>;
 
-// What the registry's rules check, as (group, resource, operation).
-// Webhook configurations never reach a webhook (the API server exempts them).
-std::set<GroupResourceOp> checked_by_rules() {
+// What the registry's rules check, as (group, resource, operation); without
+// the cluster view only the rules that need no context run. Webhook
+// configurations never reach a webhook (the API server exempts them).
+std::set<GroupResourceOp> checked_by_rules(bool cluster_view) {
   std::set<GroupResourceOp> out;
   for (const auto& spec : wirecheck::policy::Registry::all()) {
+    if (spec.needs_context && !cluster_view) continue;
     for (Kind kind : spec.kinds) {
       if (kind == Kind::kValidatingWebhookConfiguration || kind == Kind::kMutatingWebhookConfiguration) continue;
       const auto [group, resource] = group_resource(kind);
@@ -249,7 +251,7 @@ TEST_CASE("deploy: the webhook entries send exactly the kinds and operations the
   TempDir dir;
   const Rendered r = load(render(kDeploy + "/overlays/enforce", dir.file("enforce.yaml")));
   const json& config = find_object(r, "ValidatingWebhookConfiguration", "wirecheck");
-  const auto checked = checked_by_rules();
+  const auto checked = checked_by_rules(/*cluster_view=*/true);
   REQUIRE(checked.size() >= 25);
   CHECK(sent_by_webhooks(config) == checked);
   // Controller-made pods and ReplicaSets, and the API server's own
@@ -258,6 +260,23 @@ TEST_CASE("deploy: the webhook entries send exactly the kinds and operations the
         std::string::npos);
   CHECK(webhook_named(config, "apiservices.wirecheck.dev")["objectSelector"].dump().find(
             "kube-aggregator.kubernetes.io/automanaged") != std::string::npos);
+}
+
+TEST_CASE("deploy: without the cluster view the entries send only what the rules that need no context check",
+          "[server][deploy]") {
+  require_kubectl();
+  TempDir dir;
+  const std::string overlay = overlay_copy(dir, "enforce", kDefaultNamespace, {"no-cluster"});
+  const std::string yaml = render(overlay, dir.file("no-cluster.yaml"));
+  require_clean_lint(dir.file("no-cluster.yaml"));
+  const Rendered r = load(yaml);
+  const json& config = find_object(r, "ValidatingWebhookConfiguration", "wirecheck");
+  const auto checked = checked_by_rules(/*cluster_view=*/false);
+  REQUIRE(checked.size() >= 15);
+  CHECK(sent_by_webhooks(config) == checked);
+  check_webhook_config(config, kDefaultNamespace, "enforce");
+  CHECK_THAT(yaml, !Catch::Contains("kind: ClusterRole"));
+  CHECK_THAT(yaml, !Catch::Contains("--cluster"));
 }
 
 TEST_CASE("deploy: one namespace line moves every reference (monitoring component included)", "[server][deploy]") {

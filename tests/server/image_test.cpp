@@ -3,27 +3,23 @@
 // from one of them, or the image fails at start with "error while loading
 // shared libraries". Checked against this machine's build with ldd + dpkg -S
 // (the image is built on the same Debian release).
-#include <sys/wait.h>
-
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include "server_fixture.hpp"
+#include "support.hpp"
 
 using namespace wirecheck::servertest;
 
 namespace {
 
+// Runs `command`; appends its output to `output`.
 int run(const std::string& command, std::string& output) {
-  FILE* p = popen((command + " 2>/dev/null").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p) != nullptr) output += buf;
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const auto result = wirecheck::testing::run_command(command + " 2>/dev/null");
+  output += result.out;
+  return result.exit_code;
 }
 
 std::set<std::string> runtime_packages() {
