@@ -27,7 +27,7 @@ DEPLOY=$(cd "$HERE/../deploy" && pwd)
 # shellcheck source=certs/openssl-lib.sh
 source "$HERE/openssl-lib.sh"
 
-MODE=warn NAMESPACE=wirecheck-system SERVICE=wirecheck DAYS=365 CA_DAYS=3650 ROTATE_CA= OUT=
+MODE=warn NAMESPACE=wirecheck-system SERVICE=wirecheck DAYS=365 CA_DAYS=3650 ROTATE_CA='' OUT=''
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case $1 in

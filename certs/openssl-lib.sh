@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by gen-dev-certs.sh and gen-deploy-certs.sh (sourced, not run):
 # an ECDSA P-256 CA and serving certificates it signs, with openssl only.
 
