@@ -10,6 +10,7 @@ PACKAGES=(
   catch2 libyaml-cpp-dev libbenchmark-dev
   curl jq
   python3-prometheus-client   # the reference Prometheus text parser, for the metrics test
+  kubernetes-client           # kubectl kustomize renders deploy/ in the deploy test
 )
 
 # `install-deps.sh --bench` adds the load-test client.
@@ -19,6 +20,9 @@ fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
+  # Any kubectl will do; a newer one from another source owns /usr/bin/kubectl
+  # and must not be replaced (deploy/ needs its kustomize v5, see README).
+  if [[ $p == kubernetes-client ]] && command -v kubectl >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi

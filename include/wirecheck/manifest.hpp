@@ -29,6 +29,10 @@ struct ManifestSet {
   // (a kustomization.yaml without apiVersion, a dashboard JSON, values.yaml):
   // skipped, not errors. Named files and stdin report them as errors.
   std::vector<LoadError> skipped;
+  // Set before loading to also keep each object as JSON text, in the order
+  // of `objects` (tests wrap them in AdmissionReviews).
+  bool keep_json = false;
+  std::vector<std::string> json;
 };
 
 // Reads a YAML (or JSON) stream; `file` names it in locations and errors.

@@ -111,13 +111,15 @@ void add_object(const json& doc, const std::string& file, int line, ManifestSet&
   }
   // Manifests are not always valid UTF-8; replacing bad bytes (U+FFFD) keeps
   // the object instead of failing the whole document.
-  auto decoded = decode_object(doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  std::string text = doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  auto decoded = decode_object(text);
   if (!decoded) {
     out.errors.push_back({file, line, decoded.error()});
     return;
   }
   decoded->source = {file, line};
   out.objects.push_back(std::move(decoded).value());
+  if (out.keep_json) out.json.push_back(std::move(text));
 }
 
 // One parsed document: expand Lists, keep item lines.
