@@ -12,7 +12,7 @@ OPS_LISTEN ?= 127.0.0.1:8080
 # are noise here.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build binary test run certs bench lint-examples docs clean
+.PHONY: all deps configure build binary test e2e run certs bench lint-examples docs clean
 
 all: build
 
@@ -30,7 +30,12 @@ binary: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck
 
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE e2e
+
+# Against a real kube-apiserver on loopback (scripts/envtest.sh; the first run
+# builds it, ~10 min on 2 cores, then cached in ~/.cache/wirecheck).
+e2e: binary
+	@scripts/e2e.sh $(BUILD_DIR)
 
 certs: deps
 	@certs/gen-dev-certs.sh

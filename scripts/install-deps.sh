@@ -17,6 +17,11 @@ PACKAGES=(
 if [[ ${1:-} == --bench ]]; then
   PACKAGES+=(wrk util-linux)
 fi
+# `install-deps.sh --e2e` adds what scripts/envtest.sh needs: etcd, and Go and
+# dpkg-dev to build kube-apiserver from Debian's kubernetes source package.
+if [[ ${1:-} == --e2e ]]; then
+  PACKAGES+=(etcd-server golang-go golang-github-modern-go-reflect2-dev dpkg-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
