@@ -185,7 +185,10 @@ struct HarnessOptions {
   std::string sans = "DNS:localhost,IP:127.0.0.1,IP:::1";
   admission::ContextSource context;  // default: empty context
   std::chrono::milliseconds request_timeout{30000};
-  std::size_t threads = 16;
+  std::chrono::milliseconds head_timeout{10000};
+  std::chrono::milliseconds write_timeout{10000};
+  std::size_t max_connections = 2048;
+  std::size_t threads = 2;
 };
 
 inline HarnessOptions with_mode(admission::Mode mode) {
@@ -229,9 +232,10 @@ class Harness {
     web.max_body_bytes = options_.max_body_bytes;
     web.threads = options_.threads;
     web.request_timeout = options_.request_timeout;
-    web.keep_alive_timeout_s = 5;
-    web.read_timeout_s = 5;
-    web.write_timeout_s = 5;
+    web.idle_timeout = std::chrono::seconds(5);
+    web.head_timeout = options_.head_timeout;
+    web.write_timeout = options_.write_timeout;
+    web.max_connections = options_.max_connections;
     if (options_.client_auth) web.client_ca_file = dir_.file("ca.crt");
     webhook_ = std::make_unique<server::WebhookServer>(*handler_, *certs_, metrics_, web);
     REQUIRE(webhook_->bind().ok());
