@@ -4,7 +4,7 @@
 FROM debian:bookworm AS build
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      build-essential cmake pkg-config libcpp-httplib-dev libssl-dev nlohmann-json3-dev \
+      build-essential cmake pkg-config libcpp-httplib-dev libboost-dev libssl-dev nlohmann-json3-dev \
       libsimdjson-dev libspdlog-dev libfmt-dev catch2 libyaml-cpp-dev ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

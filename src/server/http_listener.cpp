@@ -169,6 +169,7 @@ struct HttpListener::Impl {
   std::atomic<bool> acceptor_broken{false};
   std::atomic<std::int64_t> in_flight{0};
   std::atomic<std::int64_t> last_tick_ns{0};
+  std::atomic<std::int64_t> accept_failing_since_ns{0};  // 0: the last accept worked
   int port = 0;
   RateLimitedLog log_limit;
 
@@ -177,8 +178,8 @@ struct HttpListener::Impl {
   bool close_oldest_idle();
   void schedule_tick();
   void handshake_failed(HandshakeFailure why, const std::string& remote, const error_code& ec);
-  template <class Stream, class... Args>
-  void open_session(tcp::socket socket, Args&&... args);
+  template <class Stream>
+  void open_session(tcp::socket socket);
 };
 
 namespace {
@@ -190,10 +191,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
  public:
-  template <class... Args>
-  Session(HttpListener::Impl& impl, std::string remote, tcp::socket socket, Args&&... args)
-      : impl_(impl), stream_(std::move(socket), std::forward<Args>(args)...),
+  Session(HttpListener::Impl& impl, std::string remote, tcp::socket socket)
+      : impl_(impl), raw_(std::move(socket)), timer_(raw_.get_executor()),
         buffer_(std::max<std::size_t>(64 * 1024, impl.opt.max_head_bytes * 2)) {
+    if constexpr (!kTls) stream_.emplace(std::move(raw_));
     head_.set_remote(std::move(remote));
     impl_.sessions.insert(this);
     impl_.open.store(impl_.sessions.size(), std::memory_order_relaxed);
@@ -212,9 +213,24 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     accepted_ = Clock::now();
     lowest().expires_at(accepted_ + impl_.opt.head_timeout);
     if constexpr (kTls) {
+      // The TLS stream (Asio's two 17 KB record buffers, OpenSSL's state) is
+      // made only once the client sends something: a connection that never
+      // starts TLS costs a socket and this object.
       set_phase(Phase::kHandshake);
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = this->shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
+      timer_.expires_at(accepted_ + impl_.opt.head_timeout);
+      timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
+        if (ec || self->stream_) return;
+        self->impl_.metrics.deadline_exceeded(Deadline::kHead);
+        self->close_now();
+      });
+      raw_.socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](const error_code& ec) {
+        self->timer_.cancel();
+        if (ec || !self->raw_.socket().is_open()) return;
+        self->stream_.emplace(std::move(self->raw_), *self->impl_.tls);
+        self->lowest().expires_at(self->accepted_ + self->impl_.opt.head_timeout);
+        self->stream_->async_handshake(asio::ssl::stream_base::server,
+                                       [self](const error_code& hs) { self->on_handshake(hs); });
+      });
     } else {
       await_request(true);
     }
@@ -227,7 +243,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
  private:
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  beast::tcp_stream& lowest() { return stream_ ? beast::get_lowest_layer(*stream_) : raw_; }
 
   void set_phase(Phase p) {
     if (p == phase_) return;
@@ -261,7 +277,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
       lowest().expires_after(impl_.opt.idle_timeout);
     }
-    stream_.async_read_some(buffer_.prepare(4096),
+    stream_->async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](const error_code& ec, std::size_t n) {
                               self->on_first_bytes(ec, n);
                             });
@@ -297,7 +313,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     const Clock::time_point head_end = request_start_ + impl_.opt.head_timeout;
     head_deadline_is_request_ = request_deadline() < head_end;
     lowest().expires_at(std::min(head_end, request_deadline()));
-    http::async_read_header(stream_, buffer_, *parser_,
+    http::async_read_header(*stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](const error_code& ec, std::size_t) {
                               self->on_head(ec);
                             });
@@ -374,7 +390,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     lowest().expires_at(request_deadline());
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, req.version());
-      http::async_write(stream_, *continue_,
+      http::async_write(*stream_, *continue_,
                         [self = this->shared_from_this()](const error_code& ec, std::size_t) {
                           if (ec) return self->on_body(ec);
                           self->read_body();
@@ -385,7 +401,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_,
+    http::async_read(*stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](const error_code& ec, std::size_t) { self->on_body(ec); });
   }
 
@@ -444,7 +460,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     res_->prepare_payload();
     set_phase(Phase::kWriting);
     lowest().expires_after(impl_.opt.write_timeout);
-    http::async_write(stream_, *res_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+    http::async_write(*stream_, *res_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
       self->on_written(ec);
     });
   }
@@ -480,7 +496,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   HttpListener::Impl& impl_;
-  Stream stream_;
+  beast::tcp_stream raw_;          // the connection until the TLS stream is made
+  asio::steady_timer timer_;       // the head deadline while waiting for the first byte
+  std::optional<Stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -498,13 +516,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
 }  // namespace
 
-template <class Stream, class... Args>
-void HttpListener::Impl::open_session(tcp::socket socket, Args&&... args) {
+template <class Stream>
+void HttpListener::Impl::open_session(tcp::socket socket) {
   error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   std::string remote = ec ? std::string("unknown") : peer.address().to_string() + ":" + std::to_string(peer.port());
-  auto session = std::make_shared<Session<Stream>>(*this, std::move(remote), std::move(socket),
-                                                   std::forward<Args>(args)...);
+  auto session = std::make_shared<Session<Stream>>(*this, std::move(remote), std::move(socket));
   session->start();
 }
 
@@ -533,6 +550,8 @@ void HttpListener::Impl::on_accept(const error_code& ec, tcp::socket socket) {
       LogLine("accept failed").str("listener", opt.name).str("error", ec.message())
           .num("suppressed", static_cast<std::int64_t>(suppressed)).emit(spdlog::level::warn);
     }
+    std::int64_t none = 0;
+    accept_failing_since_ns.compare_exchange_strong(none, now_ns());
     close_oldest_idle();
     accept_retry.expires_after(std::chrono::milliseconds(20));
     accept_retry.async_wait([this](const error_code& wait_ec) {
@@ -540,6 +559,7 @@ void HttpListener::Impl::on_accept(const error_code& ec, tcp::socket socket) {
     });
     return;
   }
+  accept_failing_since_ns.store(0, std::memory_order_relaxed);
   if (sessions.size() >= opt.max_connections && !close_oldest_idle()) {
     metrics.connection_refused();
     std::uint64_t suppressed = 0;
@@ -554,7 +574,7 @@ void HttpListener::Impl::on_accept(const error_code& ec, tcp::socket socket) {
   }
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  if (tls) open_session<beast::ssl_stream<beast::tcp_stream>>(std::move(socket), *tls);
+  if (tls) open_session<beast::ssl_stream<beast::tcp_stream>>(std::move(socket));
   else open_session<beast::tcp_stream>(std::move(socket));
   do_accept();
 }
@@ -701,6 +721,10 @@ std::string HttpListener::not_live_reason() const {
   if (s.finished.load()) return s.opt.name + " listener stopped serving";
   const std::int64_t lag_ms = (now_ns() - s.last_tick_ns.load(std::memory_order_relaxed)) / 1'000'000;
   if (lag_ms > 10'000) return s.opt.name + " I/O loop has not turned for " + std::to_string(lag_ms) + " ms";
+  const std::int64_t failing = s.accept_failing_since_ns.load(std::memory_order_relaxed);
+  if (failing != 0 && now_ns() - failing > 10'000'000'000) {
+    return s.opt.name + " listener has failed to accept connections for over 10 s";
+  }
   return {};
 }
 
@@ -710,6 +734,9 @@ std::string HttpListener::not_ready_reason() const {
   const std::int64_t lag_ms = (now_ns() - s.last_tick_ns.load(std::memory_order_relaxed)) / 1'000'000;
   if (s.started.load() && lag_ms > 1'000) {
     return s.opt.name + " I/O loop is " + std::to_string(lag_ms) + " ms behind";
+  }
+  if (s.accept_failing_since_ns.load(std::memory_order_relaxed) != 0) {
+    return s.opt.name + " listener cannot accept connections (out of descriptors or memory)";
   }
   if (s.open.load(std::memory_order_relaxed) >= s.opt.max_connections && s.idle.load(std::memory_order_relaxed) == 0) {
     return s.opt.name + " listener is at its cap of " + std::to_string(s.opt.max_connections) +
