@@ -345,6 +345,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     write_answer();
   }
 
+  // A request Beast could not read: too large a body (413), malformed (400),
+  // or a peer that went away (nothing to answer).
+  void refuse_unreadable(const error_code& ec) {
+    if (ec == http::error::body_limit) {
+      refuse(413, "RequestEntityTooLarge",
+             "body is over the limit of " + std::to_string(impl_.opt.max_body_bytes) + " bytes");
+    } else if (!is_disconnect(ec)) {
+      refuse(400, "BadRequest", "malformed HTTP request: " + ec.message());
+    }
+  }
+
   void on_head(const error_code& ec) {
     if (ec) {
       if (ec == beast::error::timeout) {
@@ -357,11 +368,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           refuse(431, "RequestHeaderFieldsTooLarge",
                  "request head over " + std::to_string(impl_.opt.max_head_bytes) + " bytes");
         }
-      } else if (ec == http::error::body_limit) {
-        refuse(413, "RequestEntityTooLarge",
-               "body is over the limit of " + std::to_string(impl_.opt.max_body_bytes) + " bytes");
-      } else if (!is_disconnect(ec)) {
-        refuse(400, "BadRequest", "malformed HTTP request: " + ec.message());
+      } else {
+        refuse_unreadable(ec);
       }
       return;
     }
@@ -409,11 +417,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (ec) {
       if (ec == beast::error::timeout) {
         impl_.metrics.deadline_exceeded(Deadline::kRequest);
-      } else if (ec == http::error::body_limit) {
-        refuse(413, "RequestEntityTooLarge",
-               "body is over the limit of " + std::to_string(impl_.opt.max_body_bytes) + " bytes");
-      } else if (!is_disconnect(ec)) {
-        refuse(400, "BadRequest", "malformed HTTP request: " + ec.message());
+      } else {
+        refuse_unreadable(ec);
       }
       return;
     }

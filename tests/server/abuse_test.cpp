@@ -30,6 +30,7 @@ using namespace wirecheck;
 using namespace std::chrono_literals;
 using servertest::Harness;
 using servertest::HarnessOptions;
+using servertest::tcp_connect;
 
 namespace {
 
@@ -50,21 +51,6 @@ long rss_kb() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   }
   return 0;
-}
-
-int tcp_connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
 }
 
 // Whether the server has closed `fd` (EOF or reset), without blocking.
