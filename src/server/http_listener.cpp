@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <array>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -172,6 +173,26 @@ struct HttpListener::Impl {
   std::atomic<std::int64_t> accept_failing_since_ns{0};  // 0: the last accept worked
   int port = 0;
   RateLimitedLog log_limit;
+  std::size_t body_bytes = 0;                      // I/O thread only
+  std::deque<std::function<bool()>> body_waiters;  // each: true once it took its bytes
+
+  // Reserves `n` body bytes: true when they fit (or nothing else is held).
+  bool reserve_body(std::size_t n) {
+    if (body_bytes > 0 && body_bytes + n > opt.max_body_bytes_in_flight) return false;
+    body_bytes += n;
+    return true;
+  }
+  void release_body(std::size_t n) {
+    body_bytes -= std::min(body_bytes, n);
+    while (!body_waiters.empty()) {
+      auto next = std::move(body_waiters.front());
+      body_waiters.pop_front();
+      if (!next()) {
+        body_waiters.push_front(std::move(next));
+        break;
+      }
+    }
+  }
 
   void do_accept();
   void on_accept(const error_code& ec, tcp::socket socket);
@@ -204,6 +225,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   ~Session() override {
     set_phase(Phase::kClosing);
     end_request();
+    give_back_body();
     impl_.sessions.erase(this);
     impl_.open.store(impl_.sessions.size(), std::memory_order_relaxed);
     impl_.metrics.connection_closed();
@@ -391,10 +413,35 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (parser_->chunked() || (length && *length > 0)) answer_.close = true;
       return write_answer();
     }
-    if (const auto length = parser_->content_length()) {
-      req.body().reserve(static_cast<std::size_t>(*length) + impl_.opt.body_padding);
-    }
     set_phase(Phase::kBody);
+    const std::size_t need = static_cast<std::size_t>(parser_->content_length().value_or(0)) + impl_.opt.body_padding;
+    if (!impl_.reserve_body(need)) return wait_for_body_budget(need);
+    start_body(need);
+  }
+
+  // Other requests hold the body budget: wait (bounded by the request
+  // deadline) until answers written give enough of it back, in arrival order.
+  void wait_for_body_budget(std::size_t need) {
+    timer_.expires_at(request_deadline());
+    timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
+      if (ec || self->body_reserved_ > 0) return;
+      self->impl_.metrics.deadline_exceeded(Deadline::kRequest);
+      self->close_now();
+    });
+    impl_.body_waiters.emplace_back([weak = this->weak_from_this(), need]() {
+      auto self = weak.lock();
+      if (!self || !self->lowest().socket().is_open()) return true;  // gone: skip it
+      if (!self->impl_.reserve_body(need)) return false;
+      self->timer_.cancel();
+      self->start_body(need);
+      return true;
+    });
+  }
+
+  void start_body(std::size_t reserved) {
+    body_reserved_ = reserved;
+    Request& req = parser_->get();
+    req.body().reserve(reserved);
     lowest().expires_at(request_deadline());
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, req.version());
@@ -470,9 +517,18 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     });
   }
 
+  void give_back_body() {
+    if (body_reserved_ == 0) return;
+    const std::size_t n = body_reserved_;
+    body_reserved_ = 0;
+    impl_.release_body(n);
+  }
+
   void on_written(const error_code& ec) {
     res_.reset();
     end_request();
+    if (parser_) parser_->get().body() = std::string();  // the memory goes with the budget
+    give_back_body();
     if (ec) {
       if (ec == beast::error::timeout) impl_.metrics.deadline_exceeded(Deadline::kWrite);
       return;
@@ -516,6 +572,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool counted_ = false;
   bool keep_alive_ = false;
   bool head_deadline_is_request_ = false;
+  std::size_t body_reserved_ = 0;
   std::array<char, 1024> drain_{};
 };
 

@@ -17,7 +17,9 @@
 //   idle keep-alive            last response + idle_timeout
 // Open connections are capped; at the cap the oldest idle keep-alive
 // connection is closed to make room, else the new one is refused at accept.
-// The head is capped in bytes, request-line length and field count (431/414).
+// The head is capped in bytes, request-line length and field count (431/414);
+// body bytes held at once across connections are capped too (further large
+// bodies are read when earlier answers are written).
 //
 // Thread-safety: start/stop/begin_drain/stats may be called from any thread;
 // Routes callbacks run on the I/O thread, except `respond` for bodies over
@@ -94,6 +96,10 @@ struct HttpListenerOptions {
   std::size_t max_request_line = 4 * 1024;
   std::size_t max_header_fields = 100;
   std::size_t max_body_bytes = 8u << 20;
+  // Body bytes all connections may hold at once. A request whose body would
+  // exceed it waits (within its request deadline) until earlier ones are
+  // answered; one request alone always proceeds.
+  std::size_t max_body_bytes_in_flight = 64u << 20;
   std::size_t body_padding = 0;
   std::size_t workers = 0;                   // 0: answer every request on the I/O thread
   std::size_t inline_body_bytes = 64 * 1024;  // larger bodies go to a worker

@@ -72,6 +72,7 @@ WebhookServer::WebhookServer(const admission::AdmissionHandler& handler, CertSto
         o.write_timeout = options_.write_timeout;
         o.idle_timeout = options_.idle_timeout;
         o.max_body_bytes = options_.max_body_bytes;
+        o.max_body_bytes_in_flight = std::max(options_.max_body_bytes_in_flight, options_.max_body_bytes);
         o.body_padding = simdjson::SIMDJSON_PADDING;
         o.workers = options_.threads;
         return o;

@@ -43,6 +43,8 @@ struct WebhookServerOptions {
   int port = 8443;  // 0: any free port (tests)
   admission::Mode default_mode = admission::Mode::kWarn;
   std::size_t max_body_bytes = 8u << 20;
+  // Body bytes held at once across connections; more large bodies wait.
+  std::size_t max_body_bytes_in_flight = 64u << 20;
   std::size_t threads = 2;  // decision workers for reviews over 64 KiB
   std::size_t max_connections = 2048;
   // Absolute deadlines (docs/operations.md): TLS handshake and request head

@@ -193,6 +193,7 @@ struct HarnessOptions {
   std::chrono::milliseconds head_timeout{10000};
   std::chrono::milliseconds write_timeout{10000};
   std::size_t max_connections = 2048;
+  std::size_t max_body_bytes_in_flight = 64u << 20;
   std::size_t threads = 2;
 };
 
@@ -241,6 +242,7 @@ class Harness {
     web.head_timeout = options_.head_timeout;
     web.write_timeout = options_.write_timeout;
     web.max_connections = options_.max_connections;
+    web.max_body_bytes_in_flight = options_.max_body_bytes_in_flight;
     if (options_.client_auth) web.client_ca_file = dir_.file("ca.crt");
     webhook_ = std::make_unique<server::WebhookServer>(*handler_, *certs_, metrics_, web);
     REQUIRE(webhook_->bind().ok());

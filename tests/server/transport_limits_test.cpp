@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -170,4 +171,23 @@ TEST_CASE("limits: stopping writes an answer under way completely to a slow read
   CHECK(r.status == 200);
   CHECK(r.body.size() > uid.size());
   CHECK(servertest::json::parse(r.body)["response"]["uid"] == uid);
+}
+
+TEST_CASE("limits: large bodies over the shared body budget wait their turn and are all answered", "[server][limits]") {
+  HarnessOptions o;
+  o.max_body_bytes_in_flight = 1u << 20;  // room for one 900 KB body at a time
+  Harness harness(o);
+  const std::string uid(900u << 10, 'u');
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 6; ++i) {
+    clients.emplace_back([&] {
+      auto client = harness.client();
+      server::HttpResponse r;
+      if (client->post("/validate", review(uid), r) && r.status == 200) ++ok;
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(ok.load() == 6);
+  CHECK(harness.metrics().webhook_transport().deadlines(server::Deadline::kRequest) == 0);
 }
