@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config make git
   libcpp-httplib-dev libssl-dev openssl ca-certificates
+  libboost-dev                # Asio + Beast: the event-driven HTTPS listeners
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
   catch2 libyaml-cpp-dev libbenchmark-dev
   curl jq

@@ -9,7 +9,7 @@
 namespace wirecheck::server {
 namespace {
 
-constexpr std::array<int, 5> kRejectedCodes = {404, 405, 411, 413, 415};
+constexpr std::array<int, 8> kRejectedCodes = {400, 404, 405, 411, 413, 414, 415, 431};
 
 std::string_view decision_name(std::size_t d) {
   switch (d) {
@@ -140,9 +140,7 @@ std::string Metrics::render() const {
          "Internal errors while evaluating (answered fail-open or fail-closed).");
   out += "wirecheck_admission_internal_errors_total " + load(internal_errors_) + "\n";
 
-  header(out, "wirecheck_http_request_deadline_exceeded_total", "counter",
-         "Connections cut because a request took longer than --request-timeout to arrive (slow clients).");
-  out += "wirecheck_http_request_deadline_exceeded_total " + load(deadline_exceeded_) + "\n";
+  TransportMetrics::render(out, "webhook", webhook_transport_, "ops", ops_transport_);
 
   header(out, "wirecheck_http_rejected_requests_total", "counter",
          "Requests refused before decoding, by HTTP status code.");
