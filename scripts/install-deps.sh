@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config make git
   libcpp-httplib-dev libssl-dev openssl ca-certificates
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
-  catch2 libyaml-cpp-dev libbenchmark-dev
+  catch2 libyaml-cpp-dev libyaml-dev libbenchmark-dev
   curl jq
   python3-prometheus-client   # the reference Prometheus text parser, for the metrics test
 )
