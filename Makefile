@@ -12,7 +12,7 @@ OPS_LISTEN ?= 127.0.0.1:8080
 # are noise here.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build binary test run certs bench lint-examples docs clean
+.PHONY: all deps configure build binary test run certs bench bench-lint lint-examples docs clean
 
 all: build
 
@@ -40,6 +40,11 @@ run: binary certs
 
 bench: build
 	@scripts/bench.sh $(BUILD_DIR)
+
+# Only the lint scaling table (part of `make bench`).
+bench-lint: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck_lint_scaling
+	@scripts/bench-lint.sh $(BUILD_DIR)
 
 lint-examples: binary
 	$(WIRECHECK) lint -f examples/

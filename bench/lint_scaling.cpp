@@ -2,7 +2,8 @@
 // inputs of bench/gen_lint_input.py) and prints one row per file: objects,
 // MB, seconds spent loading (YAML -> objects) and linting (every rule over
 // every object against the whole set), objects/s, MB/s and us per object.
-// Times are CPU seconds of the process. Linear growth shows as a flat us/object column across sizes.
+// Times are CPU seconds of the process. Linear growth shows as a flat
+// us/object column across sizes.
 //
 // usage: wirecheck_lint_scaling FILE...
 #include <time.h>
