@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -107,6 +108,7 @@ const std::vector<std::string> kEdgeCases = {
     "data:\n  a: \"\xff\xfe invalid\"\n  b: \xc3\n",
     "data:\n\ta: tab\n",
     "data:\r\n  a: crlf\r\n  b: |\r\n    block\r\n",
+    "data:\n  a: lone\rcr\n\r  b: x\n",
     "data:\n  a: # comment\n    1\n  b: 'x' # trailing\n",
     // documents and lists
     "!stream\xef\xbb\xbf" "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bom}\n",
@@ -120,6 +122,43 @@ const std::vector<std::string> kEdgeCases = {
     "!stream- a\n- b\n",
     "!streamapiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata: " + std::string(300, '[') + std::string(300, ']') + "\n",
 };
+
+// A YAML-shaped edit of `text`: a line repeated (duplicate keys), re-indented
+// or cut, or a token of the constructs where parsers differ inserted.
+std::string yaml_mutation(const std::string& text, std::mt19937& rng) {
+  static const char* const kTokens[] = {"&x ", "*x", "!!str ", "!!int ", "! ", "|\n", ">-\n", "? ",
+                                        "<<: *x\n", "'", "\"", "~", "0x", "1e", ".", "# c\n",
+                                        "{", "}", "[", "]", ", ", ": ", "- ", "\t", "\r", "--- "};
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = text.find('\n', start);
+    lines.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  std::uniform_int_distribution<std::size_t> line(0, lines.size() - 1);
+  for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0; --edits) {
+    std::string& l = lines[line(rng)];
+    switch (rng() % 4) {
+      case 0:
+        lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(line(rng)), l);
+        break;
+      case 1:
+        l = rng() % 2 ? "  " + l : l.substr(std::min<std::size_t>(l.size(), 2));
+        break;
+      case 2:
+        l.resize(l.empty() ? 0 : rng() % l.size());
+        break;
+      default:
+        l.insert(l.empty() ? 0 : rng() % l.size(), kTokens[rng() % std::size(kTokens)]);
+        break;
+    }
+  }
+  std::string out;
+  for (const std::string& l : lines) out += l + "\n";
+  return out;
+}
 
 }  // namespace
 
@@ -140,6 +179,17 @@ TEST_CASE("yaml front end: edge cases (numbers, tags, block scalars, aliases, ke
   }
 }
 
+TEST_CASE("yaml front end: YAML-shaped mutations of the fixtures read alike") {
+  std::vector<std::string> texts;
+  for (const auto& p : yaml_files(WIRECHECK_FIXTURES_DIR)) texts.push_back(slurp(p));
+  REQUIRE(texts.size() > 50);
+  std::mt19937 rng(20261129);
+  for (int round = 0; round < 5000; ++round) {
+    const std::string input = yaml_mutation(texts[rng() % texts.size()], rng);
+    same_reading(input, input);
+  }
+}
+
 TEST_CASE("yaml front end: libyaml reads common constructs itself and declines the doubtful ones") {
   wirecheck::core::YamlTree tree;
   const auto fast = [&](std::string_view needle) {
@@ -156,9 +206,9 @@ TEST_CASE("yaml front end: libyaml reads common constructs itself and declines t
   }
   // Left to yaml-cpp: a tagged empty value, undefined and recursive aliases,
   // keys that are collections, duplicated or anchored, invalid UTF-8, a tab
-  // indent.
+  // indent, a lone CR.
   for (std::string_view c : {"h: !!str\n", "*undefined", "*loop", "[a, b]: flow", "a: 1\n  a: 2",
-                             "the same key", "&k key", "\xff\xfe", "\ta: tab"}) {
+                             "the same key", "&k key", "\xff\xfe", "\ta: tab", "lone\rcr"}) {
     CHECK_FALSE(fast(c));
   }
 }

@@ -107,6 +107,10 @@ PlainScalar resolve_plain(const std::string& s) {
 bool YamlTree::parse(std::string_view text) {
   nodes_.clear();
   root_ = kNone;
+  // libyaml takes a lone CR for a line break, yaml-cpp for a character.
+  for (std::size_t cr = text.find('\r'); cr != std::string_view::npos; cr = text.find('\r', cr + 1)) {
+    if (cr + 1 == text.size() || text[cr + 1] != '\n') return false;
+  }
   Parser parser(text);
   std::unordered_map<std::string, std::uint32_t> anchors;
   std::vector<std::uint32_t> open;  // containers being read, innermost last

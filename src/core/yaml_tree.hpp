@@ -6,7 +6,7 @@
 // and gives up (parse() returns false) on anything where the two could
 // disagree: a libyaml error, a duplicate or non-scalar mapping key, a tagged
 // empty scalar, an alias to an unknown or unfinished node, more than one
-// document. The loader then reads that document with yaml-cpp, so results
+// document, a CR not followed by LF. The loader then reads that document with yaml-cpp, so results
 // and error messages stay exactly those of yaml-cpp
 // (tests/yaml_front_end_test.cpp compares both over fixtures and corpus).
 //
