@@ -22,6 +22,21 @@ import sys
 UNIT = 10
 
 
+def certificate(name, secret, service, ns):
+    return f"""apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  secretName: {secret}
+  issuerRef: {{kind: ClusterIssuer, name: fleet-ca}}
+  dnsNames:
+  - {service}.{ns}.svc
+  - {service}.{ns}.svc.cluster.local
+"""
+
+
 def unit(i, ns, out):
     app = f"app-{i:06d}"
     broken = i % 7 == 3
@@ -124,30 +139,8 @@ spec:
           name: {app}-metrics-cert
           key: ca.crt{server_name}
 """)
-    out.append(f"""apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata:
-  name: {app}-metrics-cert
-  namespace: {ns}
-spec:
-  secretName: {app}-metrics-cert
-  issuerRef: {{kind: ClusterIssuer, name: fleet-ca}}
-  dnsNames:
-  - {app}-metrics.{ns}.svc
-  - {app}-metrics.{ns}.svc.cluster.local
-""")
-    out.append(f"""apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata:
-  name: {app}-serving-cert
-  namespace: {ns}
-spec:
-  secretName: {app}-webhook-cert
-  issuerRef: {{kind: ClusterIssuer, name: fleet-ca}}
-  dnsNames:
-  - {app}-webhook.{ns}.svc
-  - {app}-webhook.{ns}.svc.cluster.local
-""")
+    out.append(certificate(f"{app}-metrics-cert", f"{app}-metrics-cert", f"{app}-metrics", ns))
+    out.append(certificate(f"{app}-serving-cert", f"{app}-webhook-cert", f"{app}-webhook", ns))
     target = f"{app}-webhook-gone" if broken else f"{app}-webhook"
     for kind, verb in (("ValidatingWebhookConfiguration", "validate"),
                        ("MutatingWebhookConfiguration", "mutate")):

@@ -174,12 +174,8 @@ webhooks:
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration
-metadata:
-  name: hook
-  annotations: {cert-manager.io/inject-ca-from: a/web-cert}
-webhooks:
-- name: m.example.dev
-  clientConfig: {service: {name: gone, namespace: a}}
+metadata: {name: hook, annotations: {cert-manager.io/inject-ca-from: a/web-cert}}
+webhooks: [{name: m.example.dev, clientConfig: {service: {name: gone, namespace: a}}}]
 )";
 
 }  // namespace
