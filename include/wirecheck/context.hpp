@@ -1,6 +1,9 @@
 // Context: the other objects a rule may look at. In `lint` it is every
 // manifest given; in the server, the in-cluster cache. Lookups are indexed
-// (by kind and namespace), never a scan of everything for every object.
+// (by kind and namespace, name, label, annotation, selector), never a scan
+// of everything for every object: rules use the queries below rather than
+// filtering list() themselves. The indexed queries have scanning defaults,
+// so an implementation can start with the five required functions.
 //
 // A rule that needs context asks `knows(kind)` first: when the view of that
 // kind does not exist (no cache yet, CRD not installed) it reports nothing

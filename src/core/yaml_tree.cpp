@@ -66,7 +66,7 @@ class Parser {
 };
 
 struct Event {
-  yaml_event_t e;
+  yaml_event_t e{};
   ~Event() { yaml_event_delete(&e); }
 };
 
