@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh BUILD_DIR: prints the performance figures.
 #  1. micro benchmarks (Google Benchmark): parse, decode, evaluate and the
-#     whole admission path per fixture, no TLS;
+#     whole admission path per fixture, no TLS; then the lint scaling table
+#     (scripts/bench-lint.sh: 1k, 10k, 100k generated objects);
 #  2. a bounded load run over TLS against `wirecheck serve` on loopback with
 #     ../shared/bench/run.sh (wrk, keep-alive), server pinned to CPU 0 and the
 #     client to CPU 1, plus the server's CPU per request and RSS.
@@ -18,6 +19,9 @@ OPS_PORT=${OPS_PORT:-9446}
 
 echo "== micro benchmarks (CPU time per call, no TLS) =="
 "$BUILD/bench/wirecheck_bench" --benchmark_min_time=0.5 ${BENCH_FILTER:+--benchmark_filter=$BENCH_FILTER}
+
+echo
+"$HERE/scripts/bench-lint.sh" "$BUILD"
 
 if [[ ! -d $SHARED/bench ]]; then
   echo "bench: $SHARED/bench is absent: load run skipped" >&2

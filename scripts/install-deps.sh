@@ -8,7 +8,7 @@ PACKAGES=(
   libcpp-httplib-dev libssl-dev openssl ca-certificates
   libboost-dev                # Asio + Beast: the event-driven HTTPS listeners
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
-  catch2 libyaml-cpp-dev libbenchmark-dev
+  catch2 libyaml-cpp-dev libyaml-dev libbenchmark-dev
   curl jq
   python3-prometheus-client   # the reference Prometheus text parser, for the metrics test
   kubernetes-client           # kubectl kustomize renders deploy/ in the deploy test

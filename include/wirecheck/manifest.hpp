@@ -2,8 +2,10 @@
 // Multi-document YAML, JSON, and `kind: List` / `*List` items are expanded.
 // Every object keeps the file and line it starts at. A document that does
 // not parse is recorded as an error with its file and line; the rest are
-// still read. YAML goes yaml-cpp -> nlohmann::json -> text -> decode.hpp, so
-// lint and the server share one decoder.
+// still read. YAML goes libyaml events -> JSON text -> decode.hpp, so lint
+// and the server share one decoder; a document the libyaml path declines
+// (errors, duplicate keys, ...) is read by yaml-cpp -> nlohmann::json, the
+// reference reading both paths agree with (src/core/yaml_tree.hpp).
 #pragma once
 
 #include <string>

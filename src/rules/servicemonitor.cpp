@@ -115,12 +115,6 @@ bool has_port(const Monitor& mon, const MonitorEndpoint& ep) {
 
 // ------------------------------------------------------------- selection
 
-// prometheus-operator converts the selector with LabelSelectorAsSelector, so
-// an absent or empty selector selects everything.
-bool selects(const core::LabelSelector& selector, const core::StringMap& labels) {
-  return selector.empty() || selector.matches(labels);
-}
-
 std::vector<std::string> target_namespaces(const Object& obj, const Monitor& mon) {
   std::vector<std::string> out;
   for (std::string& ns : mon.target_namespaces(obj.ns())) push_unique(out, std::move(ns));
@@ -132,21 +126,23 @@ bool by_ns_name(const Object* a, const Object* b) {
 }
 
 // Services the ServiceMonitor selects (by their metadata labels), sorted.
+// prometheus-operator converts the selector with LabelSelectorAsSelector, so
+// an absent or empty selector selects everything (as list_matching does).
 // The caller checks `ctx.knows(Kind::kService)`.
 std::vector<const Object*> selected_services(const Context& ctx, const Object& obj,
                                              const Monitor& mon) {
   std::vector<const Object*> candidates;
   if (mon.namespace_any) {
-    candidates = ctx.list_all(Kind::kService);
+    candidates = ctx.list_all_matching(Kind::kService, mon.selector);
   } else {
     for (const std::string& ns : target_namespaces(obj, mon)) {
-      auto in_ns = ctx.list(Kind::kService, ns);
+      auto in_ns = ctx.list_matching(Kind::kService, ns, mon.selector);
       candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
     }
   }
   std::vector<const Object*> out;
   for (const Object* o : candidates) {
-    if (o->service() != nullptr && selects(mon.selector, o->meta.labels)) out.push_back(o);
+    if (o->service() != nullptr) out.push_back(o);
   }
   std::sort(out.begin(), out.end(), by_ns_name);
   return out;
@@ -159,19 +155,20 @@ std::vector<const Object*> selected_pod_templates(const Context& ctx, const Obje
   std::vector<const Object*> candidates;
   if (mon.namespace_any) {
     for (Kind k : core::workload_kinds()) {
-      auto of_kind = ctx.list_all(k);
+      auto of_kind = ctx.list_all_matching(k, mon.selector);
       candidates.insert(candidates.end(), of_kind.begin(), of_kind.end());
     }
   } else {
     for (const std::string& ns : target_namespaces(obj, mon)) {
-      auto in_ns = policy::pod_templates_in(ctx, ns);
-      candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
+      for (Kind k : core::workload_kinds()) {
+        auto in_ns = ctx.list_matching(k, ns, mon.selector);
+        candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
+      }
     }
   }
   std::vector<const Object*> out;
   for (const Object* o : candidates) {
-    const core::PodTemplate* t = o->pod_template();
-    if (t != nullptr && selects(mon.selector, t->labels)) out.push_back(o);
+    if (o->pod_template() != nullptr) out.push_back(o);
   }
   std::sort(out.begin(), out.end(), by_ns_name);
   return out;
@@ -265,7 +262,8 @@ std::vector<ServingCertificate> serving_certificates(const Context& ctx, const O
   if (!ctx.knows(Kind::kCertificate)) return {};
   const core::TlsConfig& tls = ep.tls;
   std::vector<ServingCertificate> out;
-  for (const Object* o : ctx.list(Kind::kCertificate, obj.ns())) {
+  for (const Object* o : ctx.certificates_writing(
+           obj.ns(), {tls.ca.secret_name, tls.cert.secret_name, tls.key_secret_name})) {
     const core::Certificate* cert = o->certificate();
     if (cert == nullptr || cert->secret_name.empty() || cert->dns_names.empty()) continue;
     const std::string& secret = cert->secret_name;
