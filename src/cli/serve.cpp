@@ -17,6 +17,7 @@
 #include "cli/serve_flags.hpp"
 #include "cluster/cluster_cache.hpp"
 #include "server/cert_store.hpp"
+#include "server/cluster_metrics.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/ops_server.hpp"
@@ -236,7 +237,7 @@ int run_serve(const Args& args) {
     server::LogLine("watching the cluster").str("server", kube->server).str("config", kube->origin)
         .emit(spdlog::level::info);
     cache = std::make_unique<cluster::ClusterCache>(std::move(*kube), cluster::ClusterCacheOptions{}, cluster_log());
-    metrics.add_section([&cache](std::string& out) { cache->render_metrics(out); });
+    metrics.add_section([&cache](std::string& out) { server::render_cluster_metrics(*cache, out); });
     context_source = [&cache] { return std::shared_ptr<const policy::Context>(cache->snapshot()); };
   }
   const admission::AdmissionHandler handler(engine, context_source, admission::HandlerOptions{cfg.fail_closed});

@@ -34,6 +34,18 @@ void append_escaped_label(std::string& out, std::string_view value) {
 }
 
 void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  metric_family(out, name, type, help);
+}
+
+void append_double(std::string& out, double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", value);
+  out += buf;
+}
+
+}  // namespace
+
+void metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -44,14 +56,6 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out += type;
   out += '\n';
 }
-
-void append_double(std::string& out, double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", value);
-  out += buf;
-}
-
-}  // namespace
 
 Metrics::Metrics(std::vector<std::string> rule_ids) : rules_(std::move(rule_ids)) {
   for (std::size_t i = 0; i < rules_.size(); ++i) rule_index_.emplace(rules_[i], i);

@@ -22,6 +22,9 @@
 
 namespace wirecheck::server {
 
+// Appends the `# HELP` and `# TYPE` lines of one metric family.
+void metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help);
+
 class Metrics {
  public:
   // `rule_ids`: every rule that can report (the registry), in any order.

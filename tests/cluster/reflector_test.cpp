@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "cluster/cluster_cache.hpp"
+#include "server/cluster_metrics.hpp"
 #include "fake_apiserver.hpp"
 
 using namespace wirecheck;
@@ -63,7 +64,7 @@ struct ServiceCache {
   }
   std::string metrics() {
     std::string out;
-    cache->render_metrics(out);
+    server::render_cluster_metrics(*cache, out);
     return out;
   }
   std::shared_ptr<const cluster::Snapshot> snap;
