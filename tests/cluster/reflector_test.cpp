@@ -245,7 +245,7 @@ TEST_CASE("reflector: a kind the API server does not serve is reported, not wait
                       [](const std::string& l) { return l.find("kind not served") != std::string::npos; }) == 1);
 }
 
-TEST_CASE("reflector: Pods run by a cached controller are not stored, bare Pods are, last-applied is trimmed",
+TEST_CASE("reflector: Pods run by a cached controller are not stored, bare Pods are, annotations are trimmed",
           "[cluster][reflector]") {
   ServiceCache c;
   json owned = {{"metadata", {{"name", "web-abc"}, {"namespace", "a"},
@@ -266,6 +266,23 @@ TEST_CASE("reflector: Pods run by a cached controller are not stored, bare Pods 
   CHECK(pod->kind == Kind::kPod);
   CHECK(pod->ref.api_version == "v1");
   CHECK(pod->pod_template()->containers.at(0).port_named("http") != nullptr);
-  CHECK(pod->annotation("kubectl.kubernetes.io/last-applied-configuration") == nullptr);
-  CHECK(pod->annotation("team") != nullptr);
+  // Context objects keep no annotations (no rule reads them there)...
+  CHECK(pod->meta.annotations.empty());
+  CHECK(pod->meta.labels.empty());
+}
+
+TEST_CASE("cache_object: webhook configurations keep their CA-injection annotation, never last-applied",
+          "[cluster][reflector]") {
+  const json item = {{"metadata", {{"name", "hooks"},
+                                   {"annotations", {{"cert-manager.io/inject-ca-from", "ops/hooks-cert"},
+                                                    {"kubectl.kubernetes.io/last-applied-configuration", "{...}"}}}}},
+                     {"webhooks", json::array()}};
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  REQUIRE(parser.parse(item.dump()).get(e) == simdjson::SUCCESS);
+  const auto o = cluster::cache_object(e, Kind::kValidatingWebhookConfiguration, "admissionregistration.k8s.io/v1");
+  REQUIRE(o != nullptr);
+  CHECK(o->kind == Kind::kValidatingWebhookConfiguration);
+  CHECK(o->annotation("cert-manager.io/inject-ca-from") != nullptr);
+  CHECK(o->annotation("kubectl.kubernetes.io/last-applied-configuration") == nullptr);
 }
