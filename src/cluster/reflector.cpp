@@ -277,6 +277,9 @@ bool Reflector::list() {
     }
   } while (!cont.empty() && !stopping_);
   if (stopping_) return false;
+  // The parser grew to the largest page; watch events are small. Give the
+  // buffers back rather than hold a few MB per watched kind.
+  if (parser_.capacity() > (1u << 20)) parser_ = simdjson::dom::parser{};
   const std::size_t count = objects.size();
   store_.replace(kind_.kind, std::move(objects));
   resource_version_ = rv;
