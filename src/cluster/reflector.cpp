@@ -110,7 +110,11 @@ Reflector::~Reflector() { stop(); }
 
 void Reflector::start() {
   stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  exited_ = false;
+  thread_ = std::thread([this] {
+    run();
+    exited_ = true;
+  });
 }
 
 void Reflector::stop() {
@@ -119,8 +123,14 @@ void Reflector::stop() {
     stopping_ = true;
   }
   sleep_cv_.notify_all();
-  client_.cancel();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // A request may begin just after a cancel: keep cancelling until the
+  // thread has seen stopping_, so stop never waits out a watch timeout.
+  while (!exited_) {
+    client_.cancel();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  thread_.join();
 }
 
 void Reflector::log(LogLevel level, std::string_view message, std::string_view detail) const {
