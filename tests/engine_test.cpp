@@ -123,6 +123,20 @@ spec:
   const auto without = engine.evaluate(set.objects[0], nullptr, Operation::kCreate, none);
   CHECK(testing::of_rule(without, "service-selects-nothing").empty());
   CHECK(testing::of_rule(without, "service-target-port-missing").empty());
+
+  // Skipped, but never silently: the engine says which rules and why.
+  std::vector<policy::SkippedRule> skipped;
+  engine.evaluate(set.objects[0], nullptr, Operation::kCreate, none, &skipped);
+  std::vector<std::string> ids;
+  for (const auto& s : skipped) {
+    ids.emplace_back(s.rule);
+    CHECK(s.reason == "no_cluster_view");
+  }
+  CHECK(std::find(ids.begin(), ids.end(), "service-selects-nothing") != ids.end());
+  CHECK(std::find(ids.begin(), ids.end(), "service-target-port-missing") != ids.end());
+  skipped.clear();
+  engine.evaluate(set.objects[0], nullptr, Operation::kCreate, full, &skipped);
+  CHECK(skipped.empty());
 }
 
 TEST_CASE("engine: DELETE runs only rules that look at deletes, writes only the others") {

@@ -31,6 +31,9 @@ class Context {
   virtual bool knows(core::Kind kind) const = 0;
   // Whether the view is the whole cluster.
   virtual bool complete() const = 0;
+  // Why `knows(kind)` is false, as a short metric label ("no_cluster_view",
+  // "api_not_served", "not_synced"). Only asked when knows(kind) is false.
+  virtual std::string_view unknown_reason(core::Kind) const { return "no_cluster_view"; }
   // The object of `kind` named `name` in `ns` ("" for cluster-scoped); nullptr when absent.
   virtual const core::Object* find(core::Kind kind, std::string_view ns,
                                    std::string_view name) const = 0;

@@ -25,6 +25,15 @@ namespace wirecheck::policy {
 
 inline constexpr std::string_view kExemptionPrefix = "ignore.wirecheck.dev/";
 
+// A rule that matched the object and operation but did not run because the
+// context does not know a kind it needs (never silent: the server logs and
+// counts these).
+struct SkippedRule {
+  std::string_view rule;    // RuleSpec::id (static storage)
+  core::Kind missing;       // the first context kind the context does not know
+  std::string_view reason;  // Context::unknown_reason(missing)
+};
+
 class Engine {
  public:
   // Unix seconds; the system clock unless a test fixes it.
@@ -34,8 +43,10 @@ class Engine {
 
   // Findings for `object` under `op`. For DELETE pass the stored object as
   // `object` (and as `old_object`). Findings come sorted by rule id, then path.
+  // With `skipped`, the rules skipped for lack of context are appended to it.
   std::vector<Finding> evaluate(const core::Object& object, const core::Object* old_object,
-                                Operation op, const Context& context) const;
+                                Operation op, const Context& context,
+                                std::vector<SkippedRule>* skipped = nullptr) const;
 
   const Settings& settings() const { return settings_; }
   // Whether any enabled rule looks at `kind` under `op` (cheap pre-filter for

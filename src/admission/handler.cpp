@@ -32,6 +32,15 @@ std::string subject_of(const ReviewRequest& request) {
   return subject;
 }
 
+// Fills request.name (and an empty request.ns) from the object's metadata.
+void identity_from(simdjson::dom::element object, ReviewRequest& request) {
+  std::string_view value;
+  if (object["metadata"]["name"].get_string().get(value) == simdjson::SUCCESS) request.name = value;
+  if (request.ns.empty() && object["metadata"]["namespace"].get_string().get(value) == simdjson::SUCCESS) {
+    request.ns = value;
+  }
+}
+
 }  // namespace
 
 void AdmissionHandler::handle(const char* data, std::size_t size, Mode mode,
@@ -54,6 +63,9 @@ void AdmissionHandler::handle(const char* data, std::size_t size, Mode mode,
     out.api_version.assign(request.api_version);
     out.kind.assign(request.kind.kind);
     out.kind_id = core::kind_from(request.kind.group, request.kind.kind);
+    // Collection deletes (the namespace controller) send no request.name:
+    // the identity is in oldObject.
+    if (request.name.empty() && request.has_old_object) identity_from(request.old_object, request);
     out.ns.assign(request.ns);
     out.name.assign(request.name);
     out.operation.assign(request.operation_text);
@@ -73,7 +85,7 @@ void AdmissionHandler::handle(const char* data, std::size_t size, Mode mode,
         const std::shared_ptr<const policy::Context> context = context_();
         if (!context) throw std::runtime_error("no cluster context available");
         out.findings = engine_.evaluate(object, is_delete ? &object : (old_object ? &*old_object : nullptr),
-                                        request.operation, *context);
+                                        request.operation, *context, &out.skipped);
       }
     }
     const Decision decision = decide(out.findings, mode, subject_of(request));
@@ -90,6 +102,7 @@ void AdmissionHandler::handle(const char* data, std::size_t size, Mode mode,
   try {
     out.internal_error = true;
     out.findings.clear();
+    out.skipped.clear();
     Decision decision;
     if (options_.fail_closed) {
       decision.allowed = false;

@@ -59,6 +59,8 @@ struct Outcome {
   bool inspected = false;  // some enabled rule looks at this kind and operation
   bool allowed = true;
   std::vector<policy::Finding> findings;
+  // Rules that matched but could not run for lack of cluster context.
+  std::vector<policy::SkippedRule> skipped;
   bool internal_error = false;
   std::string error;       // why the body was rejected, or the internal error
 };

@@ -16,7 +16,9 @@
 #include "admission/handler.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve_flags.hpp"
+#include "cluster/cluster_cache.hpp"
 #include "server/cert_store.hpp"
+#include "server/cluster_metrics.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/ops_server.hpp"
@@ -54,7 +56,12 @@ constexpr const char* kServeUsage =
     "  --drain-timeout D             after --shutdown-delay, wait this long for answers under\n"
     "                                way (default 20s; delay + drain < the pod's 30s grace)\n"
     "  --cert-reload-interval D      how often certificate files are re-read (default 2s)\n"
-    "  --log-level L                 debug|info|warn|error (default info)\n";
+    "  --log-level L                 debug|info|warn|error (default info)\n"
+    "  --cluster                     watch the cluster (list/watch cache) so rules that need other\n"
+    "                                objects run at admission; /readyz waits for the first sync\n"
+    "  --kubeconfig F                kubeconfig for --cluster (default $KUBECONFIG, in-cluster\n"
+    "                                service account, then ~/.kube/config)\n"
+    "  --context NAME                kubeconfig context (default current-context)\n";
 
 struct ServeConfig {
   server::WebhookServerOptions webhook;
@@ -68,6 +75,9 @@ struct ServeConfig {
   std::chrono::milliseconds reload_interval{2000};
   std::chrono::milliseconds drain_timeout{20000};
   bool fail_closed = false;
+  bool cluster = false;
+  std::string kubeconfig;
+  std::string kube_context;
   spdlog::level::level_enum log_level = spdlog::level::info;
 };
 
@@ -86,6 +96,10 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
     }
     if (flag == "--fail-closed") {
       cfg.fail_closed = true;
+      continue;
+    }
+    if (flag == "--cluster") {
+      cfg.cluster = true;
       continue;
     }
     const auto value = flags.value();
@@ -133,6 +147,10 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
       const auto d = parse_duration(*value);
       if (!d) return bad(flag + " must be a duration like 5s or 500ms");
       (flag == "--shutdown-delay" ? cfg.shutdown_delay : cfg.reload_interval) = *d;
+    } else if (flag == "--kubeconfig") {
+      cfg.kubeconfig = *value;
+    } else if (flag == "--context") {
+      cfg.kube_context = *value;
     } else if (flag == "--log-level") {
       cfg.log_level = spdlog::level::from_str(*value);
     } else {
@@ -142,6 +160,9 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
   if (cfg.cert_file.empty()) return bad("--tls-cert-file is required");
   if (cfg.metrics_cert_file.empty() != cfg.metrics_key_file.empty()) {
     return bad("--metrics-tls-cert-file and --metrics-tls-private-key-file go together");
+  }
+  if (!cfg.cluster && (!cfg.kubeconfig.empty() || !cfg.kube_context.empty())) {
+    return bad("--kubeconfig and --context need --cluster");
   }
   if (cfg.reload_interval.count() <= 0) cfg.reload_interval = std::chrono::milliseconds(2000);
   return 0;
@@ -164,6 +185,21 @@ void fit_connection_cap(std::size_t& max_connections) {
         .num("maxConnections", static_cast<std::int64_t>(max_connections))
         .emit(spdlog::level::warn);
   }
+}
+
+// The cluster module's messages as JSON log lines.
+cluster::LogFn cluster_log() {
+  return [](cluster::LogLevel level, std::string_view message, core::Kind kind, std::string_view detail) {
+    server::LogLine line(message);
+    line.str("component", "cluster-cache").str("kind", core::kind_name(kind));
+    if (!detail.empty()) line.str("detail", detail);
+    switch (level) {
+      case cluster::LogLevel::kDebug: line.emit(spdlog::level::debug); break;
+      case cluster::LogLevel::kInfo: line.emit(spdlog::level::info); break;
+      case cluster::LogLevel::kWarn: line.emit(spdlog::level::warn); break;
+      case cluster::LogLevel::kError: line.emit(spdlog::level::err); break;
+    }
+  };
 }
 
 std::vector<std::string> rule_ids() {
@@ -229,13 +265,29 @@ int run_serve(const Args& args) {
   }
 
   fit_connection_cap(cfg.webhook.max_connections);
-  const admission::AdmissionHandler handler(engine, admission::empty_context_source(),
-                                            admission::HandlerOptions{cfg.fail_closed});
+  std::unique_ptr<cluster::ClusterCache> cache;
+  admission::ContextSource context_source = admission::empty_context_source();
+  if (cfg.cluster) {
+    auto kube = cluster::resolve_config(cfg.kubeconfig, cfg.kube_context);
+    if (!kube) {
+      server::LogLine("cannot find the cluster").str("error", kube.error()).emit(spdlog::level::critical);
+      return 1;
+    }
+    server::LogLine("watching the cluster").str("server", kube->server).str("config", kube->origin)
+        .emit(spdlog::level::info);
+    cache = std::make_unique<cluster::ClusterCache>(std::move(*kube), cluster::ClusterCacheOptions{}, cluster_log());
+    metrics.add_section([&cache](std::string& out) { server::render_cluster_metrics(*cache, out); });
+    context_source = [&cache] { return std::shared_ptr<const policy::Context>(cache->snapshot()); };
+  }
+  const admission::AdmissionHandler handler(engine, context_source, admission::HandlerOptions{cfg.fail_closed});
   server::WebhookServer webhook(handler, certs, metrics, cfg.webhook);
   cfg.ops.not_live = [&webhook] { return webhook.not_live_reason(); };
   server::OpsServer ops(metrics, [&]() -> std::string {
     if (webhook.draining()) return "shutting down";
     if (!certs.loaded()) return "serving certificate not loaded";
+    if (cache) {
+      if (std::string reason = cache->not_ready(); !reason.empty()) return reason;
+    }
     return webhook.not_ready_reason();
   }, cfg.ops);
   if (auto status = webhook.bind(); !status) {
@@ -246,6 +298,7 @@ int run_serve(const Args& args) {
     server::LogLine("cannot start the ops listener").str("error", status.error()).emit(spdlog::level::critical);
     return 1;
   }
+  if (cache) cache->start();
   webhook.start();
   ops.start();
   certs.start_watching(cfg.reload_interval);
@@ -256,6 +309,7 @@ int run_serve(const Args& args) {
       .str("mode", admission::mode_name(cfg.webhook.default_mode))
       .boolean("failClosed", cfg.fail_closed)
       .boolean("clientAuth", !cfg.webhook.client_ca_file.empty())
+      .boolean("cluster", cfg.cluster)
       .num("rules", static_cast<std::int64_t>(policy::Registry::all().size()))
       .str("version", WIRECHECK_VERSION)
       .emit(spdlog::level::info);
@@ -278,6 +332,7 @@ int run_serve(const Args& args) {
   const bool idle = webhook.wait_idle(cfg.drain_timeout);
   ops.stop(/*join=*/false);
   certs.stop_watching();
+  if (cache) cache->stop();
   server::LogLine("stopped").boolean("inFlightFinished", idle).emit(spdlog::level::info);
   spdlog::default_logger()->flush();
   std::fflush(stderr);

@@ -482,12 +482,16 @@ void release_large_thread_parser(std::size_t keep_bytes) {
   if (parser.capacity() > keep_bytes) parser = simdjson::dom::parser{};
 }
 
-Object decode_element(element e) {
+namespace {
+
+Object decode_typed(element e, std::string_view default_api_version, std::string_view default_kind) {
   Object obj;
   object root;
   if (!as_object(e, root)) return obj;
   obj.ref.api_version = string_field(root, "apiVersion");
   obj.ref.kind = string_field(root, "kind");
+  if (obj.ref.api_version.empty()) obj.ref.api_version = default_api_version;
+  if (obj.ref.kind.empty()) obj.ref.kind = default_kind;
   const auto slash = obj.ref.api_version.find('/');
   obj.group = slash == std::string::npos ? "" : obj.ref.api_version.substr(0, slash);
   object meta;
@@ -543,6 +547,14 @@ Object decode_element(element e) {
       break;
   }
   return obj;
+}
+
+}  // namespace
+
+Object decode_element(element e) { return decode_typed(e, {}, {}); }
+
+Object decode_list_item(element e, std::string_view api_version, std::string_view kind) {
+  return decode_typed(e, api_version, kind);
 }
 
 Result<Object> decode_object(std::string_view json) {

@@ -7,10 +7,13 @@ namespace wirecheck::policy {
 
 namespace {
 
-bool context_ready(const RuleSpec& spec, const Context& ctx) {
-  if (!spec.needs_context) return true;
-  return std::all_of(spec.context_kinds.begin(), spec.context_kinds.end(),
-                     [&](core::Kind k) { return ctx.knows(k); });
+// The first context kind `spec` needs that `ctx` does not know, if any.
+std::optional<core::Kind> missing_context(const RuleSpec& spec, const Context& ctx) {
+  if (!spec.needs_context) return std::nullopt;
+  for (core::Kind k : spec.context_kinds) {
+    if (!ctx.knows(k)) return k;
+  }
+  return std::nullopt;
 }
 
 std::string exemption_key(std::string_view rule) {
@@ -45,14 +48,19 @@ bool Engine::inspects(core::Kind kind, Operation op) const {
 }
 
 std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Object* old_object,
-                                      Operation op, const Context& context) const {
+                                      Operation op, const Context& context,
+                                      std::vector<SkippedRule>* skipped) const {
   std::vector<Finding> findings;
   const auto& rules = by_kind_[static_cast<std::size_t>(object.kind)];
   if (rules.empty()) return findings;
   const RuleInput input{object, old_object, op, context, settings_, clock_()};
   for (const Active& active : rules) {
     const RuleSpec& spec = *active.spec;
-    if (!spec.operations.has(op) || !context_ready(spec, context)) continue;
+    if (!spec.operations.has(op)) continue;
+    if (const auto missing = missing_context(spec, context)) {
+      if (skipped != nullptr) skipped->push_back({spec.id, *missing, context.unknown_reason(*missing)});
+      continue;
+    }
     FindingSink sink(spec.severity);
     spec.check(input, sink);
     if (sink.items().empty()) continue;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,9 @@
 #include "server/transport_metrics.hpp"
 
 namespace wirecheck::server {
+
+// Appends the `# HELP` and `# TYPE` lines of one metric family.
+void metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help);
 
 class Metrics {
  public:
@@ -39,6 +43,15 @@ class Metrics {
   void add_in_flight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
 
   std::string render() const;
+
+  // Appends more families to every render (the cluster cache's gauges).
+  // Set once before the ops listener starts.
+  using Section = std::function<void(std::string&)>;
+  void add_section(Section section) { sections_.push_back(std::move(section)); }
+
+  // Why a rule was skipped (wirecheck_rules_skipped_total{reason}).
+  static constexpr std::array<std::string_view, 4> kSkipReasons = {
+      "no_cluster_view", "api_not_served", "not_synced", "other"};
 
   // Most reviews take 2-25 us of server time (docs/performance.md): the
   // lowest buckets resolve that range.
@@ -60,6 +73,8 @@ class Metrics {
   std::unique_ptr<Counter[]> requests_;   // ops x kinds x modes x decisions
   std::unique_ptr<Counter[]> findings_;   // rules x severities x actions
   std::unique_ptr<Counter[]> exemptions_; // rules
+  std::unique_ptr<Counter[]> skipped_;    // rules x skip reasons
+  std::vector<Section> sections_;
   std::array<Counter, kLatencyBuckets.size() + 1> latency_buckets_{};
   Counter latency_sum_ns_{0};
   Counter latency_count_{0};

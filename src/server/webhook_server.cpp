@@ -178,6 +178,11 @@ void WebhookServer::respond(const HttpHead& head, std::string& body, HttpAnswer&
         .boolean("dryRun", out.dry_run)
         .list("rules", rules);
     if (!exempted.empty()) line.list("exempted", exempted);
+    if (!out.skipped.empty()) {
+      std::vector<std::string> skipped;
+      for (const auto& s : out.skipped) skipped.emplace_back(s.rule);
+      line.list("skipped", skipped).str("skipReason", out.skipped.front().reason);
+    }
   } else {
     line.str("decision", decision_label(out)).str("remote", head.remote());
   }
