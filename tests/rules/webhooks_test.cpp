@@ -68,9 +68,10 @@ TEST_CASE("webhook-missing-ca-bundle: service-backed webhook without bundle -> w
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "webhooks[0].clientConfig.caBundle");
-  CHECK(contains(f[0].message, "webhook \"validate.example.com\""));
   CHECK(contains(f[0].message, "webhook-service.webhook-system.svc"));
-  CHECK(contains(f[0].message, "x509: certificate signed by unknown authority"));
+  CHECK(contains(f[0].message, "x509: unknown authority"));
+  // Something outside the input may still inject it: not stated as fact.
+  CHECK(contains(f[0].message, "unless"));
   CHECK(contains(f[0].fix, "cert-manager.io/inject-ca-from"));
   CHECK(contains(f[0].fix, "webhook-service.webhook-system.svc"));
 }
@@ -80,14 +81,12 @@ TEST_CASE("webhook-missing-ca-bundle: path names the webhook's index in webhooks
   const auto f = testing::of_rule(testing::evaluate(set), "webhook-missing-ca-bundle");
   REQUIRE(f.size() == 1);  // the URL-backed first webhook is fine
   CHECK(f[0].path == "webhooks[1].clientConfig.caBundle");
-  CHECK(contains(f[0].message, "second.example.com"));
 }
 
 TEST_CASE("webhook-missing-ca-bundle: CRD conversion (v1) and APIService report their own paths") {
   const auto crd = fixture_findings("webhook-missing-ca-bundle", "fail.crd-conversion-no-ca-bundle");
   REQUIRE(crd.size() == 1);
   CHECK(crd[0].path == "spec.conversion.webhook.clientConfig.caBundle");
-  CHECK(contains(crd[0].message, "conversion webhook"));
   const auto api = fixture_findings("webhook-missing-ca-bundle", "fail.apiservice-no-ca-bundle");
   REQUIRE(api.size() == 1);
   CHECK(api[0].path == "spec.caBundle");
@@ -104,15 +103,14 @@ TEST_CASE("webhook-missing-ca-bundle: each CA-injection annotation, a URL, insec
   }
 }
 
-TEST_CASE("webhook-missing-ca-bundle: UPDATE that removes a previously set bundle -> deny") {
+TEST_CASE("webhook-missing-ca-bundle: UPDATE that removes a bundle nothing re-injects -> deny") {
   const auto before = testing::load_yaml(validating(kPlaceholder));
   const auto after = testing::load_yaml(validating(kServiceRef) + "---" + kService);
   const auto f = run_with(after, 0, Operation::kUpdate, &before.objects[0], false, "webhook-missing-ca-bundle");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kDeny);
   CHECK(f[0].path == "webhooks[1].clientConfig.caBundle");
-  CHECK(contains(f[0].message, "removes the caBundle"));
-  CHECK(contains(f[0].message, "second.example.com"));
+  CHECK(contains(f[0].message, "removes caBundle and nothing re-injects it"));
   CHECK_FALSE(f[0].fix.empty());
 }
 
@@ -329,41 +327,44 @@ const policy::Finding* finding_mentioning(const std::vector<policy::Finding>& f,
 
 }  // namespace
 
-TEST_CASE("service-delete-breaks-webhook: DELETE of a Service still called -> one finding per caller") {
+TEST_CASE("service-delete-breaks-webhook: DELETE of a Service several objects call -> one deny, most severe first") {
   const auto set = testing::load_yaml(kDeleteContext);
   policy::ObjectIndex ctx;
   ctx.add_all(set.objects);
   const auto f = delete_findings(set, 0, ctx);
-  REQUIRE(f.size() == 4);
-  for (const auto& x : f) {
-    CHECK(x.path == "metadata.name");
-    CHECK(contains(x.fix, "then delete the Service"));
-  }
+  // One finding per object and rule: the four callers are listed as one.
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kDeny);
+  CHECK(f[0].path == "metadata.name");
+  CHECK(contains(f[0].message, "ValidatingWebhookConfiguration strict-validator"));
+  CHECK(contains(f[0].message, "failurePolicy Fail"));
+  CHECK(contains(f[0].message, "(+3 more)"));
+  CHECK(contains(f[0].fix, "webhooks[0].clientConfig.service"));
+  CHECK(contains(f[0].fix, "then delete the Service"));
+  CHECK_FALSE(contains(f[0].message, "other-namespace-mutator"));
+}
 
-  const auto* strict = finding_mentioning(f, "strict.example.com");
-  REQUIRE(strict != nullptr);
-  CHECK(strict->severity == Severity::kDeny);
-  CHECK(contains(strict->message, "ValidatingWebhookConfiguration strict-validator"));
-  CHECK(contains(strict->message, "failurePolicy Fail"));
-  CHECK(contains(strict->fix, "webhooks[0].clientConfig.service"));
-
-  const auto* lenient = finding_mentioning(f, "lenient.example.com");
-  REQUIRE(lenient != nullptr);
-  CHECK(lenient->severity == Severity::kWarn);
-  CHECK(contains(lenient->message, "failurePolicy Ignore"));
-
-  const auto* crd = finding_mentioning(f, "CustomResourceDefinition widgets.example.com");
-  REQUIRE(crd != nullptr);
-  CHECK(crd->severity == Severity::kDeny);
-  CHECK(contains(crd->message, "conversion"));
-  CHECK(contains(crd->fix, "spec.conversion.webhook.clientConfig.service"));
-
-  const auto* api = finding_mentioning(f, "APIService v1beta1.metrics.example.com");
-  REQUIRE(api != nullptr);
-  CHECK(api->severity == Severity::kDeny);
-  CHECK(contains(api->message, "unavailable"));
-
-  CHECK(finding_mentioning(f, "other-namespace-mutator") == nullptr);
+TEST_CASE("service-delete-breaks-webhook: a caller with failurePolicy Ignore alone -> warn") {
+  const auto set = testing::load_yaml(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: hooks, namespace: ops}
+spec: {selector: {app: hooks}, ports: [{port: 443}]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: lenient}
+webhooks:
+- name: lenient.example.com
+  failurePolicy: Ignore
+  clientConfig: {service: {name: hooks, namespace: ops}}
+)");
+  policy::ObjectIndex ctx;
+  ctx.add_all(set.objects);
+  const auto f = delete_findings(set, 0, ctx);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "failurePolicy Ignore"));
 }
 
 TEST_CASE("service-delete-breaks-webhook: DELETE of a Service nobody calls -> nothing") {
@@ -414,8 +415,8 @@ TEST_CASE("webhook-self-lockout: fail-closed pod webhook without selector -> war
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "webhooks[0].namespaceSelector");
-  CHECK(contains(f[0].message, "webhook \"validate.example.com\""));
-  CHECK(contains(f[0].message, "kube-system, webhook-system"));
+  // It names the built-in resources at risk, never "built-in objects" at large.
+  CHECK(contains(f[0].message, "fails closed on pods in kube-system, webhook-system"));
   CHECK(contains(f[0].fix, "values: [kube-system, webhook-system]"));
   CHECK(contains(f[0].fix, "failurePolicy: Ignore"));
 }
