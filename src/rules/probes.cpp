@@ -99,8 +99,12 @@ std::string working_alternative(const PodBinds& binds, std::int64_t port, const 
           if (u.kind != BindHost::kLoopback || u.port != port) continue;
           for (const ContainerBind& cb : binds.all()) {
             if (cb.container == &c && cb.bind.kind != BindHost::kLoopback) {
-              return "probe through proxy " + c.name + " on " + std::to_string(cb.bind.port) +
-                     " (scheme HTTPS, with the probe path allowed unauthenticated)";
+              // The probe must speak the proxy's protocol, not the upstream's.
+              const bool tls = cb.bind.flag.find("insecure") == std::string::npos &&
+                               (cb.bind.flag.find("secure") != std::string::npos ||
+                                cb.bind.flag.find("https") != std::string::npos);
+              return "probe " + c.name + " on " + std::to_string(cb.bind.port) + " (scheme: " +
+                     (tls ? "HTTPS" : "HTTP") + ", path allowed without auth)";
             }
           }
         }
@@ -137,8 +141,8 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
                 lb->bind.written + "): the probe always fails, " + std::string(consequence(p.field)),
             "remove the " + std::string(p.field) + " or " +
                 working_alternative(binds, *port, *t, p) + "; " + rebind_all_interfaces(lb->bind) +
-                " in " + lb->container->name + " also works but exposes " + std::to_string(*port) +
-                " unprotected");
+                " in " + lb->container->name + " works too but exposes " + std::to_string(*port) +
+                " unauthenticated");
   }
 }
 
