@@ -10,6 +10,7 @@ PACKAGES=(
   catch2 libyaml-cpp-dev libbenchmark-dev
   curl jq
   python3-prometheus-client   # the reference Prometheus text parser, for the metrics test
+  nodejs                      # the SARIF schema validator (scripts/install-sarif-validator.sh)
 )
 
 # `install-deps.sh --bench` adds the load-test client.
@@ -23,7 +24,8 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+sarif_validator() { "$(dirname "$0")/install-sarif-validator.sh"; }
+[[ ${#missing[@]} -eq 0 ]] && { sarif_validator; exit 0; }
 
 echo "install-deps: installing ${missing[*]}" >&2
 if [[ $(id -u) -ne 0 ]]; then
@@ -40,3 +42,4 @@ if ! $SUDO apt-get update -qq || ! $SUDO apt-get install -y -qq --no-install-rec
   echo "install-deps: this project needs Debian bookworm's package archive (see README)" >&2
   exit 1
 fi
+sarif_validator
