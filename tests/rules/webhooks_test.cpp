@@ -7,6 +7,7 @@
 // (expiring soon) live in tests/ca_bundle_test.cpp, which generates certificates.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -548,4 +549,151 @@ TEST_CASE("webhook-ca-bundle-invalid: expiry is judged at the engine's clock, no
   const auto late = at(1009843200);
   REQUIRE(late.size() == 1);
   CHECK(late[0].severity == Severity::kDeny);
+}
+
+// ------------------------------- webhook-missing-ca-bundle: run-time injectors
+
+namespace {
+
+// A view that knows only some kinds, like the server's cache before it
+// watches RBAC: everything else is unknown.
+class PartialContext final : public policy::Context {
+ public:
+  PartialContext(const policy::ObjectIndex& all, std::vector<core::Kind> known)
+      : all_(all), known_(std::move(known)) {}
+  bool knows(core::Kind k) const override {
+    return std::find(known_.begin(), known_.end(), k) != known_.end();
+  }
+  bool complete() const override { return false; }
+  const core::Object* find(core::Kind k, std::string_view ns, std::string_view name) const override {
+    return knows(k) ? all_.find(k, ns, name) : nullptr;
+  }
+  std::vector<const core::Object*> list(core::Kind k, std::string_view ns) const override {
+    return knows(k) ? all_.list(k, ns) : std::vector<const core::Object*>{};
+  }
+  std::vector<const core::Object*> list_all(core::Kind k) const override {
+    return knows(k) ? all_.list_all(k) : std::vector<const core::Object*>{};
+  }
+
+ private:
+  const policy::ObjectIndex& all_;
+  std::vector<core::Kind> known_;
+};
+
+const char* const kMissing = "webhook-missing-ca-bundle";
+
+}  // namespace
+
+TEST_CASE("webhook-missing-ca-bundle: a certgen Job allowed to patch this configuration -> info naming it, no warn") {
+  const auto f = fixture_findings(kMissing, "pass.injector-certgen-job");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kInfo);
+  CHECK(f[0].path == "webhooks[0].clientConfig.caBundle");
+  CHECK(f[0].message == "caBundle is empty in the manifest; Job/shop-certgen is allowed to patch it at run time");
+}
+
+TEST_CASE("webhook-missing-ca-bundle: a cert-rotating controller (wildcard verbs) and the default account -> info") {
+  const auto crd = fixture_findings(kMissing, "pass.injector-rotating-controller");
+  REQUIRE(crd.size() == 1);
+  CHECK(crd[0].severity == Severity::kInfo);
+  CHECK(contains(crd[0].message, "Deployment/tools-controller is allowed to patch it"));
+  const auto api = fixture_findings(kMissing, "pass.injector-apiservice-default-account");
+  REQUIRE(api.size() == 1);
+  CHECK(api[0].severity == Severity::kInfo);
+  CHECK(contains(api[0].message, "Deployment/metrics-api"));
+}
+
+TEST_CASE("webhook-missing-ca-bundle: RBAC that cannot inject this object -> still warn") {
+  for (const char* name : {"fail.injector-other-object", "fail.injector-read-only", "fail.injector-account-unused",
+                           "fail.injector-rolebinding-only"}) {
+    INFO(name);
+    const auto f = fixture_findings(kMissing, name);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].severity == Severity::kWarn);
+  }
+}
+
+TEST_CASE("webhook-missing-ca-bundle: a view without RBAC kinds keeps warn (the rule is not skipped)") {
+  const auto set = testing::load_fixture("rules/webhook-missing-ca-bundle/pass.injector-certgen-job.yaml");
+  policy::ObjectIndex all;
+  all.add_all(set.objects);
+  const PartialContext no_rbac(all, {core::Kind::kService, core::Kind::kJob, core::Kind::kDeployment});
+  const policy::Engine engine;
+  const auto f = testing::of_rule(engine.evaluate(set.objects[0], nullptr, Operation::kCreate, no_rbac), kMissing);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  // And with nothing known at all (admission without a cluster view).
+  const policy::EmptyContext none;
+  const auto g = testing::of_rule(engine.evaluate(set.objects[0], nullptr, Operation::kCreate, none), kMissing);
+  REQUIRE(g.size() == 1);
+  CHECK(g[0].severity == Severity::kWarn);
+}
+
+TEST_CASE("webhook-missing-ca-bundle: injector known in the complete view but bundle still empty -> warn") {
+  const auto set = testing::load_fixture("rules/webhook-missing-ca-bundle/pass.injector-certgen-job.yaml");
+  const auto f = run_with(set, 0, Operation::kCreate, nullptr, true, kMissing);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].fix, "Job/shop-certgen"));
+}
+
+TEST_CASE("webhook-missing-ca-bundle: UPDATE dropping a bundle an injector re-injects -> warn, not deny") {
+  // kubectl replace / GitOps replace-sync of a manifest that never had the CA.
+  const auto set = testing::load_fixture("rules/webhook-missing-ca-bundle/pass.injector-certgen-job.yaml");
+  const auto before = testing::load_yaml(R"(
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: shop-validator}
+webhooks:
+  - name: orders.shop.example.org
+    clientConfig: {caBundle: Cg==, service: {name: shop-webhook, namespace: shop}}
+)");
+  const auto f = run_with(set, 0, Operation::kUpdate, &before.objects[0], false, kMissing);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "until Job/shop-certgen re-injects it"));
+}
+
+TEST_CASE("webhook-missing-ca-bundle: UPDATE dropping the bundle of an annotated object -> warn, not deny") {
+  const std::string annotated = R"(
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+  annotations: {cert-manager.io/inject-ca-from: webhook-system/serving-cert}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  conversion:
+    strategy: Webhook
+    webhook:
+      clientConfig: {)";
+  const auto before = testing::load_yaml(annotated + "caBundle: Cg==, service: {name: webhook-service, namespace: webhook-system}}\n");
+  const auto after = testing::load_yaml(annotated + "service: {name: webhook-service, namespace: webhook-system}}\n");
+  const auto f = run_with(after, 0, Operation::kUpdate, &before.objects[0], false, kMissing);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "the CA injector re-injects it"));
+  // CREATE of the same annotated object: nothing at all.
+  CHECK(run_with(after, 0, Operation::kCreate, nullptr, false, kMissing).empty());
+}
+
+TEST_CASE("webhook-missing-ca-bundle: 18 webhooks without a bundle -> one finding listing every path") {
+  std::string yaml = R"(
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: many}
+webhooks:
+)";
+  for (int i = 0; i < 18; ++i) {
+    yaml += "  - name: h" + std::to_string(i) +
+            ".example.com\n    clientConfig: {service: {name: webhook-service, namespace: webhook-system}}\n";
+  }
+  const auto set = testing::load_yaml(yaml + "---" + kService);
+  const auto f = testing::of_rule(testing::evaluate(set), kMissing);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].paths.size() == 18);
+  CHECK(f[0].paths[17] == "webhooks[17].clientConfig.caBundle");
+  // Same condition, same Service: one message, no "(+N more)".
+  CHECK_FALSE(contains(f[0].message, "more)"));
 }
