@@ -330,6 +330,57 @@ const Object* operator_resource_selected(const policy::Context& ctx, const Objec
   return nullptr;
 }
 
+// Objects that say which components the input deploys: everything but the
+// Services and monitors that point at them.
+bool describes_components(core::Kind k) {
+  return k != Kind::kService && k != Kind::kServiceMonitor && k != Kind::kPodMonitor;
+}
+
+bool carries(const Object& o, const std::string& key, const std::string& value) {
+  auto has = [&](const core::StringMap& labels) {
+    const std::string* v = core::find_value(labels, key);
+    return v != nullptr && *v == value;
+  };
+  if (has(o.meta.labels)) return true;
+  if (const PodTemplate* t = o.pod_template(); t != nullptr && has(t->labels)) return true;
+  if (const core::CustomResource* cr = o.custom_resource(); cr != nullptr && has(cr->pod_labels)) return true;
+  return false;
+}
+
+bool mentions(const Object& o, const std::string& value) {
+  if (o.name() == value) return true;
+  for (const auto& [k, v] : o.meta.labels) {
+    if (v == value) return true;
+  }
+  return false;
+}
+
+// A selector pair that no object of the input (but Services and monitors)
+// carries in its namespace, naming a value no such object mentions anywhere
+// in the input: the component is not part of this input (an optional part
+// switched off, or deployed by another install). Empty when none.
+std::string absent_component(const policy::Context& ctx, const Object& svc_obj, const core::StringMap& selector) {
+  std::vector<const Object*> in_ns, everywhere;
+  for (std::size_t k = 1; k < core::kKindCount; ++k) {
+    const auto kind = static_cast<Kind>(k);
+    if (!describes_components(kind) || !ctx.knows(kind)) continue;
+    for (const Object* o : ctx.list(kind, svc_obj.ns())) in_ns.push_back(o);
+    for (const Object* o : ctx.list_all(kind)) everywhere.push_back(o);
+  }
+  if (ctx.knows(Kind::kOther)) {
+    for (const Object* o : ctx.list(Kind::kOther, svc_obj.ns())) in_ns.push_back(o);
+    for (const Object* o : ctx.list_all(Kind::kOther)) everywhere.push_back(o);
+  }
+  for (const auto& [key, value] : selector) {
+    const bool carried = std::any_of(in_ns.begin(), in_ns.end(), [&](const Object* o) { return carries(*o, key, value); });
+    if (carried) continue;
+    const bool mentioned =
+        std::any_of(everywhere.begin(), everywhere.end(), [&](const Object* o) { return mentions(*o, value); });
+    if (!mentioned) return key + "=" + value;
+  }
+  return "";
+}
+
 void check_selects_nothing(const RuleInput& in, FindingSink& out) {
   const Service* svc = in.object.service();
   if (svc == nullptr || skipped_service(*svc)) return;
@@ -343,6 +394,15 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
   // what runs there.
   if (in_namespace.empty() && !in.context.complete()) return;
   if (operator_resource_selected(in.context, in.object, svc->selector) != nullptr) return;
+  if (!in.context.complete()) {
+    if (const std::string absent = absent_component(in.context, in.object, svc->selector); !absent.empty()) {
+      out.add(Severity::kInfo, "spec.selector",
+              "no object of the input carries " + absent +
+                  ": fine if that component is deployed separately, else the Service has no endpoints",
+              "if it belongs to this input, make spec.selector a subset of its pod template labels");
+      return;
+    }
+  }
   out.add(Severity::kWarn, "spec.selector",
           "selector " + format_labels(svc->selector) + " matches no pod template in namespace " +
               in.object.ns() + ": the Service has no endpoints",
@@ -463,14 +523,16 @@ WIRECHECK_REGISTER_RULE(service_selects_nothing, {
     .id = "service-selects-nothing",
     .title = "Service selector matches no pod template",
     .severity = Severity::kWarn,
-    .severities = "warn",
+    .severities = "warn / info",
     .kinds = {Kind::kService},
     .needs_context = true,
     .context_kinds = core::workload_kinds(),
     .failure = "A Service whose selector matches no pod has no endpoints: connections to it are "
                "refused or time out. Not reported when the pods may come from elsewhere: selector "
                "labels controllers add at run time, a custom resource whose pod labels cover the "
-               "selector (operator-managed pods), or (lint) no workload of the namespace in the input.",
+               "selector (operator-managed pods), or (lint) no workload of the namespace in the input. "
+               "Info in lint when nothing in the input but Services and monitors names the selected "
+               "component (an optional part not deployed, or another install's).",
     .fix = "Make spec.selector a subset of the pod template labels of the workload that serves the "
            "Service (or add the missing labels to that template).",
     .check = &check_selects_nothing})

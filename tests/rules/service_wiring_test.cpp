@@ -274,9 +274,14 @@ TEST_CASE("service-selects-nothing: pods from controllers, operators or outside 
     INFO(name);
     CHECK(fixture_findings(kSelectsNothing, name).empty());
   }
-  const auto f = fixture_findings(kSelectsNothing, "fail.operator-resource-other-labels.yaml");
+  // A component nothing else in the input names: info, not warn.
+  const auto f = fixture_findings(kSelectsNothing, "pass.component-not-in-input.yaml");
   REQUIRE(f.size() == 1);
-  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].severity == Severity::kInfo);
+  CHECK(contains(f[0].message, "app.kubernetes.io/name=shop-reporter"));
+  const auto renamed = fixture_findings(kSelectsNothing, "fail.renamed-workload.yaml");
+  REQUIRE(renamed.size() == 1);
+  CHECK(renamed[0].severity == Severity::kWarn);
 }
 
 TEST_CASE("service-selects-nothing: a namespace without workloads is a finding in the complete (audit) view") {
