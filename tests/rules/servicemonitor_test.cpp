@@ -551,5 +551,41 @@ TEST_CASE("monitor rules on the real-manifest corpus: expected denies and warnin
   }
 }
 
+
+// Issue 9 classes 5 and 7: Services the cluster or another install provides,
+// and scrape addresses set by relabeling.
+
+TEST_CASE("selects-nothing: kube-system, default/kubernetes and namespaces the input lacks -> no finding in lint") {
+  for (const char* file : {"pass.kubelet-kube-system.yaml", "pass.default-kubernetes.yaml",
+                           "pass.namespace-not-in-input.yaml", "pass.namespace-any.yaml"}) {
+    INFO(file);
+    CHECK(fixture_findings(kSelectsNothing, file).empty());
+  }
+}
+
+TEST_CASE("selects-nothing: in the complete (audit) view the same monitors are findings") {
+  for (const char* file : {"pass.kubelet-kube-system.yaml", "pass.namespace-not-in-input.yaml"}) {
+    INFO(file);
+    const auto f = complete_view_findings(kSelectsNothing, file);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].severity == Severity::kWarn);
+  }
+}
+
+TEST_CASE("endpoint-incomplete: relabelings that set __address__ choose the port on purpose -> no finding") {
+  CHECK(fixture_findings(kEndpointIncomplete, "pass.relabel-address.yaml").empty());
+  // A relabeling of another label does not.
+  const auto f = yaml_findings(kEndpointIncomplete, R"(apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: m, namespace: mesh}
+spec:
+  selector: {matchLabels: {app: x}}
+  endpoints:
+  - relabelings: [{sourceLabels: [__meta_kubernetes_pod_name], targetLabel: pod}]
+)");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+}
+
 }  // namespace
 }  // namespace wirecheck
