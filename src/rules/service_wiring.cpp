@@ -394,7 +394,10 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
   // what runs there.
   if (in_namespace.empty() && !in.context.complete()) return;
   if (operator_resource_selected(in.context, in.object, svc->selector) != nullptr) return;
-  if (!in.context.complete()) {
+  // Only where the view is a whole manifest input (it knows every kind, as
+  // lint's does): a cluster cache of a few kinds cannot say what "the
+  // input" names, and scanning it per Service would not be cheap.
+  if (!in.context.complete() && in.context.knows(Kind::kOther)) {
     if (const std::string absent = absent_component(in.context, in.object, svc->selector); !absent.empty()) {
       out.add(Severity::kInfo, "spec.selector",
               "no object of the input carries " + absent +
