@@ -188,7 +188,8 @@ TEST_CASE("probe-port-not-declared: undeclared name -> deny with the container's
   CHECK(f[0].message ==
         "livenessProbe of manager uses port name \"healthz\", which manager does not declare: the kubelet cannot "
         "resolve it, the probe fails and the container restarts in a loop");
-  CHECK(f[0].fix == "declare containerPort 8081 named healthz in container manager, or set the probe port to 8081");
+  CHECK(f[0].fix == "declare containerPort 8081 named healthz in container manager (it serves health there), or set the probe "
+        "port to 8081");
 }
 
 TEST_CASE("probe-port-not-declared: name declared by another container -> deny saying names resolve per container") {
@@ -196,7 +197,7 @@ TEST_CASE("probe-port-not-declared: name declared by another container -> deny s
   REQUIRE(f.size() == 1);
   CHECK(f[0].path == "spec.template.spec.containers[1].readinessProbe.httpGet.port");
   CHECK(contains(f[0].message, "(app does, but names resolve per container)"));
-  CHECK(f[0].fix == "declare containerPort 8080 named http in container exporter, or set the probe port to 8080");
+  CHECK(f[0].fix == "set the probe port to 8080 (served by container app; names resolve only within the probed container)");
 }
 
 TEST_CASE("probe-port-not-declared: a near-miss name -> the fix proposes the declared one") {
@@ -270,6 +271,23 @@ TEST_CASE("probes: correct real manifests give no finding of these rules") {
       }
     }
   }
+}
+
+TEST_CASE("probe-port-not-declared: the container's only other port is not proposed (it may serve metrics)") {
+  const auto f = yaml_findings(kNotDeclared, R"(apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: demo}
+spec:
+  containers:
+  - name: app
+    image: example/app:1
+    ports: [{name: metrics, containerPort: 9090}]
+    readinessProbe: {httpGet: {port: healthz, path: /healthz}}
+)");
+  REQUIRE(f.size() == 1);
+  CHECK_FALSE(contains(f[0].fix, "metrics"));
+  CHECK_FALSE(contains(f[0].fix, "9090"));
+  CHECK(contains(f[0].fix, "declare a containerPort named healthz in container app"));
 }
 
 }  // namespace wirecheck
