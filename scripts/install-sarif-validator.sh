@@ -15,6 +15,7 @@ if [[ -f $DIR/schema/sarif-schema-2.1.0.json && -d $DIR/node_modules/ajv && -d $
 fi
 if ! command -v npm >/dev/null; then
   echo "install-sarif-validator: installing npm" >&2
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 echo "install-sarif-validator: installing ajv and the SARIF 2.1.0 schema into $DIR" >&2
