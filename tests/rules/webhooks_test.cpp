@@ -319,13 +319,6 @@ std::vector<policy::Finding> delete_findings(const core::ManifestSet& set, std::
   return testing::of_rule(engine.evaluate(svc, &svc, op, ctx), "service-delete-breaks-webhook");
 }
 
-const policy::Finding* finding_mentioning(const std::vector<policy::Finding>& f, std::string_view text) {
-  for (const auto& x : f) {
-    if (contains(x.message, text)) return &x;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 TEST_CASE("service-delete-breaks-webhook: DELETE of a Service several objects call -> one deny, most severe first") {
