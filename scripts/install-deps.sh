@@ -12,6 +12,7 @@ PACKAGES=(
   curl jq
   python3-prometheus-client   # the reference Prometheus text parser, for the metrics test
   kubernetes-client           # kubectl kustomize renders deploy/ in the deploy test
+  nodejs                      # the SARIF schema validator (scripts/install-sarif-validator.sh)
 )
 
 # `install-deps.sh --bench` adds the load-test client.
@@ -33,7 +34,8 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+sarif_validator() { "$(dirname "$0")/install-sarif-validator.sh"; }
+[[ ${#missing[@]} -eq 0 ]] && { sarif_validator; exit 0; }
 
 echo "install-deps: installing ${missing[*]}" >&2
 if [[ $(id -u) -ne 0 ]]; then
@@ -50,3 +52,4 @@ if ! $SUDO apt-get update -qq || ! $SUDO apt-get install -y -qq --no-install-rec
   echo "install-deps: this project needs Debian bookworm's package archive (see README)" >&2
   exit 1
 fi
+sarif_validator

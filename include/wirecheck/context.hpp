@@ -94,6 +94,10 @@ std::vector<const core::Object*> pod_templates_selected_by(const Context& ctx, s
 // Services in `ns` (with a selector) that select a template with `labels`.
 std::vector<const core::Object*> services_selecting(const Context& ctx, std::string_view ns,
                                                     const core::StringMap& labels);
+// Whether the view holds anything of namespace `ns`: an object of a known
+// kind in it, or its Namespace object. A partial view (lint) that holds
+// nothing of a namespace says nothing about what the cluster has there.
+bool namespace_in_view(const Context& ctx, std::string_view ns);
 // Whether every pair of `selector` is in `labels` (Service selector semantics;
 // an empty selector selects nothing here, as a Service without selector).
 bool selector_contains(const core::StringMap& selector, const core::StringMap& labels);

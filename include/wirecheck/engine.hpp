@@ -42,7 +42,8 @@ class Engine {
   explicit Engine(Settings settings = Settings::defaults(), Clock clock = {});
 
   // Findings for `object` under `op`. For DELETE pass the stored object as
-  // `object` (and as `old_object`). Findings come sorted by rule id, then path.
+  // `object` (and as `old_object`). Findings come sorted by severity (deny first), then rule id,
+  // then path; one per rule.
   // With `skipped`, the rules skipped for lack of context are appended to it.
   std::vector<Finding> evaluate(const core::Object& object, const core::Object* old_object,
                                 Operation op, const Context& context,

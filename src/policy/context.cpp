@@ -80,6 +80,18 @@ std::vector<const core::Object*> pod_templates_in(const Context& ctx, std::strin
   return out;
 }
 
+bool namespace_in_view(const Context& ctx, std::string_view ns) {
+  for (std::size_t k = 1; k < core::kKindCount; ++k) {
+    const auto kind = static_cast<core::Kind>(k);
+    if (ctx.knows(kind) && !ctx.list(kind, ns).empty()) return true;
+  }
+  if (!ctx.knows(core::Kind::kOther)) return false;
+  for (const core::Object* o : ctx.list(core::Kind::kOther, "")) {
+    if (o->ref.kind == "Namespace" && o->name() == ns) return true;
+  }
+  return false;
+}
+
 bool selector_contains(const core::StringMap& selector, const core::StringMap& labels) {
   if (selector.empty()) return false;
   for (const auto& [key, value] : selector) {

@@ -16,6 +16,24 @@ std::optional<core::Kind> missing_context(const RuleSpec& spec, const Context& c
   return std::nullopt;
 }
 
+// One finding per object and rule: the entries of one object (webhooks,
+// endpoints, ports) that trip a rule are reported once, at the highest
+// severity, listing every entry's path. Messages that differ per entry keep
+// the most severe one and say how many more entries there are; the fix is the
+// most severe entry's (the paths say where else it applies).
+RawFinding merge_entries(std::vector<RawFinding>& items, std::vector<std::string>& paths) {
+  std::stable_sort(items.begin(), items.end(),
+                   [](const RawFinding& a, const RawFinding& b) { return a.severity > b.severity; });
+  for (const RawFinding& raw : items) {
+    if (std::find(paths.begin(), paths.end(), raw.path) == paths.end()) paths.push_back(raw.path);
+  }
+  RawFinding merged = std::move(items.front());
+  const bool same_message = std::all_of(items.begin() + 1, items.end(),
+                                        [&](const RawFinding& r) { return r.message == merged.message; });
+  if (!same_message) merged.message += " (+" + std::to_string(items.size() - 1) + " more)";
+  return merged;
+}
+
 std::string exemption_key(std::string_view rule) {
   std::string key(kExemptionPrefix);
   key += rule;
@@ -66,8 +84,11 @@ std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Ob
     if (sink.items().empty()) continue;
 
     const std::string* reason = object.annotation(exemption_key(spec.id));
-    for (RawFinding& raw : sink.items()) {
+    {
+      std::vector<std::string> paths;
+      RawFinding raw = merge_entries(sink.items(), paths);
       Finding f;
+      f.paths = std::move(paths);
       f.rule = std::string(spec.id);
       f.severity = active.severity_override.value_or(raw.severity);
       f.object = object.ref;
@@ -85,7 +106,10 @@ std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Ob
       findings.push_back(std::move(f));
     }
   }
+  // Most severe first: the line a busy reader (or a CI log that shows only
+  // the first one) sees is the one that matters.
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return a.severity > b.severity;
     return a.rule != b.rule ? a.rule < b.rule : a.path < b.path;
   });
   return findings;
