@@ -12,7 +12,7 @@ OPS_LISTEN ?= 127.0.0.1:8080
 # are noise here.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build binary test e2e run certs bench lint-examples docs clean
+.PHONY: all deps configure build binary test e2e run certs bench bench-lint abuse lint-examples docs clean
 
 all: build
 
@@ -45,6 +45,15 @@ run: binary certs
 
 bench: build
 	@scripts/bench.sh $(BUILD_DIR)
+
+# The transport abuse tests (also part of `make test`), with their figures.
+abuse: build
+	@$(BUILD_DIR)/tests/wirecheck_server_tests "[abuse]"
+
+# Only the lint scaling table (part of `make bench`).
+bench-lint: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck_lint_scaling
+	@scripts/bench-lint.sh $(BUILD_DIR)
 
 lint-examples: binary
 	$(WIRECHECK) lint -f examples/

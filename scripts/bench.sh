@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh BUILD_DIR: prints the performance figures.
 #  1. micro benchmarks (Google Benchmark): parse, decode, evaluate and the
-#     whole admission path per fixture, no TLS;
+#     whole admission path per fixture, no TLS; then the lint scaling table
+#     (scripts/bench-lint.sh: 1k, 10k, 100k generated objects);
 #  2. the cluster cache (--cluster): RSS of 50,000 cached objects and the
 #     time to apply one watch event (bench/cluster_cache_bench.cpp);
 #  3. a bounded load run over TLS against `wirecheck serve` on loopback with
@@ -22,6 +23,8 @@ echo "== micro benchmarks (CPU time per call, no TLS) =="
 "$BUILD/bench/wirecheck_bench" --benchmark_min_time=0.5 ${BENCH_FILTER:+--benchmark_filter=$BENCH_FILTER}
 
 echo
+"$HERE/scripts/bench-lint.sh" "$BUILD"
+
 echo "== cluster cache: memory of 50,000 cached objects, event latency =="
 "$BUILD/bench/wirecheck_cluster_bench"
 

@@ -6,10 +6,13 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config make git
   libcpp-httplib-dev libssl-dev openssl ca-certificates
+  libboost-dev                # Asio + Beast: the event-driven HTTPS listeners
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
-  catch2 libyaml-cpp-dev libbenchmark-dev
+  catch2 libyaml-cpp-dev libyaml-dev libbenchmark-dev
   curl jq
   python3-prometheus-client   # the reference Prometheus text parser, for the metrics test
+  kubernetes-client           # kubectl kustomize renders deploy/ in the deploy test
+  nodejs                      # the SARIF schema validator (scripts/install-sarif-validator.sh)
 )
 
 # `install-deps.sh --bench` adds the load-test client.
@@ -24,11 +27,15 @@ fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
+  # Any kubectl will do; a newer one from another source owns /usr/bin/kubectl
+  # and must not be replaced (deploy/ needs its kustomize v5, see README).
+  if [[ $p == kubernetes-client ]] && command -v kubectl >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+sarif_validator() { "$(dirname "$0")/install-sarif-validator.sh"; }
+[[ ${#missing[@]} -eq 0 ]] && { sarif_validator; exit 0; }
 
 echo "install-deps: installing ${missing[*]}" >&2
 if [[ $(id -u) -ne 0 ]]; then
@@ -45,3 +52,4 @@ if ! $SUDO apt-get update -qq || ! $SUDO apt-get install -y -qq --no-install-rec
   echo "install-deps: this project needs Debian bookworm's package archive (see README)" >&2
   exit 1
 fi
+sarif_validator

@@ -114,7 +114,8 @@ spec:
   ports: [{name: http, port: 80, targetPort: http}]
 )");
   const policy::Engine engine;
-  policy::ObjectIndex full;
+  // Complete view: in a partial one a namespace without workloads is no finding.
+  policy::ObjectIndex full(/*complete=*/true);
   full.add_all(set.objects);
   const auto with_context = engine.evaluate(set.objects[0], nullptr, Operation::kCreate, full);
   CHECK_FALSE(testing::of_rule(with_context, "service-selects-nothing").empty());

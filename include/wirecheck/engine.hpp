@@ -42,15 +42,17 @@ class Engine {
   explicit Engine(Settings settings = Settings::defaults(), Clock clock = {});
 
   // Findings for `object` under `op`. For DELETE pass the stored object as
-  // `object` (and as `old_object`). Findings come sorted by rule id, then path.
+  // `object` (and as `old_object`). Findings come sorted by severity (deny first), then rule id,
+  // then path; one per rule.
   // With `skipped`, the rules skipped for lack of context are appended to it.
   std::vector<Finding> evaluate(const core::Object& object, const core::Object* old_object,
                                 Operation op, const Context& context,
                                 std::vector<SkippedRule>* skipped = nullptr) const;
 
   // Raw findings of `spec` on `object` produced outside `evaluate` (live
-  // checks) finished the way `evaluate` finishes a rule's: severity
-  // override, exemption annotation; empty when the rule is disabled.
+  // checks) finished the way `evaluate` finishes a rule's: merged into one
+  // finding with every entry's path in `paths`, severity override,
+  // exemption annotation; empty when the rule is disabled or `raw` is empty.
   std::vector<Finding> finish(const RuleSpec& spec, const core::Object& object,
                               std::vector<RawFinding> raw) const;
 

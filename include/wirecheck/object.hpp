@@ -59,6 +59,9 @@ std::string_view kind_name(Kind kind);
 // because e.g. `Certificate` exists outside cert-manager.io.
 Kind kind_from(std::string_view group, std::string_view kind);
 bool is_workload(Kind kind);
+// Whether objects of `kind` live in a namespace (false for the cluster-scoped
+// kinds and for kOther, whose scope is unknown).
+bool is_namespaced(Kind kind);
 // Every kind that carries a pod template (safe to call during static
 // initialisation, where rules are registered).
 const std::vector<Kind>& workload_kinds();
@@ -233,6 +236,9 @@ struct MonitorEndpoint {
   TlsConfig tls;
   // Any of bearerTokenFile, bearerTokenSecret, authorization, basicAuth, oauth2.
   bool has_auth = false;
+  // A relabeling writes __address__: the scrape address (and port) comes
+  // from relabeling on purpose.
+  bool relabels_address = false;
   std::size_t index = 0;
 };
 
@@ -283,6 +289,7 @@ struct Webhook {
   LabelSelector namespace_selector;
   LabelSelector object_selector;
   std::vector<RuleWithOperations> rules;
+  std::size_t match_conditions = 0;  // matchConditions entries (CEL, not evaluated)
   std::size_t index = 0;
 
   // failurePolicy Fail, explicit or defaulted.
@@ -355,6 +362,16 @@ struct RoleBinding {
   std::vector<Subject> subjects;
 };
 
+// ------------------------------------------------------ custom resources
+
+// What a custom resource (any kind of a non-core API group we do not model)
+// says about the pods an operator creates for it: the labels in
+// spec.podMetadata.labels, spec.template.metadata.labels or spec.labels
+// (merged, in that order).
+struct CustomResource {
+  StringMap pod_labels;
+};
+
 // Where an object came from in lint input (empty in admission).
 struct SourceLocation {
   std::string file;
@@ -362,7 +379,8 @@ struct SourceLocation {
 };
 
 using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
-                          CustomResourceDefinition, APIService, Certificate, Role, RoleBinding>;
+                          CustomResourceDefinition, APIService, Certificate, Role, RoleBinding,
+                          CustomResource>;
 
 struct Object {
   Kind kind = Kind::kOther;
@@ -386,6 +404,8 @@ struct Object {
   const Role* role() const { return std::get_if<Role>(&spec); }
   // RoleBinding / ClusterRoleBinding.
   const RoleBinding* role_binding() const { return std::get_if<RoleBinding>(&spec); }
+  // Objects of kind kOther from a custom API group (a dot in the group).
+  const CustomResource* custom_resource() const { return std::get_if<CustomResource>(&spec); }
 
   const std::string& name() const { return meta.name; }
   const std::string& ns() const { return meta.ns; }

@@ -4,6 +4,7 @@
 // for --shutdown-delay (so endpoints can be removed while the API server
 // moves away), in-flight requests finish, then the process exits 0.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "cluster/background_audit.hpp"
 #include "cluster/cluster_cache.hpp"
 #include "server/cert_store.hpp"
+#include "server/cluster_metrics.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/ops_server.hpp"
@@ -46,9 +48,16 @@ constexpr const char* kServeUsage =
     "  --max-body-bytes N            request body limit (default 8388608)\n"
     "  --shutdown-delay D            keep serving this long after SIGTERM (default 5s)\n"
     "  --fail-closed                 deny (code 500) on internal errors instead of allowing\n"
-    "  --threads N                   concurrent connections served (default 64)\n"
+    "  --threads N                   workers deciding reviews over 64 KiB (default 2)\n"
+    "  --max-connections N           open webhook connections; at the cap the oldest idle one\n"
+    "                                is closed, else new ones are refused (default 2048)\n"
+    "  --header-timeout D            TLS handshake + request head, from accept (default 10s)\n"
     "  --request-timeout D           longest time one request may take to arrive; slower\n"
     "                                clients are disconnected (default 30s, 0 = no limit)\n"
+    "  --write-timeout D             longest time to write one answer (default 10s)\n"
+    "  --idle-timeout D              close keep-alive connections idle this long (default 60s)\n"
+    "  --drain-timeout D             after --shutdown-delay, wait this long for answers under\n"
+    "                                way (default 20s; delay + drain < the pod's 30s grace)\n"
     "  --cert-reload-interval D      how often certificate files are re-read (default 2s)\n"
     "  --log-level L                 debug|info|warn|error (default info)\n"
     "  --cluster                     watch the cluster (list/watch cache) so rules that need other\n"
@@ -73,6 +82,7 @@ struct ServeConfig {
   std::string metrics_key_file;
   std::chrono::milliseconds shutdown_delay{5000};
   std::chrono::milliseconds reload_interval{2000};
+  std::chrono::milliseconds drain_timeout{20000};
   bool fail_closed = false;
   bool cluster = false;
   std::string kubeconfig;
@@ -131,11 +141,21 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
       cfg.metrics_cert_file = *value;
     } else if (flag == "--metrics-tls-private-key-file") {
       cfg.metrics_key_file = *value;
-    } else if (flag == "--max-body-bytes" || flag == "--threads") {
+    } else if (flag == "--max-body-bytes" || flag == "--threads" || flag == "--max-connections") {
       char* end = nullptr;
       const unsigned long long n = std::strtoull(value->c_str(), &end, 10);
       if (end == value->c_str() || *end != '\0' || n == 0) return bad(flag + " must be a positive number");
-      (flag == "--threads" ? cfg.webhook.threads : cfg.webhook.max_body_bytes) = static_cast<std::size_t>(n);
+      (flag == "--threads" ? cfg.webhook.threads
+                           : flag == "--max-connections" ? cfg.webhook.max_connections
+                                                         : cfg.webhook.max_body_bytes) = static_cast<std::size_t>(n);
+    } else if (flag == "--header-timeout" || flag == "--write-timeout" || flag == "--idle-timeout" ||
+               flag == "--drain-timeout") {
+      const auto d = parse_duration(*value);
+      if (!d || d->count() <= 0) return bad(flag + " must be a positive duration like 10s or 500ms");
+      (flag == "--header-timeout"  ? cfg.webhook.head_timeout
+       : flag == "--write-timeout" ? cfg.webhook.write_timeout
+       : flag == "--idle-timeout"  ? cfg.webhook.idle_timeout
+                                   : cfg.drain_timeout) = *d;
     } else if (flag == "--request-timeout") {
       const auto d = parse_duration(*value);
       if (!d) return bad(flag + " must be a duration like 30s or 500ms (0 = no limit)");
@@ -173,6 +193,25 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
   }
   if (cfg.reload_interval.count() <= 0) cfg.reload_interval = std::chrono::milliseconds(2000);
   return 0;
+}
+
+// Raises the soft descriptor limit to the hard one and keeps the connection
+// cap below it, so that the cap, not EMFILE, is what refuses connections.
+void fit_connection_cap(std::size_t& max_connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+    (void)::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  constexpr rlim_t kReserve = 128;  // ops listener, certificate files, logs
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur > kReserve && max_connections > lim.rlim_cur - kReserve) {
+    max_connections = static_cast<std::size_t>(lim.rlim_cur - kReserve);
+    server::LogLine("connection cap lowered to fit the descriptor limit")
+        .num("maxConnections", static_cast<std::int64_t>(max_connections))
+        .emit(spdlog::level::warn);
+  }
 }
 
 // The cluster module's messages as JSON log lines.
@@ -278,6 +317,7 @@ int run_serve(const Args& args) {
     cfg.ops.tls = metrics_certs.get();
   }
 
+  fit_connection_cap(cfg.webhook.max_connections);
   std::unique_ptr<cluster::ClusterCache> cache;
   admission::ContextSource context_source = admission::empty_context_source();
   if (cfg.cluster) {
@@ -289,7 +329,7 @@ int run_serve(const Args& args) {
     server::LogLine("watching the cluster").str("server", kube->server).str("config", kube->origin)
         .emit(spdlog::level::info);
     cache = std::make_unique<cluster::ClusterCache>(std::move(*kube), cluster::ClusterCacheOptions{}, cluster_log());
-    metrics.add_section([&cache](std::string& out) { cache->render_metrics(out); });
+    metrics.add_section([&cache](std::string& out) { server::render_cluster_metrics(*cache, out); });
     context_source = [&cache] { return std::shared_ptr<const policy::Context>(cache->snapshot()); };
   }
   std::unique_ptr<cluster::BackgroundAudit> audit;
@@ -308,11 +348,14 @@ int run_serve(const Args& args) {
   }
   const admission::AdmissionHandler handler(engine, context_source, admission::HandlerOptions{cfg.fail_closed});
   server::WebhookServer webhook(handler, certs, metrics, cfg.webhook);
+  cfg.ops.not_live = [&webhook] { return webhook.not_live_reason(); };
   server::OpsServer ops(metrics, [&]() -> std::string {
     if (webhook.draining()) return "shutting down";
     if (!certs.loaded()) return "serving certificate not loaded";
-    if (cache) return cache->not_ready();
-    return {};
+    if (cache) {
+      if (std::string reason = cache->not_ready(); !reason.empty()) return reason;
+    }
+    return webhook.not_ready_reason();
   }, cfg.ops);
   if (auto status = webhook.bind(); !status) {
     server::LogLine("cannot start the webhook listener").str("error", status.error()).emit(spdlog::level::critical);
@@ -352,8 +395,9 @@ int run_serve(const Args& args) {
                  static_cast<long>((cfg.shutdown_delay.count() % 1000) * 1000000)};
   sigtimedwait(&stop_signals, nullptr, &delay);
 
+  // Idle connections close now; answers under way are written completely.
   webhook.stop(/*join=*/false);
-  const bool idle = webhook.wait_idle(std::chrono::seconds(30));
+  const bool idle = webhook.wait_idle(cfg.drain_timeout);
   ops.stop(/*join=*/false);
   certs.stop_watching();
   if (audit) audit->stop();
@@ -361,8 +405,8 @@ int run_serve(const Args& args) {
   server::LogLine("stopped").boolean("inFlightFinished", idle).emit(spdlog::level::info);
   spdlog::default_logger()->flush();
   std::fflush(stderr);
-  // Idle keep-alive connections would hold the serving threads until their
-  // timeout; the process is done, so leave without joining them.
+  // Every answer under way is written (or the drain timed out and the exit
+  // code says so); leave without waiting for peers to close.
   std::_Exit(idle ? 0 : 1);
 }
 

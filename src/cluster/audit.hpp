@@ -100,6 +100,29 @@ class CompleteView final : public policy::Context {
     return inner_.list(kind, ns);
   }
   std::vector<const core::Object*> list_all(core::Kind kind) const override { return inner_.list_all(kind); }
+  std::string_view unknown_reason(core::Kind kind) const override { return inner_.unknown_reason(kind); }
+  // The indexed queries go to the inner view's indexes, never to the
+  // scanning defaults: an audit runs every rule over every object.
+  std::vector<const core::Object*> list_matching(core::Kind kind, std::string_view ns,
+                                                 const core::LabelSelector& selector) const override {
+    return inner_.list_matching(kind, ns, selector);
+  }
+  std::vector<const core::Object*> list_all_matching(core::Kind kind,
+                                                     const core::LabelSelector& selector) const override {
+    return inner_.list_all_matching(kind, selector);
+  }
+  std::vector<const core::Object*> list_all_annotated(core::Kind kind, std::string_view key,
+                                                      std::string_view value) const override {
+    return inner_.list_all_annotated(kind, key, value);
+  }
+  std::vector<const core::Object*> services_selecting(std::string_view ns,
+                                                      const core::StringMap& labels) const override {
+    return inner_.services_selecting(ns, labels);
+  }
+  std::vector<const core::Object*> certificates_writing(
+      std::string_view ns, std::initializer_list<std::string_view> secret_names) const override {
+    return inner_.certificates_writing(ns, secret_names);
+  }
 
  private:
   const policy::Context& inner_;

@@ -17,6 +17,17 @@
 
 namespace wirecheck::cluster {
 
+// One watched kind's state, for metrics.
+struct KindStatus {
+  core::Kind kind;
+  KindState state;
+  std::size_t objects;
+  std::uint64_t watch_restarts;
+  std::uint64_t relists;
+  std::uint64_t malformed_events;
+  std::int64_t last_event_unix_ms;  // 0: none yet
+};
+
 struct ClusterCacheOptions {
   ReflectorOptions reflector;
   // Kinds to watch; empty means every entry of watched_kinds().
@@ -38,8 +49,8 @@ class ClusterCache {
 
   // "" when every served kind has synced once; else why not (for /readyz).
   std::string not_ready() const;
-  // Appends the wirecheck_cluster_* families (Prometheus text format).
-  void render_metrics(std::string& out) const;
+  // Every watched kind, in watched_kinds() order.
+  std::vector<KindStatus> status() const;
 
  private:
   KubeConfig config_;

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/decode_dom.hpp"
+#include "wirecheck/engine.hpp"
 
 namespace wirecheck::cluster {
 namespace {
@@ -29,6 +30,43 @@ bool controlled_by_cached_workload(element item) {
     if (core::is_workload(core::kind_from(group, string_at(owner, "kind")))) return true;
   }
   return false;
+}
+
+void shrink(core::Container& c) {
+  c.command.shrink_to_fit();
+  c.args.shrink_to_fit();
+  c.env.shrink_to_fit();
+  c.ports.shrink_to_fit();
+}
+
+// What no rule reads of a cached object is dropped: annotations, except on
+// the kinds whose CA-injection annotations rules look up (webhook
+// configurations, CRDs, APIServices), and never the last-applied copy of the
+// whole object. Exemption annotations stay on every kind: the audit reviews
+// cached objects, and an exempted object must stay exempted there. Vectors
+// lose their growth slack.
+void compact(core::Object& object) {
+  auto& annotations = object.meta.annotations;
+  const bool keeps_annotations = object.kind == core::Kind::kValidatingWebhookConfiguration ||
+                                 object.kind == core::Kind::kMutatingWebhookConfiguration ||
+                                 object.kind == core::Kind::kCustomResourceDefinition ||
+                                 object.kind == core::Kind::kAPIService;
+  annotations.erase(std::remove_if(annotations.begin(), annotations.end(),
+                                   [keeps_annotations](const auto& kv) {
+                                     if (kv.first == kLastApplied) return true;
+                                     return !keeps_annotations &&
+                                            !std::string_view(kv.first).starts_with(policy::kExemptionPrefix);
+                                   }),
+                    annotations.end());
+  annotations.shrink_to_fit();
+  object.meta.labels.shrink_to_fit();
+  if (auto* t = std::get_if<core::PodTemplate>(&object.spec)) {
+    t->labels.shrink_to_fit();
+    for (auto* list : {&t->containers, &t->init_containers}) {
+      list->shrink_to_fit();
+      for (core::Container& c : *list) shrink(c);
+    }
+  }
 }
 
 }  // namespace
@@ -76,14 +114,7 @@ ObjectPtr cache_object(element item, core::Kind kind, std::string_view api_versi
   if (controlled_by_cached_workload(item)) return nullptr;
   core::Object object = core::decode_list_item(item, api_version, core::kind_name(kind));
   if (object.kind != kind) return nullptr;
-  // The typed model holds only what rules read; this annotation repeats the
-  // whole object and is the largest thing left.
-  auto& annotations = object.meta.annotations;
-  annotations.erase(std::remove_if(annotations.begin(), annotations.end(),
-                                   [](const auto& kv) { return kv.first == kLastApplied; }),
-                    annotations.end());
-  annotations.shrink_to_fit();
-  object.meta.labels.shrink_to_fit();
+  compact(object);
   return std::make_shared<const core::Object>(std::move(object));
 }
 

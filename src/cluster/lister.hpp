@@ -40,8 +40,9 @@ core::Result<KindList> list_kind(ApiClient& client, const WatchedKind& kind, con
                                  const std::atomic<bool>* stopping = nullptr);
 
 // One LIST item or watch event object of `kind` (served at `api_version`) as
-// the cache keeps it: decoded into the typed model, the last-applied
-// annotation dropped. Null when it is not cached: run by a controller whose
+// the cache keeps it: decoded into the typed model, what no rule reads
+// dropped (annotations other than exemptions and CA injection, and the
+// last-applied copy). Null when it is not cached: run by a controller whose
 // own object is cached (a Deployment's ReplicaSets, every controller's Pods),
 // whose template is checked on the owner; or not of `kind`.
 ObjectPtr cache_object(simdjson::dom::element item, core::Kind kind, std::string_view api_version);

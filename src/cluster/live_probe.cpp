@@ -543,11 +543,25 @@ std::vector<Target> targets_of(const policy::Context& view) {
   return out;
 }
 
+// The fix for one failing target.
+std::string fix_for(const Target& t, std::string_view rule) {
+  if (rule != kEndpointUnreachableRule) return t.fix;
+  if (t.service == nullptr) {
+    return "make the server at " + t.outcome.target +
+           " reachable from the API server, or delete the configuration of a webhook that is gone";
+  }
+  return "make the pods behind Service " + t.service->ns + "/" + t.service->name +
+         " Ready and listening on the targetPort (kubectl -n " + t.service->ns +
+         " get endpointslices -l kubernetes.io/service-name=" + t.service->name +
+         "), or delete the configuration of a webhook that is gone";
+}
+
 // One finding per object and rule (RULES.md): the failing entries of one
-// object are listed in one message, the most severe deciding the severity.
+// object go to Engine::finish together, which merges them as evaluate does
+// (the most severe decides, every entry's path listed).
 void add_findings(const policy::Engine& engine, const std::vector<Target>& targets, bool network_confirmed,
                   std::vector<policy::Finding>& out) {
-  std::map<std::pair<const core::Object*, std::string_view>, std::vector<const Target*>> groups;
+  std::map<std::pair<const core::Object*, std::string_view>, std::vector<policy::RawFinding>> groups;
   std::vector<std::pair<const core::Object*, std::string_view>> order;
   for (const Target& t : targets) {
     std::string_view rule;
@@ -556,47 +570,24 @@ void add_findings(const policy::Engine& engine, const std::vector<Target>& targe
     if (rule.empty()) continue;
     auto key = std::make_pair(t.outcome.object, rule);
     if (groups.find(key) == groups.end()) order.push_back(key);
-    groups[key].push_back(&t);
-  }
-  for (const auto& key : order) {
-    const auto& members = groups[key];
-    const policy::RuleSpec* spec = policy::Registry::find(key.second);
-    if (spec == nullptr) continue;
+    // A timeout alone, from a network the audit cannot show it reaches, is
+    // not certain: info, and say where to run it instead.
+    const bool certain = !(t.timed_out_only && !network_confirmed);
     policy::RawFinding raw;
-    raw.severity = Severity::kInfo;
-    bool uncertain = true;
-    for (const Target* t : members) {
-      const bool certain = !(t->timed_out_only && !network_confirmed);
-      uncertain = uncertain && !certain;
-      if (certain) raw.severity = std::max(raw.severity, t->outcome.severity);
-    }
-    const Target& first = *members.front();
-    const std::string& detail = first.outcome.detail;
-    std::string fix = first.fix;
-    raw.path = first.outcome.path;
-    raw.message = first.outcome.label + " (" + first.outcome.target + "): " + detail;
-    if (uncertain) {
+    raw.severity = certain ? t.outcome.severity : Severity::kInfo;
+    raw.path = t.outcome.path;
+    raw.message = t.outcome.label + " (" + t.outcome.target + "): " + t.outcome.detail;
+    if (!certain) {
       raw.message += " (from where the audit runs, which may be outside the cluster network: run it in the "
                      "cluster to be sure)";
     }
-    if (members.size() > 1) {
-      raw.message += " (and " + std::to_string(members.size() - 1) + " more:";
-      for (std::size_t i = 1; i < members.size(); ++i) raw.message += " " + members[i]->outcome.label;
-      raw.message += ")";
-    }
-    if (key.second == kEndpointUnreachableRule) {
-      fix = first.service != nullptr
-                ? "make the pods behind Service " + first.service->ns + "/" + first.service->name +
-                      " Ready and listening on the targetPort (kubectl -n " + first.service->ns +
-                      " get endpointslices -l kubernetes.io/service-name=" + first.service->name +
-                      "), or delete the configuration of a webhook that is gone"
-                : "make the server at " + first.outcome.target +
-                      " reachable from the API server, or delete the configuration of a webhook that is gone";
-    }
-    raw.fix = fix;
-    std::vector<policy::RawFinding> raws;
-    raws.push_back(std::move(raw));
-    for (policy::Finding& f : engine.finish(*spec, *key.first, std::move(raws))) out.push_back(std::move(f));
+    raw.fix = fix_for(t, rule);
+    groups[key].push_back(std::move(raw));
+  }
+  for (const auto& key : order) {
+    const policy::RuleSpec* spec = policy::Registry::find(key.second);
+    if (spec == nullptr) continue;
+    for (policy::Finding& f : engine.finish(*spec, *key.first, std::move(groups[key]))) out.push_back(std::move(f));
   }
 }
 

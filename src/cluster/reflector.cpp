@@ -27,7 +27,11 @@ Reflector::~Reflector() { stop(); }
 
 void Reflector::start() {
   stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  exited_ = false;
+  thread_ = std::thread([this] {
+    run();
+    exited_ = true;
+  });
 }
 
 void Reflector::stop() {
@@ -36,8 +40,14 @@ void Reflector::stop() {
     stopping_ = true;
   }
   sleep_cv_.notify_all();
-  client_.cancel();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // A request may begin just after a cancel: keep cancelling until the
+  // thread has seen stopping_, so stop never waits out a watch timeout.
+  while (!exited_) {
+    client_.cancel();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  thread_.join();
 }
 
 void Reflector::log(LogLevel level, std::string_view message, std::string_view detail) const {
@@ -141,6 +151,9 @@ bool Reflector::list() {
     log(LogLevel::kWarn, "list failed", listed.error());
     return false;
   }
+  // The parser grew to the largest page; watch events are small. Give the
+  // buffers back rather than hold a few MB per watched kind.
+  if (parser_.capacity() > (1u << 20)) parser_ = simdjson::dom::parser{};
   const std::size_t count = listed->objects.size();
   store_.replace(kind_.kind, std::move(listed->objects));
   resource_version_ = listed->resource_version;

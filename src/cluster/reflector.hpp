@@ -104,6 +104,7 @@ class Reflector {
   std::chrono::milliseconds not_served_wait_{0};
 
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> exited_{true};
   std::mutex sleep_mutex_;
   std::condition_variable sleep_cv_;
   std::thread thread_;

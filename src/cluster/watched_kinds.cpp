@@ -24,6 +24,11 @@ const std::vector<WatchedKind>& watched_kinds() {
        "mutatingwebhookconfigurations", false},
       {Kind::kAPIService, "apiregistration.k8s.io", {"v1"}, "apiservices", false},
       {Kind::kCustomResourceDefinition, "apiextensions.k8s.io", {"v1"}, "customresourcedefinitions", false},
+      // Who may patch a caBundle at run time (webhook-missing-ca-bundle's injectors).
+      {Kind::kRole, "rbac.authorization.k8s.io", {"v1"}, "roles", true},
+      {Kind::kClusterRole, "rbac.authorization.k8s.io", {"v1"}, "clusterroles", false},
+      {Kind::kRoleBinding, "rbac.authorization.k8s.io", {"v1"}, "rolebindings", true},
+      {Kind::kClusterRoleBinding, "rbac.authorization.k8s.io", {"v1"}, "clusterrolebindings", false},
   };
   return kinds;
 }

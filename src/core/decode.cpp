@@ -330,6 +330,13 @@ Monitor monitor(object root, bool pod_monitor) {
       ep.has_auth = !string_field(o, "bearerTokenFile").empty() ||
                     has_field(o, "bearerTokenSecret") || has_field(o, "authorization") ||
                     has_field(o, "basicAuth") || has_field(o, "oauth2");
+      array relabelings;
+      if (array_field(o, "relabelings", relabelings)) {
+        for (element r : relabelings) {
+          object rule;
+          if (as_object(r, rule) && string_field(rule, "targetLabel") == "__address__") ep.relabels_address = true;
+        }
+      }
     }
     m.endpoints.push_back(std::move(ep));
   }
@@ -378,6 +385,8 @@ WebhookConfiguration webhook_configuration(object root, bool mutating) {
       if (int_field(o, "timeoutSeconds", timeout)) h.timeout_seconds = timeout;
       h.namespace_selector = label_selector(o, "namespaceSelector");
       h.object_selector = label_selector(o, "objectSelector");
+      array conditions;
+      if (array_field(o, "matchConditions", conditions)) h.match_conditions = conditions.size();
       array rules;
       if (array_field(o, "rules", rules)) {
         for (element re : rules) {
@@ -470,6 +479,24 @@ RoleBinding role_binding(object root) {
   return b;
 }
 
+// ------------------------------------------------------ custom resources
+
+CustomResource custom_resource(object root) {
+  CustomResource cr;
+  object spec;
+  if (!object_field(root, "spec", spec)) return cr;
+  auto merge = [&](const StringMap& labels) {
+    for (const auto& kv : labels) {
+      if (find_value(cr.pod_labels, kv.first) == nullptr) cr.pod_labels.push_back(kv);
+    }
+  };
+  object m, tmpl;
+  if (object_field(spec, "podMetadata", m)) merge(string_map(m, "labels"));
+  if (object_field(spec, "template", tmpl) && object_field(tmpl, "metadata", m)) merge(string_map(m, "labels"));
+  merge(string_map(spec, "labels"));
+  return cr;
+}
+
 }  // namespace
 
 simdjson::dom::parser& thread_parser() {
@@ -544,6 +571,7 @@ Object decode_typed(element e, std::string_view default_api_version, std::string
       obj.spec = role_binding(root);
       break;
     default:  // kOther; workloads returned above
+      if (obj.group.find('.') != std::string::npos) obj.spec = custom_resource(root);
       break;
   }
   return obj;

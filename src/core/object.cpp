@@ -80,6 +80,21 @@ bool is_workload(Kind kind) {
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
 }
 
+bool is_namespaced(Kind kind) {
+  switch (kind) {
+    case Kind::kOther:
+    case Kind::kValidatingWebhookConfiguration:
+    case Kind::kMutatingWebhookConfiguration:
+    case Kind::kCustomResourceDefinition:
+    case Kind::kAPIService:
+    case Kind::kClusterRole:
+    case Kind::kClusterRoleBinding:
+      return false;
+    default:
+      return true;
+  }
+}
+
 const std::string* find_value(const StringMap& map, std::string_view key) {
   for (const auto& [k, v] : map) {
     if (k == key) return &v;

@@ -16,10 +16,54 @@ std::optional<core::Kind> missing_context(const RuleSpec& spec, const Context& c
   return std::nullopt;
 }
 
+// One finding per object and rule: the entries of one object (webhooks,
+// endpoints, ports) that trip a rule are reported once, at the highest
+// severity, listing every entry's path. Messages that differ per entry keep
+// the most severe one and say how many more entries there are; the fix is the
+// most severe entry's (the paths say where else it applies).
+RawFinding merge_entries(std::vector<RawFinding>& items, std::vector<std::string>& paths) {
+  std::stable_sort(items.begin(), items.end(),
+                   [](const RawFinding& a, const RawFinding& b) { return a.severity > b.severity; });
+  for (const RawFinding& raw : items) {
+    if (std::find(paths.begin(), paths.end(), raw.path) == paths.end()) paths.push_back(raw.path);
+  }
+  RawFinding merged = std::move(items.front());
+  const bool same_message = std::all_of(items.begin() + 1, items.end(),
+                                        [&](const RawFinding& r) { return r.message == merged.message; });
+  if (!same_message) merged.message += " (+" + std::to_string(items.size() - 1) + " more)";
+  return merged;
+}
+
 std::string exemption_key(std::string_view rule) {
   std::string key(kExemptionPrefix);
   key += rule;
   return key;
+}
+
+// The one finding of `spec` on `object` from its raw entries (not empty):
+// merged, severity override applied, exemption annotation honoured.
+Finding merged_finding(const RuleSpec& spec, std::optional<Severity> severity_override, const core::Object& object,
+                       std::vector<RawFinding>& items) {
+  std::vector<std::string> paths;
+  RawFinding raw = merge_entries(items, paths);
+  Finding f;
+  f.paths = std::move(paths);
+  f.rule = std::string(spec.id);
+  f.severity = severity_override.value_or(raw.severity);
+  f.object = object.ref;
+  f.path = std::move(raw.path);
+  f.message = std::move(raw.message);
+  f.fix = std::move(raw.fix);
+  f.source = object.source;
+  const std::string* reason = object.annotation(exemption_key(spec.id));
+  if (reason != nullptr && !reason->empty()) {
+    f.exempted = true;
+    f.exemption_reason = *reason;
+  } else if (reason != nullptr) {
+    f.message += " (annotation " + exemption_key(spec.id) +
+                 " has an empty reason, so it does not exempt: give a reason)";
+  }
+  return f;
 }
 
 }  // namespace
@@ -65,27 +109,12 @@ std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Ob
     spec.check(input, sink);
     if (sink.items().empty()) continue;
 
-    const std::string* reason = object.annotation(exemption_key(spec.id));
-    for (RawFinding& raw : sink.items()) {
-      Finding f;
-      f.rule = std::string(spec.id);
-      f.severity = active.severity_override.value_or(raw.severity);
-      f.object = object.ref;
-      f.path = std::move(raw.path);
-      f.message = std::move(raw.message);
-      f.fix = std::move(raw.fix);
-      f.source = object.source;
-      if (reason != nullptr && !reason->empty()) {
-        f.exempted = true;
-        f.exemption_reason = *reason;
-      } else if (reason != nullptr) {
-        f.message += " (annotation " + exemption_key(spec.id) +
-                     " has an empty reason, so it does not exempt: give a reason)";
-      }
-      findings.push_back(std::move(f));
-    }
+    findings.push_back(merged_finding(spec, active.severity_override, object, sink.items()));
   }
+  // Most severe first: the line a busy reader (or a CI log that shows only
+  // the first one) sees is the one that matters.
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return a.severity > b.severity;
     return a.rule != b.rule ? a.rule < b.rule : a.path < b.path;
   });
   return findings;
@@ -95,23 +124,8 @@ std::vector<Finding> Engine::finish(const RuleSpec& spec, const core::Object& ob
                                     std::vector<RawFinding> raw) const {
   std::vector<Finding> findings;
   const RuleOverride* o = settings_.override_for(spec.id);
-  if (o != nullptr && o->disabled) return findings;
-  const std::string* reason = object.annotation(exemption_key(spec.id));
-  for (RawFinding& r : raw) {
-    Finding f;
-    f.rule = std::string(spec.id);
-    f.severity = o != nullptr && o->severity ? *o->severity : r.severity;
-    f.object = object.ref;
-    f.path = std::move(r.path);
-    f.message = std::move(r.message);
-    f.fix = std::move(r.fix);
-    f.source = object.source;
-    if (reason != nullptr && !reason->empty()) {
-      f.exempted = true;
-      f.exemption_reason = *reason;
-    }
-    findings.push_back(std::move(f));
-  }
+  if (raw.empty() || (o != nullptr && o->disabled)) return findings;
+  findings.push_back(merged_finding(spec, o != nullptr ? o->severity : std::nullopt, object, raw));
   return findings;
 }
 

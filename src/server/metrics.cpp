@@ -9,7 +9,7 @@
 namespace wirecheck::server {
 namespace {
 
-constexpr std::array<int, 5> kRejectedCodes = {404, 405, 411, 413, 415};
+constexpr std::array<int, 8> kRejectedCodes = {400, 404, 405, 411, 413, 414, 415, 431};
 
 std::string_view decision_name(std::size_t d) {
   switch (d) {
@@ -34,6 +34,18 @@ void append_escaped_label(std::string& out, std::string_view value) {
 }
 
 void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  metric_family(out, name, type, help);
+}
+
+void append_double(std::string& out, double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", value);
+  out += buf;
+}
+
+}  // namespace
+
+void metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -44,14 +56,6 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out += type;
   out += '\n';
 }
-
-void append_double(std::string& out, double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", value);
-  out += buf;
-}
-
-}  // namespace
 
 Metrics::Metrics(std::vector<std::string> rule_ids) : rules_(std::move(rule_ids)) {
   for (std::size_t i = 0; i < rules_.size(); ++i) rule_index_.emplace(rules_[i], i);
@@ -148,9 +152,7 @@ std::string Metrics::render() const {
          "Internal errors while evaluating (answered fail-open or fail-closed).");
   out += "wirecheck_admission_internal_errors_total " + load(internal_errors_) + "\n";
 
-  header(out, "wirecheck_http_request_deadline_exceeded_total", "counter",
-         "Connections cut because a request took longer than --request-timeout to arrive (slow clients).");
-  out += "wirecheck_http_request_deadline_exceeded_total " + load(deadline_exceeded_) + "\n";
+  TransportMetrics::render(out, "webhook", webhook_transport_, "ops", ops_transport_);
 
   header(out, "wirecheck_http_rejected_requests_total", "counter",
          "Requests refused before decoding, by HTTP status code.");

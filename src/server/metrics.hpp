@@ -20,8 +20,12 @@
 
 #include "admission/handler.hpp"
 #include "wirecheck/object.hpp"
+#include "server/transport_metrics.hpp"
 
 namespace wirecheck::server {
+
+// Appends the `# HELP` and `# TYPE` lines of one metric family.
+void metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help);
 
 class Metrics {
  public:
@@ -30,10 +34,11 @@ class Metrics {
 
   // One answered AdmissionReview (parsed or not), with the server's own time.
   void record_review(const admission::Outcome& outcome, std::chrono::nanoseconds own_time);
-  // A request refused by the transport before any decision (404, 405, 411, 413, 415).
+  // A request refused by the transport before any decision (400, 404, 405, 411, 413, 414, 415, 431).
   void record_rejected(int http_status);
-  // A connection cut because a request took longer than --request-timeout to arrive.
-  void record_request_deadline_exceeded() { deadline_exceeded_.fetch_add(1, std::memory_order_relaxed); }
+  // Connection-level counters of each listener (rendered with a listener label).
+  TransportMetrics& webhook_transport() { return webhook_transport_; }
+  TransportMetrics& ops_transport() { return ops_transport_; }
   void record_certificate(bool reload_ok, std::int64_t not_after_unix);
   void add_in_flight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
 
@@ -75,8 +80,9 @@ class Metrics {
   Counter latency_count_{0};
   Counter invalid_reviews_{0};
   Counter internal_errors_{0};
-  std::array<Counter, 6> rejected_{};  // 404 405 411 413 415 other
-  Counter deadline_exceeded_{0};
+  std::array<Counter, 9> rejected_{};  // 400 404 405 411 413 414 415 431 other
+  TransportMetrics webhook_transport_;
+  TransportMetrics ops_transport_;
   Counter reload_ok_{0};
   Counter reload_failed_{0};
   std::atomic<std::int64_t> cert_not_after_{0};

@@ -112,10 +112,10 @@ class FakeApiServer {
     std::lock_guard<std::mutex> lock(mutex_);
     list_delay_ = d;
   }
-  // Requests need "Authorization: Bearer <token>" ("" = anything goes).
-  void require_token(const std::string& token) {
+  // Requests need "Authorization: Bearer <one of tokens>" (none = anything goes).
+  void accept_tokens(std::set<std::string> tokens) {
     std::lock_guard<std::mutex> lock(mutex_);
-    token_ = token;
+    tokens_ = std::move(tokens);
   }
   // Holds LIST answers until released (readiness tests).
   void hold_lists(bool hold) {
@@ -172,7 +172,8 @@ class FakeApiServer {
   void handle(const httplib::Request& req, httplib::Response& res) {
     std::unique_lock<std::mutex> lock(mutex_);
     requests_.push_back(with_query(req));
-    if (!token_.empty() && req.get_header_value("Authorization") != "Bearer " + token_) {
+    const std::string auth = req.get_header_value("Authorization");
+    if (!tokens_.empty() && (auth.rfind("Bearer ", 0) != 0 || tokens_.count(auth.substr(7)) == 0)) {
       ++unauthorized_;
       res.status = 401;
       res.set_content(R"({"kind":"Status","code":401,"reason":"Unauthorized"})", "application/json");
@@ -262,7 +263,7 @@ class FakeApiServer {
   std::map<std::string, Collection> collections_;
   std::vector<std::string> requests_;
   std::chrono::milliseconds list_delay_{0};
-  std::string token_;
+  std::set<std::string> tokens_;
   int unauthorized_ = 0;
 };
 

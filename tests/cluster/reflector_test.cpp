@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "cluster/cluster_cache.hpp"
+#include "server/cluster_metrics.hpp"
 #include "fake_apiserver.hpp"
 
 using namespace wirecheck;
@@ -63,7 +64,7 @@ struct ServiceCache {
   }
   std::string metrics() {
     std::string out;
-    cache->render_metrics(out);
+    server::render_cluster_metrics(*cache, out);
     return out;
   }
   std::shared_ptr<const cluster::Snapshot> snap;
@@ -191,20 +192,26 @@ TEST_CASE("reflector: a slow LIST times out and is retried, readiness waits for 
 
 TEST_CASE("reflector: the bearer token is read again for each request (rotation)", "[cluster][reflector]") {
   ServiceCache c(std::vector<json>{service_item("a", "one", "https")});
-  servertest::write_text(c.dir.file("token"), "token-1\n");
-  c.api.require_token("token-1");
+  // As the kubelet does: the new token file replaces the old one atomically.
+  const auto write_token = [&](const std::string& token) {
+    servertest::write_text(c.dir.file("token.new"), token + "\n");
+    std::filesystem::rename(c.dir.file("token.new"), c.dir.file("token"));
+  };
+  write_token("token-1");
+  c.api.accept_tokens({"token-1"});
   auto cfg = c.api.config();
   cfg.token_file = c.dir.file("token");
   c.start(cfg);
   REQUIRE(eventually([&] { return c.synced(); }));
   CHECK(c.api.unauthorized() == 0);
-  // The kubelet rotates the projected token; the old one stops working.
-  c.api.require_token("token-2");
-  servertest::write_text(c.dir.file("token"), "token-2\n");
+  // Rotation: the new token is written, then the old one stops working and
+  // the connection is cut. Only a client that reads the file again gets back in.
+  c.api.accept_tokens({"token-1", "token-2"});
+  write_token("token-2");
+  c.api.accept_tokens({"token-2"});
   c.api.drop_watches(kServices);
   c.api.send_event(kServices, "ADDED", service_item("a", "two", "https", "11"));
   CHECK(c.has("a", "two"));
-  CHECK(c.api.unauthorized() == 0);
 }
 
 TEST_CASE("reflector: a server that fails TLS verification is never trusted", "[cluster][reflector]") {
@@ -244,7 +251,7 @@ TEST_CASE("reflector: a kind the API server does not serve is reported, not wait
                       [](const std::string& l) { return l.find("kind not served") != std::string::npos; }) == 1);
 }
 
-TEST_CASE("reflector: Pods run by a cached controller are not stored, bare Pods are, last-applied is trimmed",
+TEST_CASE("reflector: Pods run by a cached controller are not stored, bare Pods are, annotations are trimmed",
           "[cluster][reflector]") {
   ServiceCache c;
   json owned = {{"metadata", {{"name", "web-abc"}, {"namespace", "a"},
@@ -265,6 +272,23 @@ TEST_CASE("reflector: Pods run by a cached controller are not stored, bare Pods 
   CHECK(pod->kind == Kind::kPod);
   CHECK(pod->ref.api_version == "v1");
   CHECK(pod->pod_template()->containers.at(0).port_named("http") != nullptr);
-  CHECK(pod->annotation("kubectl.kubernetes.io/last-applied-configuration") == nullptr);
-  CHECK(pod->annotation("team") != nullptr);
+  // Context objects keep no annotations (no rule reads them there)...
+  CHECK(pod->meta.annotations.empty());
+  CHECK(pod->meta.labels.empty());
+}
+
+TEST_CASE("cache_object: webhook configurations keep their CA-injection annotation, never last-applied",
+          "[cluster][reflector]") {
+  const json item = {{"metadata", {{"name", "hooks"},
+                                   {"annotations", {{"cert-manager.io/inject-ca-from", "ops/hooks-cert"},
+                                                    {"kubectl.kubernetes.io/last-applied-configuration", "{...}"}}}}},
+                     {"webhooks", json::array()}};
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  REQUIRE(parser.parse(item.dump()).get(e) == simdjson::SUCCESS);
+  const auto o = cluster::cache_object(e, Kind::kValidatingWebhookConfiguration, "admissionregistration.k8s.io/v1");
+  REQUIRE(o != nullptr);
+  CHECK(o->kind == Kind::kValidatingWebhookConfiguration);
+  CHECK(o->annotation("cert-manager.io/inject-ca-from") != nullptr);
+  CHECK(o->annotation("kubectl.kubernetes.io/last-applied-configuration") == nullptr);
 }
