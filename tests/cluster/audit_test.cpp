@@ -4,6 +4,13 @@
 // the PolicyReport shape of its findings.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/report.hpp"
 #include "cluster/audit.hpp"
 #include "cluster/policy_report.hpp"
 #include "support.hpp"
@@ -99,6 +106,29 @@ TEST_CASE("audit: the same findings as lint, missing counterparts deny, cluster 
   CHECK(find(lint, "webhook-service-missing", "ValidatingWebhookConfiguration")->severity == policy::Severity::kWarn);
   CHECK(audit.summary.objects == 3);
   CHECK(audit.errors.empty());
+}
+
+TEST_CASE("audit: SARIF of cluster findings (no file) validates against the official 2.1.0 schema",
+          "[cluster][audit]") {
+  const core::ManifestSet set = testing::load_yaml(kBrokenRelease);
+  const policy::Engine engine;
+  cluster::ClusterView view;
+  const policy::LintReport audit = cluster::run_audit(engine, source_of(set), view);
+  REQUIRE(!audit.findings.empty());
+  const std::string sarif = cli::format_sarif(audit);
+  const std::string file = "/tmp/wirecheck-audit-sarif-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(file) << sarif;
+  // scripts/install-sarif-validator.sh (make test's dependency step).
+  const auto v = testing::run_command("node '" + std::string(WIRECHECK_SOURCE_DIR) + "/tests/sarif/validate.js' '" +
+                                      file + "' 2>&1");
+  std::remove(file.c_str());
+  INFO(v.out);
+  CHECK(v.exit_code == 0);
+  for (const nlohmann::json& result : nlohmann::json::parse(sarif)["runs"][0]["results"]) {
+    const nlohmann::json& where = result["locations"][0];
+    CHECK(!where.contains("physicalLocation"));
+    CHECK(where["logicalLocations"][0]["fullyQualifiedName"].get<std::string>().find('/') != std::string::npos);
+  }
 }
 
 TEST_CASE("audit: a kind that cannot be listed is an error and its rules are skipped, not misjudged",
