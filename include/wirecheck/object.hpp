@@ -160,6 +160,10 @@ struct Container {
   std::string path_segment() const;
   const ContainerPort* port_named(std::string_view name) const;
   const ContainerPort* port_numbered(std::int64_t number) const;
+  // Whether `command` or `args` reference a variable (`$(NAME)`): only then
+  // does `env` say anything about the process (the kubelet expands it into
+  // the command line; rules read env for nothing else).
+  bool command_references_env() const;
 };
 
 // A pod template wherever it sits: Pod (spec), Deployment & co

@@ -59,6 +59,9 @@ std::string url_escape(std::string_view s) {
 void shrink(core::Container& c) {
   c.command.shrink_to_fit();
   c.args.shrink_to_fit();
+  // env only feeds `$(VAR)` expansion of the command line; without a
+  // reference it is the largest part of a container and says nothing.
+  if (!c.command_references_env()) c.env.clear();
   c.env.shrink_to_fit();
   c.ports.shrink_to_fit();
 }
@@ -67,7 +70,8 @@ void shrink(core::Container& c) {
 // comes from the review itself), so what no rule reads of a context object is
 // dropped: annotations, except on the kinds whose CA-injection annotations
 // rules look up (webhook configurations, CRDs, APIServices), and never the
-// last-applied copy of the whole object. Vectors lose their growth slack.
+// last-applied copy of the whole object; env of containers whose command line
+// references no variable. Vectors lose their growth slack.
 void compact(core::Object& object) {
   auto& annotations = object.meta.annotations;
   const bool keeps_annotations = object.kind == core::Kind::kValidatingWebhookConfiguration ||
