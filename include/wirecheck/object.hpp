@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -382,8 +383,22 @@ struct SourceLocation {
   int line = 0;
 };
 
+// A spec held out of line: CRDs and APIServices are few but their specs are
+// the largest, and a variant is as big as its largest alternative, in every
+// Object (the cluster cache holds tens of thousands). Immutable, so copies
+// share it.
+template <typename T>
+class Boxed {
+ public:
+  Boxed(T value) : value_(std::make_shared<const T>(std::move(value))) {}  // NOLINT: implicit on purpose
+  const T& get() const { return *value_; }
+
+ private:
+  std::shared_ptr<const T> value_;
+};
+
 using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
-                          CustomResourceDefinition, APIService, Certificate, Role, RoleBinding,
+                          Boxed<CustomResourceDefinition>, Boxed<APIService>, Certificate, Role, RoleBinding,
                           CustomResource>;
 
 struct Object {
@@ -401,8 +416,8 @@ struct Object {
   const WebhookConfiguration* webhook_configuration() const {
     return std::get_if<WebhookConfiguration>(&spec);
   }
-  const CustomResourceDefinition* crd() const { return std::get_if<CustomResourceDefinition>(&spec); }
-  const APIService* api_service() const { return std::get_if<APIService>(&spec); }
+  const CustomResourceDefinition* crd() const { return unboxed<CustomResourceDefinition>(); }
+  const APIService* api_service() const { return unboxed<APIService>(); }
   const Certificate* certificate() const { return std::get_if<Certificate>(&spec); }
   // Role / ClusterRole.
   const Role* role() const { return std::get_if<Role>(&spec); }
@@ -415,6 +430,13 @@ struct Object {
   const std::string& ns() const { return meta.ns; }
   const std::string* annotation(std::string_view key) const {
     return find_value(meta.annotations, key);
+  }
+
+ private:
+  template <typename T>
+  const T* unboxed() const {
+    const auto* boxed = std::get_if<Boxed<T>>(&spec);
+    return boxed != nullptr ? &boxed->get() : nullptr;
   }
 };
 
