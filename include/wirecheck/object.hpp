@@ -135,7 +135,6 @@ struct Probe {
   Handler handler = Handler::kNone;
   IntOrString port;   // httpGet/tcpSocket port, grpc port (always int)
   std::string host;   // httpGet/tcpSocket host ("" = pod IP)
-  std::string scheme; // httpGet scheme
 
   // "httpGet" / "tcpSocket" / "grpc" / "exec" / "".
   std::string_view handler_name() const;
@@ -143,7 +142,6 @@ struct Probe {
 
 struct Container {
   std::string name;
-  std::string image;
   std::vector<std::string> command;
   std::vector<std::string> args;
   std::vector<EnvVar> env;
@@ -177,7 +175,7 @@ struct PodTemplate {
   // spec.serviceAccountName, else the deprecated spec.serviceAccount; ""
   // when unset (the pod then runs as the namespace's `default` account).
   std::string service_account_name;
-  std::string spec_path;  // "spec.template.spec", "spec", ...
+  std::string_view spec_path;  // "spec.template.spec", "spec", ... (static text)
 
   // "<spec_path>.containers[1]".
   std::string container_path(const Container& c) const;

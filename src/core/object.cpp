@@ -172,7 +172,7 @@ bool Container::command_references_env() const {
 }
 
 std::string PodTemplate::container_path(const Container& c) const {
-  return spec_path + "." + c.path_segment();
+  return std::string(spec_path) + "." + c.path_segment();
 }
 
 const ServicePort* Service::port_named(std::string_view port_name) const {
