@@ -52,7 +52,6 @@ TEST_CASE("decode: a Deployment's template, containers, ports, env and probes") 
   CHECK(app.readiness.handler == Probe::Handler::kHttpGet);
   CHECK_FALSE(app.readiness.port.is_int);
   CHECK(app.readiness.port.str == "http");
-  CHECK(app.readiness.scheme == "HTTPS");
   CHECK(app.liveness.handler == Probe::Handler::kTcpSocket);
   CHECK(app.liveness.port.num == 8080);
   CHECK(app.liveness.host == "127.0.0.1");

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -134,7 +135,6 @@ struct Probe {
   Handler handler = Handler::kNone;
   IntOrString port;   // httpGet/tcpSocket port, grpc port (always int)
   std::string host;   // httpGet/tcpSocket host ("" = pod IP)
-  std::string scheme; // httpGet scheme
 
   // "httpGet" / "tcpSocket" / "grpc" / "exec" / "".
   std::string_view handler_name() const;
@@ -142,7 +142,6 @@ struct Probe {
 
 struct Container {
   std::string name;
-  std::string image;
   std::vector<std::string> command;
   std::vector<std::string> args;
   std::vector<EnvVar> env;
@@ -160,6 +159,10 @@ struct Container {
   std::string path_segment() const;
   const ContainerPort* port_named(std::string_view name) const;
   const ContainerPort* port_numbered(std::int64_t number) const;
+  // Whether `command` or `args` reference a variable (`$(NAME)`): only then
+  // does `env` say anything about the process (the kubelet expands it into
+  // the command line; rules read env for nothing else).
+  bool command_references_env() const;
 };
 
 // A pod template wherever it sits: Pod (spec), Deployment & co
@@ -172,7 +175,7 @@ struct PodTemplate {
   // spec.serviceAccountName, else the deprecated spec.serviceAccount; ""
   // when unset (the pod then runs as the namespace's `default` account).
   std::string service_account_name;
-  std::string spec_path;  // "spec.template.spec", "spec", ...
+  std::string_view spec_path;  // "spec.template.spec", "spec", ... (static text)
 
   // "<spec_path>.containers[1]".
   std::string container_path(const Container& c) const;
@@ -378,8 +381,22 @@ struct SourceLocation {
   int line = 0;
 };
 
+// A spec held out of line: CRDs and APIServices are few but their specs are
+// the largest, and a variant is as big as its largest alternative, in every
+// Object (the cluster cache holds tens of thousands). Immutable, so copies
+// share it.
+template <typename T>
+class Boxed {
+ public:
+  Boxed(T value) : value_(std::make_shared<const T>(std::move(value))) {}  // NOLINT: implicit on purpose
+  const T& get() const { return *value_; }
+
+ private:
+  std::shared_ptr<const T> value_;
+};
+
 using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
-                          CustomResourceDefinition, APIService, Certificate, Role, RoleBinding,
+                          Boxed<CustomResourceDefinition>, Boxed<APIService>, Certificate, Role, RoleBinding,
                           CustomResource>;
 
 struct Object {
@@ -397,8 +414,8 @@ struct Object {
   const WebhookConfiguration* webhook_configuration() const {
     return std::get_if<WebhookConfiguration>(&spec);
   }
-  const CustomResourceDefinition* crd() const { return std::get_if<CustomResourceDefinition>(&spec); }
-  const APIService* api_service() const { return std::get_if<APIService>(&spec); }
+  const CustomResourceDefinition* crd() const { return unboxed<CustomResourceDefinition>(); }
+  const APIService* api_service() const { return unboxed<APIService>(); }
   const Certificate* certificate() const { return std::get_if<Certificate>(&spec); }
   // Role / ClusterRole.
   const Role* role() const { return std::get_if<Role>(&spec); }
@@ -411,6 +428,13 @@ struct Object {
   const std::string& ns() const { return meta.ns; }
   const std::string* annotation(std::string_view key) const {
     return find_value(meta.annotations, key);
+  }
+
+ private:
+  template <typename T>
+  const T* unboxed() const {
+    const auto* boxed = std::get_if<Boxed<T>>(&spec);
+    return boxed != nullptr ? &boxed->get() : nullptr;
   }
 };
 

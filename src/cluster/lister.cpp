@@ -35,6 +35,9 @@ bool controlled_by_cached_workload(element item) {
 void shrink(core::Container& c) {
   c.command.shrink_to_fit();
   c.args.shrink_to_fit();
+  // env only feeds `$(VAR)` expansion of the command line; without a
+  // reference it is the largest part of a container and says nothing.
+  if (!c.command_references_env()) c.env.clear();
   c.env.shrink_to_fit();
   c.ports.shrink_to_fit();
 }
@@ -42,7 +45,8 @@ void shrink(core::Container& c) {
 // What no rule reads of a cached object is dropped: annotations, except on
 // the kinds whose CA-injection annotations rules look up (webhook
 // configurations, CRDs, APIServices), and never the last-applied copy of the
-// whole object. Exemption annotations stay on every kind: the audit reviews
+// whole object; the env of containers whose command line references no
+// variable. Exemption annotations stay on every kind: the audit reviews
 // cached objects, and an exempted object must stay exempted there. Vectors
 // lose their growth slack.
 void compact(core::Object& object) {

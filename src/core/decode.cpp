@@ -137,7 +137,6 @@ Probe probe(object c, std::string_view key) {
     p.handler = Probe::Handler::kHttpGet;
     p.port = int_or_string(h, "port");
     p.host = string_field(h, "host");
-    p.scheme = string_field(h, "scheme");
   } else if (object_field(o, "tcpSocket", h)) {
     p.handler = Probe::Handler::kTcpSocket;
     p.port = int_or_string(h, "port");
@@ -162,7 +161,6 @@ std::vector<Container> containers(object spec, std::string_view key, bool init) 
     object o;
     if (as_object(e, o)) {
       c.name = string_field(o, "name");
-      c.image = string_field(o, "image");
       c.sidecar = init && string_field(o, "restartPolicy") == "Always";
       c.command = string_list(o, "command");
       c.args = string_list(o, "args");

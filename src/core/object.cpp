@@ -166,8 +166,13 @@ const ContainerPort* Container::port_numbered(std::int64_t number) const {
   return nullptr;
 }
 
+bool Container::command_references_env() const {
+  const auto has_ref = [](const std::string& s) { return s.find("$(") != std::string::npos; };
+  return std::any_of(command.begin(), command.end(), has_ref) || std::any_of(args.begin(), args.end(), has_ref);
+}
+
 std::string PodTemplate::container_path(const Container& c) const {
-  return spec_path + "." + c.path_segment();
+  return std::string(spec_path) + "." + c.path_segment();
 }
 
 const ServicePort* Service::port_named(std::string_view port_name) const {

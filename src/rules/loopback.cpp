@@ -42,15 +42,9 @@ void append_words(std::string_view text, const std::string& path, std::vector<Wo
   }
 }
 
-bool references_vars(const core::Container& container) {
-  const auto has_ref = [](const std::string& s) { return s.find("$(") != std::string::npos; };
-  return std::any_of(container.command.begin(), container.command.end(), has_ref) ||
-         std::any_of(container.args.begin(), container.args.end(), has_ref);
-}
-
 std::vector<Word> command_line(const core::Container& container) {
   // The env only matters when the command line references it.
-  const auto vars = references_vars(container) ? literal_env(container)
+  const auto vars = container.command_references_env() ? literal_env(container)
                                                : std::vector<std::pair<std::string, std::string>>{};
   std::vector<Word> words;
   for (std::size_t i = 0; i < container.command.size(); ++i) {

@@ -470,7 +470,7 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
       }
 
       const std::string path =
-          container != nullptr ? t->container_path(*container) + ".ports" : t->spec_path + ".containers";
+          container != nullptr ? t->container_path(*container) + ".ports" : std::string(t->spec_path) + ".containers";
       const std::string svc_port = svc_obj->name() + ":" + std::to_string(sp.port);
       std::string message;
       if (before.port != nullptr) {

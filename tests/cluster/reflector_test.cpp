@@ -292,3 +292,28 @@ TEST_CASE("cache_object: webhook configurations keep their CA-injection annotati
   CHECK(o->annotation("cert-manager.io/inject-ca-from") != nullptr);
   CHECK(o->annotation("kubectl.kubernetes.io/last-applied-configuration") == nullptr);
 }
+
+TEST_CASE("cache_object: a container keeps env only when its command line references a variable",
+          "[cluster][reflector]") {
+  const auto container = [](const std::string& name, json args) {
+    return json{{"name", name},
+                {"args", std::move(args)},
+                {"env", {{{"name", "HOST"}, {"value", "127.0.0.1"}}, {{"name", "LOG_LEVEL"}, {"value", "debug"}}}}};
+  };
+  const json item = {
+      {"metadata", {{"name", "web"}, {"namespace", "a"}}},
+      {"spec", {{"template", {{"spec", {{"containers", {container("plain", {"--port=8080"}),
+                                                        container("expands", {"--bind-address=$(HOST):8443"})}}}}}}}}};
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  REQUIRE(parser.parse(item.dump()).get(e) == simdjson::SUCCESS);
+  const auto o = cluster::cache_object(e, Kind::kDeployment, "apps/v1");
+  REQUIRE(o != nullptr);
+  const auto& containers = o->pod_template()->containers;
+  REQUIRE(containers.size() == 2);
+  // Nothing but `$(VAR)` expansion reads env: without a reference it is dropped...
+  CHECK(containers[0].env.empty());
+  CHECK(containers[0].env.capacity() == 0);
+  // ...with one, all of it stays (later entries may be what the reference needs).
+  CHECK(containers[1].env.size() == 2);
+}
