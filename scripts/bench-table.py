@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""bench-table.py RESULTS_TSV [IDLE_RSS_KB]: issue 13's budget table.
+"""bench-table.py [--idle-kb N] RESULTS...: issue 13's budget table.
 
 Reads the results.tsv that ../shared/bench/compare.sh writes (wirecheck added
 as server "wirecheck", plus the ECDSA handshake rows scripts/bench.sh appends
-with mode "full-ec") and prints, per fixture, CPU per request of wirecheck,
+with mode "full-ec"; the column-aligned copy `make bench` prints reads too).
+Given several runs, every figure is the median of the runs (the VM is shared:
+one run's p99 moves by 2x). Prints, per fixture, CPU per request of wirecheck,
 the Go peer and nginx, the ratios, p99 at every connection count and errors,
 then the handshake and memory lines, each with its budget and met / MISSED.
 """
-import csv
+import statistics
 import sys
 
 WC, GO, NGX = "wirecheck", "go", "nginx"
@@ -25,10 +27,44 @@ def verdict(ok):
     return "-" if ok is None else ("met" if ok else "MISSED")
 
 
+def read_run(path):
+    """Rows of one run: a TSV or its `column -t` rendering (no field has spaces)."""
+    lines = [l.split() for l in open(path) if l.strip() and not l.startswith("#")]
+    head = lines[0]
+    return [dict(zip(head, l)) for l in lines[1:] if len(l) == len(head)]
+
+
+def median_rows(runs):
+    """One row per cell, each numeric field the median over the runs that have it."""
+    keys, cells = [], {}
+    for run in runs:
+        for r in run:
+            k = (r["server"], r["mode"], r["fixture"], r["conns"])
+            if k not in cells:
+                keys.append(k)
+                cells[k] = []
+            cells[k].append(r)
+    rows = []
+    for k in keys:
+        merged = dict(cells[k][0])
+        for field in merged:
+            vals = [num(r.get(field)) for r in cells[k]]
+            vals = [v for v in vals if v is not None]
+            if vals and field not in ("conns",) and num(merged[field]) is not None:
+                merged[field] = str(statistics.median(vals))
+        rows.append(merged)
+    return rows, {k: r for k, r in zip(keys, rows)}
+
+
 def main():
-    rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-    idle_kb = num(sys.argv[2]) if len(sys.argv) > 2 else None
-    cell = {(r["server"], r["mode"], r["fixture"], r["conns"]): r for r in rows}
+    args = sys.argv[1:]
+    idle_kb = None
+    if args[:1] == ["--idle-kb"]:
+        idle_kb, args = num(args[1]), args[2:]
+    runs = [read_run(path) for path in args]
+    rows, cell = median_rows(runs)
+    if len(runs) > 1:
+        print(f"(median of {len(runs)} runs)")
     conns = sorted({r["conns"] for r in rows if r["mode"] == "keepalive"}, key=int)
 
     def get(s, f, c, k, mode="keepalive"):

@@ -122,7 +122,8 @@ echo
 echo "-- raw cells (compare.sh results.tsv; proc_us_req = server CPU per request) --"
 column -t -s $'\t' "$OUT/results.tsv"
 echo
-python3 "$HERE/scripts/bench-table.py" "$OUT/results.tsv" "$IDLE_KB"
+[[ -n ${RESULTS:-} ]] && cp "$OUT/results.tsv" "$RESULTS"   # for bench-table.py over several runs
+python3 "$HERE/scripts/bench-table.py" --idle-kb "$IDLE_KB" "$OUT/results.tsv"
 PID=$WC_PID
 echo "wirecheck RSS now $(awk '/VmRSS/ {print $2, $3}' "/proc/$PID/status"), peak $(awk '/VmHWM/ {print $2, $3}' "/proc/$PID/status")"
 
