@@ -15,9 +15,10 @@ PACKAGES=(
   nodejs                      # the SARIF schema validator (scripts/install-sarif-validator.sh)
 )
 
-# `install-deps.sh --bench` adds the load-test client.
+# `install-deps.sh --bench` adds the load-test client and what
+# ../shared/bench/compare.sh needs for its peers (Go, nginx, ss, bc).
 if [[ ${1:-} == --bench ]]; then
-  PACKAGES+=(wrk util-linux)
+  PACKAGES+=(wrk util-linux golang-go nginx-light iproute2 bc)
 fi
 # `install-deps.sh --e2e` adds what scripts/envtest.sh needs: etcd, and Go and
 # dpkg-dev to build kube-apiserver from Debian's kubernetes source package.
