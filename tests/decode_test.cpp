@@ -251,3 +251,20 @@ TEST_CASE("decode: a thread's parser gives back the buffers a large document gre
   // Decoding still works after a release.
   CHECK(decode_object(big)->name() == "s");
 }
+
+TEST_CASE("decode: numbers outside int64 (1e308, -1e308, 2^63) are not integers, never a cast") {
+  // Casting such a double to int64 is undefined behaviour (UBSan:
+  // float-cast-overflow); they are simply not valid ports.
+  const auto r = decode_object(R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+    "spec": {"ports": [{"port": 1e308, "targetPort": -1e308}, {"port": 9223372036854775808.0},
+                       {"port": 8080.0, "targetPort": 1.5}]}})");
+  REQUIRE(r.ok());
+  const Service* s = r.value().service();
+  REQUIRE(s != nullptr);
+  REQUIRE(s->ports.size() == 3);
+  CHECK(s->ports[0].port == 0);
+  CHECK_FALSE(s->ports[0].target_port.set);
+  CHECK(s->ports[1].port == 0);
+  CHECK(s->ports[2].port == 8080);
+  CHECK_FALSE(s->ports[2].target_port.set);
+}

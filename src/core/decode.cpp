@@ -41,11 +41,14 @@ bool int_value(element e, std::int64_t& out) {
   if (e.get_int64().get(out) == SUCCESS) return true;
   double d = 0;
   // YAML converted to JSON may carry 8080.0; only exact integers count.
-  if (e.get_double().get(d) == SUCCESS && d == static_cast<double>(static_cast<std::int64_t>(d))) {
-    out = static_cast<std::int64_t>(d);
-    return true;
-  }
-  return false;
+  // Casting a double outside int64's range (1e308) is undefined behaviour:
+  // range-check first ([-2^63, 2^63) are exactly representable bounds).
+  constexpr double kMin = -9223372036854775808.0;
+  constexpr double kMax = 9223372036854775808.0;
+  if (e.get_double().get(d) != SUCCESS || !(d >= kMin && d < kMax)) return false;
+  if (d != static_cast<double>(static_cast<std::int64_t>(d))) return false;
+  out = static_cast<std::int64_t>(d);
+  return true;
 }
 
 bool int_field(object o, std::string_view key, std::int64_t& out) {
