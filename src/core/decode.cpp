@@ -5,6 +5,9 @@
 
 #include "core/decode_dom.hpp"
 
+#include <array>
+#include <iterator>
+
 namespace wirecheck::core {
 
 namespace {
@@ -15,6 +18,53 @@ using simdjson::dom::element;
 using simdjson::dom::object;
 
 bool as_object(element e, object& out) { return e.get_object().get(out) == SUCCESS; }
+
+// ------------------------------------------------------------ limits
+
+// What each list counts against (decode.hpp, DecodeLimits). Every list also
+// counts against kEntries.
+enum class Cap : std::uint8_t { kEntries, kContainers, kPorts, kEnv, kArgs, kEndpoints, kWebhooks, kRules };
+
+struct CapInfo {
+  std::string_view what;
+  std::size_t DecodeLimits::*limit;
+};
+constexpr CapInfo kCaps[] = {
+    {"list entries", &DecodeLimits::entries}, {"containers", &DecodeLimits::containers},
+    {"ports", &DecodeLimits::ports},          {"env entries", &DecodeLimits::env},
+    {"command and args entries", &DecodeLimits::args},
+    {"monitor endpoints", &DecodeLimits::endpoints},
+    {"webhooks", &DecodeLimits::webhooks},    {"webhook rules", &DecodeLimits::rules},
+};
+
+// Entries admitted so far in the object this thread is decoding
+// (decode_element is not reentrant). Once one cap is passed nothing more is
+// decoded: the object will not be evaluated, so a partial decode is enough
+// to name it.
+struct Tally {
+  std::array<std::size_t, std::size(kCaps)> used{};
+  OverLimit over;
+};
+thread_local Tally tally;
+
+bool count_against(Cap cap, std::size_t n) {
+  const CapInfo& info = kCaps[static_cast<std::size_t>(cap)];
+  std::size_t& used = tally.used[static_cast<std::size_t>(cap)];
+  used += n;
+  if (used <= kDecodeLimits.*info.limit) return true;
+  tally.over = {info.what, used, kDecodeLimits.*info.limit};
+  return false;
+}
+
+// Whether a list of `n` entries may be decoded; false (the object then
+// marked over its limits) when it would pass a cap.
+bool admit(std::size_t n, Cap cap = Cap::kEntries) {
+  if (tally.over) return false;
+  // The specific cap first: "containers" says more than "list entries".
+  if (cap != Cap::kEntries && !count_against(cap, n)) return false;
+  return count_against(Cap::kEntries, n);
+}
+bool admit(array a, Cap cap = Cap::kEntries) { return admit(a.size(), cap); }
 
 bool field(object o, std::string_view key, element& out) {
   return o.at_key(key).get(out) == SUCCESS;
@@ -85,7 +135,7 @@ IntOrString int_or_string(object o, std::string_view key) {
 StringMap string_map(object o, std::string_view key) {
   StringMap map;
   object m;
-  if (!object_field(o, key, m)) return map;
+  if (!object_field(o, key, m) || !admit(m.size())) return map;
   for (auto [k, v] : m) {
     std::string_view s;
     if (v.get_string().get(s) == SUCCESS) map.emplace_back(std::string(k), std::string(s));
@@ -93,10 +143,10 @@ StringMap string_map(object o, std::string_view key) {
   return map;
 }
 
-std::vector<std::string> string_list(object o, std::string_view key) {
+std::vector<std::string> string_list(object o, std::string_view key, Cap cap = Cap::kEntries) {
   std::vector<std::string> list;
   array a;
-  if (!array_field(o, key, a)) return list;
+  if (!array_field(o, key, a) || !admit(a, cap)) return list;
   for (element e : a) {
     std::string_view s;
     if (e.get_string().get(s) == SUCCESS) {
@@ -117,7 +167,7 @@ LabelSelector label_selector(object o, std::string_view key) {
   sel.present = true;
   sel.match_labels = string_map(s, "matchLabels");
   array exprs;
-  if (array_field(s, "matchExpressions", exprs)) {
+  if (array_field(s, "matchExpressions", exprs) && admit(exprs)) {
     for (element e : exprs) {
       object x;
       if (!as_object(e, x)) continue;
@@ -157,7 +207,7 @@ Probe probe(object c, std::string_view key) {
 std::vector<Container> containers(object spec, std::string_view key, bool init) {
   std::vector<Container> list;
   array a;
-  if (!array_field(spec, key, a)) return list;
+  if (!array_field(spec, key, a) || !admit(a, Cap::kContainers)) return list;
   for (element e : a) {
     Container c;
     c.init = init;
@@ -167,10 +217,10 @@ std::vector<Container> containers(object spec, std::string_view key, bool init) 
       c.name = string_field(o, "name");
       c.image = string_field(o, "image");
       c.sidecar = init && string_field(o, "restartPolicy") == "Always";
-      c.command = string_list(o, "command");
-      c.args = string_list(o, "args");
+      c.command = string_list(o, "command", Cap::kArgs);
+      c.args = string_list(o, "args", Cap::kArgs);
       array env;
-      if (array_field(o, "env", env)) {
+      if (array_field(o, "env", env) && admit(env, Cap::kEnv)) {
         for (element ev : env) {
           object v;
           if (!as_object(ev, v)) continue;
@@ -186,7 +236,7 @@ std::vector<Container> containers(object spec, std::string_view key, bool init) 
         }
       }
       array ports;
-      if (array_field(o, "ports", ports)) {
+      if (array_field(o, "ports", ports) && admit(ports, Cap::kPorts)) {
         for (element pe : ports) {
           object p;
           if (!as_object(pe, p)) continue;
@@ -253,7 +303,7 @@ Service service(object root) {
   s.selector = string_map(spec, "selector");
   s.has_selector = !s.selector.empty();
   array ports;
-  if (array_field(spec, "ports", ports)) {
+  if (array_field(spec, "ports", ports) && admit(ports, Cap::kPorts)) {
     for (element e : ports) {
       ServicePort p;
       p.index = s.ports.size();
@@ -316,7 +366,10 @@ Monitor monitor(object root, bool pod_monitor) {
     m.namespace_names = string_list(ns, "matchNames");
   }
   array eps;
-  if (!array_field(spec, pod_monitor ? "podMetricsEndpoints" : "endpoints", eps)) return m;
+  if (!array_field(spec, pod_monitor ? "podMetricsEndpoints" : "endpoints", eps) ||
+      !admit(eps, Cap::kEndpoints)) {
+    return m;
+  }
   for (element e : eps) {
     MonitorEndpoint ep;
     ep.index = m.endpoints.size();
@@ -366,7 +419,7 @@ WebhookConfiguration webhook_configuration(object root, bool mutating) {
   WebhookConfiguration w;
   w.mutating = mutating;
   array hooks;
-  if (!array_field(root, "webhooks", hooks)) return w;
+  if (!array_field(root, "webhooks", hooks) || !admit(hooks, Cap::kWebhooks)) return w;
   for (element e : hooks) {
     Webhook h;
     h.index = w.webhooks.size();
@@ -380,7 +433,7 @@ WebhookConfiguration webhook_configuration(object root, bool mutating) {
       h.namespace_selector = label_selector(o, "namespaceSelector");
       h.object_selector = label_selector(o, "objectSelector");
       array rules;
-      if (array_field(o, "rules", rules)) {
+      if (array_field(o, "rules", rules) && admit(rules, Cap::kRules)) {
         for (element re : rules) {
           object r;
           if (!as_object(re, r)) continue;
@@ -451,7 +504,9 @@ void release_large_thread_parser(std::size_t keep_bytes) {
   if (parser.capacity() > keep_bytes) parser = simdjson::dom::parser{};
 }
 
-Object decode_element(element e) {
+namespace {
+
+Object decode_within_limits(element e) {
   Object obj;
   object root;
   if (!as_object(e, root)) return obj;
@@ -503,6 +558,15 @@ Object decode_element(element e) {
     default:  // kOther; workloads returned above
       break;
   }
+  return obj;
+}
+
+}  // namespace
+
+Object decode_element(element e) {
+  tally = Tally{};
+  Object obj = decode_within_limits(e);
+  obj.over_limit = tally.over;
   return obj;
 }
 
