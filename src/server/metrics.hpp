@@ -62,6 +62,7 @@ class Metrics {
   Counter latency_count_{0};
   Counter invalid_reviews_{0};
   Counter internal_errors_{0};
+  std::array<Counter, 4> not_checked_{};  // kNotCheckedReasons (metrics.cpp)
   std::array<Counter, 6> rejected_{};  // 404 405 411 413 415 other
   Counter deadline_exceeded_{0};
   Counter reload_ok_{0};

@@ -1,5 +1,6 @@
 #include "server/webhook_server.hpp"
 
+#include <malloc.h>
 #include <simdjson.h>
 #include <sys/socket.h>
 
@@ -197,8 +198,12 @@ void WebhookServer::handle_review(const httplib::Request& req, httplib::Response
   body.clear();
   struct ReleaseLarge {
     ~ReleaseLarge() {
-      if (body.capacity() > kKeepPerThreadBytes) std::string().swap(body);
+      const bool large = body.capacity() > kKeepPerThreadBytes;
+      if (large) std::string().swap(body);
       core::release_large_thread_parser(kKeepPerThreadBytes);
+      // The decoded object of a large review was many small allocations:
+      // hand the pages they leave free back to the OS (glibc keeps them).
+      if (large) malloc_trim(0);
     }
   } release_large;
   const std::size_t limit = options_.max_body_bytes;
@@ -265,9 +270,11 @@ void WebhookServer::handle_review(const httplib::Request& req, httplib::Response
     line.str("decision", decision_label(out)).str("remote", req.remote_addr);
   }
   line.real("duration_us", std::chrono::duration<double, std::micro>(own).count());
-  if (out.internal_error || !out.parsed) line.str("error", out.error);
+  if (!out.not_checked.empty()) line.str("notChecked", out.not_checked);
+  if (out.internal_error || !out.parsed || !out.not_checked.empty()) line.str("error", out.error);
   line.emit(out.internal_error ? spdlog::level::err
-                               : (out.parsed ? spdlog::level::info : spdlog::level::warn));
+                               : (out.parsed && out.not_checked.empty() ? spdlog::level::info
+                                                                        : spdlog::level::warn));
 }
 
 void WebhookServer::start() {
