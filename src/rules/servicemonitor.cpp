@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "rules/names.hpp"
@@ -122,8 +123,12 @@ bool selects(const core::LabelSelector& selector, const core::StringMap& labels)
 }
 
 std::vector<std::string> target_namespaces(const Object& obj, const Monitor& mon) {
+  // matchNames is user input of any length: a set keeps this linear.
   std::vector<std::string> out;
-  for (std::string& ns : mon.target_namespaces(obj.ns())) push_unique(out, std::move(ns));
+  std::unordered_set<std::string_view> seen;
+  for (const std::string& ns : mon.target_namespaces(obj.ns())) {
+    if (seen.insert(ns).second) out.push_back(ns);
+  }
   return out;
 }
 
