@@ -16,6 +16,10 @@ PACKAGES=(
 if [[ ${1:-} == --bench ]]; then
   PACKAGES+=(wrk util-linux)
 fi
+# `install-deps.sh --fuzz` adds clang and its libFuzzer/sanitizer runtimes.
+if [[ ${1:-} == --fuzz ]]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
