@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support.hpp"
+#include "wide_pod.hpp"
 #include "wirecheck/settings.hpp"
 
 namespace wirecheck {
@@ -256,55 +257,8 @@ TEST_CASE("probes: correct real manifests give no finding of these rules") {
 // ------------------------------------------------------------------ scale
 
 namespace wirecheck {
-namespace {
 
-// A pod of `n` containers that each bind 127.0.0.1:8080, probe 8080 and a
-// port name they do not declare, plus a kube-rbac-proxy in front of 8080
-// whose upstream another container also serves on all interfaces: every
-// rule of the family has n findings to make, each with a fix text that
-// looks across the pod. Built directly: the decoder caps containers at
-// 1,000, the rules must stay linear beyond that anyway.
-core::Object wide_pod(std::size_t n) {
-  core::Object o;
-  o.kind = core::Kind::kDeployment;
-  o.ref = {"apps/v1", "Deployment", "demo", "wide"};
-  o.meta.name = "wide";
-  o.meta.ns = "demo";
-  core::PodTemplate t;
-  t.spec_path = "spec.template.spec";
-  for (std::size_t i = 0; i < n; ++i) {
-    core::Container c;
-    c.name = "c" + std::to_string(i);
-    c.index = i;
-    c.args = {"--metrics-bind-address=127.0.0.1:8080"};
-    c.readiness.present = true;
-    c.readiness.handler = core::Probe::Handler::kHttpGet;
-    c.readiness.port = {true, true, 8080, ""};
-    c.liveness.present = true;
-    c.liveness.handler = core::Probe::Handler::kTcpSocket;
-    c.liveness.port = {true, false, 0, "health"};
-    t.containers.push_back(std::move(c));
-  }
-  core::Container proxy;
-  proxy.name = "kube-rbac-proxy";
-  proxy.index = n;
-  proxy.args = {"--secure-listen-address=0.0.0.0:8443", "--upstream=http://127.0.0.1:8080/"};
-  t.containers.push_back(std::move(proxy));
-  core::Container open;
-  open.name = "open";
-  open.index = n + 1;
-  open.args = {"--metrics-bind-address=:9090", "--health-probe-bind-address=:8081"};
-  t.containers.push_back(std::move(open));
-  core::Container second_proxy;
-  second_proxy.name = "proxy-9090";
-  second_proxy.index = n + 2;
-  second_proxy.args = {"--secure-listen-address=0.0.0.0:9443", "--upstream=http://127.0.0.1:9090/"};
-  t.containers.push_back(std::move(second_proxy));
-  o.spec = std::move(t);
-  return o;
-}
-
-}  // namespace
+using testing::wide_pod;
 
 TEST_CASE("probes: 16,384 containers probing a loopback port -> every finding, linear in the pod") {
   // This took 67 s when each finding rescanned the pod for a fix
