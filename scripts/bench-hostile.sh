@@ -2,6 +2,7 @@
 # bench-hostile.sh WIRECHECK_BINARY: time and peak memory of `wirecheck serve`
 # for the reviews that once blew it up (bench/hostile_reviews.py, issue 10).
 # Each case runs against a fresh server, so its peak RSS (VmHWM) is its own.
+# CASES="empty-containers env-expansion" runs only those.
 set -euo pipefail
 BIN=${1:-build/wirecheck}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,7 @@ CERT_DIR="$TMP" "$HERE/certs/gen-dev-certs.sh" >/dev/null
 python3 "$HERE/bench/hostile_reviews.py" "$TMP"
 
 printf '%-22s %9s %9s %8s %9s  %s\n' case bytes seconds peak_MB after_MB answer
-for case in empty-containers loopback-probes-16k loopback-probes-1000 env-expansion; do
+for case in ${CASES:-empty-containers loopback-probes-16k loopback-probes-1000 env-expansion}; do
   "$BIN" serve --listen "127.0.0.1:$PORT" --ops-listen "127.0.0.1:$OPS_PORT" --mode enforce \
     --tls-cert-file "$TMP/tls.crt" --tls-private-key-file "$TMP/tls.key" >"$TMP/server.log" 2>&1 &
   PID=$!
