@@ -3,8 +3,9 @@
 # SECONDS each, seeded from the project's fixtures and ../shared (read in
 # place, never copied into the repository). A crash, a timeout (10 s for one
 # input) or a memory blow-up (over 1 GiB) stops the run with the input saved
-# as BUILD_DIR/fuzz-artifacts/<target>-crash-*; turn it into a regression test
-# (tests/fuzz_regressions_test.cpp) before fixing. Corpora grow in
+# as BUILD_DIR/fuzz-artifacts/<target>-crash-*; copy it to
+# tests/fixtures/fuzz-regressions/<target without fuzz_>/<what-it-did> (replayed
+# by tests/fuzz_regressions_test.cpp) before fixing. Corpora grow in
 # BUILD_DIR/fuzz-corpus/<target> and are reused by the next run.
 set -euo pipefail
 BUILD=${1:-build-fuzz}
@@ -23,13 +24,14 @@ if [[ ! -s $SEEDS/ca_bundle/bundle.pem ]]; then
   base64 -w0 "$SEEDS/ca_bundle/bundle.pem" >"$SEEDS/ca_bundle/bundle.b64"
 fi
 
+REGRESSIONS="$HERE/tests/fixtures/fuzz-regressions"
 # Seed directories per target (missing ones are skipped: ../shared may be absent).
 seeds_for() {
   case $1 in
-    fuzz_admission) echo "$SHARED/fixtures/admission $SHARED/bench/fixtures" ;;
+    fuzz_admission) echo "$REGRESSIONS/admission $SHARED/fixtures/admission $SHARED/bench/fixtures" ;;
     fuzz_manifest) echo "$HERE/tests/fixtures $HERE/examples $SHARED/corpus" ;;
-    fuzz_ca_bundle) echo "$SEEDS/ca_bundle" ;;
-    fuzz_settings) echo "$HERE/fuzz/seeds/settings" ;;
+    fuzz_ca_bundle) echo "$REGRESSIONS/ca_bundle $SEEDS/ca_bundle" ;;
+    fuzz_settings) echo "$REGRESSIONS/settings $HERE/fuzz/seeds/settings" ;;
     # fuzz_watch_event (cluster branch): echo "<dir of captured watch events>" ;;
     *) echo "" ;;
   esac
