@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fuzz.sh BUILD_DIR SECONDS: runs every libFuzzer target of BUILD_DIR/fuzz for
 # SECONDS each, seeded from the project's fixtures and ../shared (read in
-# place, never copied into the repository). A crash, a timeout (10 s for one
+# place, never copied into the repository). A crash, a timeout (20 s wall for one
 # input) or a memory blow-up (over 1 GiB) stops the run with the input saved
 # as BUILD_DIR/fuzz-artifacts/<target>-crash-*; copy it to
 # tests/fixtures/fuzz-regressions/<target without fuzz_>/<what-it-did> (replayed
@@ -49,7 +49,7 @@ for target in "${targets[@]}"; do
   seed_dirs=()
   for d in $(seeds_for "$name"); do [[ -d $d ]] && seed_dirs+=("$d"); done
   start=$(date +%s)
-  if "$target" "$corpus" "${seed_dirs[@]}" -max_total_time="$SECONDS_EACH" -timeout=10 \
+  if "$target" "$corpus" "${seed_dirs[@]}" -max_total_time="$SECONDS_EACH" -timeout=20 \
        -rss_limit_mb=1024 -max_len=262144 -print_final_stats=1 \
        -artifact_prefix="$BUILD/fuzz-artifacts/$name-" >"$BUILD/fuzz-artifacts/$name.log" 2>&1; then
     runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$BUILD/fuzz-artifacts/$name.log")
