@@ -1,22 +1,24 @@
-# wirecheck: build on Debian bookworm with the same packages as
-# scripts/install-deps.sh, run on bookworm-slim with only the shared libraries.
-#   docker build -t wirecheck:0.1.0 .
+# wirecheck image: built with the project's own install script and Makefile
+# target (the ones CI uses), run on bookworm-slim as 65532 with only the
+# shared libraries the binary links.
+#   docker build -t registry.example.com/wirecheck:0.1.0 .
+# See docs/operations.md, "Build the image".
 FROM debian:bookworm AS build
 ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      build-essential cmake pkg-config libcpp-httplib-dev libssl-dev nlohmann-json3-dev \
-      libsimdjson-dev libspdlog-dev libfmt-dev catch2 libyaml-cpp-dev ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DWIRECHECK_BENCH=OFF \
-    && cmake --build /build -j"$(nproc)" --target wirecheck \
+RUN make binary BUILD_DIR=/build BUILD_TYPE=Release CMAKE_FLAGS=-DWIRECHECK_BENCH=OFF \
     && strip /build/wirecheck
 
 FROM debian:bookworm-slim
 ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libcpp-httplib0.11 libssl3 libsimdjson14 libspdlog1.10 libfmt9 libyaml-cpp0.7 ca-certificates \
+# Every shared library `ldd build/wirecheck` lists comes from one of these
+# (tests/server/image_test.cpp checks it with dpkg -S).
+ARG RUNTIME_PACKAGES="libc6 libgcc-s1 libstdc++6 libssl3 libcpp-httplib0.11 zlib1g libbrotli1 libsimdjson14 libspdlog1.10 libfmt9 libyaml-cpp0.7 libyaml-0-2 ca-certificates"
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends $RUNTIME_PACKAGES \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/wirecheck /usr/local/bin/wirecheck
 USER 65532:65532

@@ -12,7 +12,7 @@ OPS_LISTEN ?= 127.0.0.1:8080
 # are noise here.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build binary test run certs bench lint-examples docs clean \
+.PHONY: all deps configure build binary test e2e run certs bench bench-lint abuse lint-examples docs clean \
 	test-sanitize fuzz fuzz-build fuzz-smoke
 
 all: build
@@ -31,7 +31,12 @@ binary: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck
 
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE e2e
+
+# Against a real kube-apiserver on loopback (scripts/envtest.sh; the first run
+# builds it, ~10 min on 2 cores, then cached in ~/.cache/wirecheck).
+e2e: binary
+	@scripts/e2e.sh $(BUILD_DIR)
 
 # The whole ctest suite built with ASan + UBSan (+ float-cast-overflow) in
 # its own tree; any report fails the test that triggered it.
@@ -41,7 +46,7 @@ test-sanitize: deps
 	  -DWIRECHECK_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE e2e
 
 # libFuzzer targets (fuzz/, clang) in their own tree. `fuzz` runs each for
 # FUZZ_SECONDS, `fuzz-smoke` for FUZZ_SMOKE_SECONDS (CI).
@@ -68,6 +73,15 @@ run: binary certs
 
 bench: build
 	@scripts/bench.sh $(BUILD_DIR)
+
+# The transport abuse tests (also part of `make test`), with their figures.
+abuse: build
+	@$(BUILD_DIR)/tests/wirecheck_server_tests "[abuse]"
+
+# Only the lint scaling table (part of `make bench`).
+bench-lint: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck_lint_scaling
+	@scripts/bench-lint.sh $(BUILD_DIR)
 
 lint-examples: binary
 	$(WIRECHECK) lint -f examples/

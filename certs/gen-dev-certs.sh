@@ -4,10 +4,12 @@
 # names the webhook is reached by locally and in-cluster (deploy/): localhost,
 # 127.0.0.1, ::1 and the Service DNS names. Idempotent: existing files are
 # kept; `make clean` (or deleting them) makes new ones. Never use in production:
-# in a cluster cert-manager issues the certificate (deploy/base/certificate.yaml).
+# in a cluster cert-manager (deploy/components/cert-manager) or
+# certs/gen-deploy-certs.sh issues the certificate.
 # CERT_DIR writes elsewhere (tests use a temporary directory).
 set -euo pipefail
-cd "${CERT_DIR:-$(dirname "$0")}"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "${CERT_DIR:-$HERE}"
 
 SERVICE=${SERVICE:-wirecheck}
 NAMESPACE=${NAMESPACE:-wirecheck-system}
@@ -21,27 +23,17 @@ command -v openssl >/dev/null || { echo "gen-dev-certs: openssl is required" >&2
 umask 077
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=certs/openssl-lib.sh
+source "$HERE/openssl-lib.sh"
 
 if [[ ! -s ca.crt || ! -s ca.key ]]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$tmp/ca.key" -out "$tmp/ca.crt" -days "$DAYS" \
-    -subj "/CN=wirecheck development CA" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  new_ca "$tmp/ca.key" "$tmp/ca.crt" "wirecheck development CA" "$DAYS"
   mv "$tmp/ca.key" ca.key
   mv "$tmp/ca.crt" ca.crt
 fi
 
-cat > "$tmp/ext.cnf" <<CNF
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature
-extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,DNS:${SERVICE},DNS:${SERVICE}.${NAMESPACE},DNS:${SERVICE}.${NAMESPACE}.svc,DNS:${SERVICE}.${NAMESPACE}.svc.cluster.local
-CNF
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-  -keyout "$tmp/tls.key" -out "$tmp/tls.csr" -subj "/CN=${SERVICE}.${NAMESPACE}.svc" 2>/dev/null
-openssl x509 -req -in "$tmp/tls.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
-  -days "$DAYS" -extfile "$tmp/ext.cnf" -out "$tmp/tls.crt" 2>/dev/null
+new_serving_cert ca.crt ca.key "$tmp/tls.key" "$tmp/tls.crt" "${SERVICE}.${NAMESPACE}.svc" "$DAYS" \
+  "DNS:localhost,IP:127.0.0.1,IP:::1,$(service_sans "$SERVICE" "$NAMESPACE")"
 chmod 644 "$tmp/tls.crt" ca.crt
 mv "$tmp/tls.key" tls.key
 mv "$tmp/tls.crt" tls.crt

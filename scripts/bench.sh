@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # bench.sh BUILD_DIR: prints the performance figures.
 #  1. micro benchmarks (Google Benchmark): parse, decode, evaluate and the
-#     whole admission path per fixture, no TLS;
-#  2. a bounded load run over TLS against `wirecheck serve` on loopback with
+#     whole admission path per fixture, no TLS; then the lint scaling table
+#     (scripts/bench-lint.sh: 1k, 10k, 100k generated objects);
+#  2. the cluster cache (--cluster): RSS of 50,000 cached objects and the
+#     time to apply one watch event (bench/cluster_cache_bench.cpp);
+#  3. a bounded load run over TLS against `wirecheck serve` on loopback with
 #     ../shared/bench/run.sh (wrk, keep-alive), server pinned to CPU 0 and the
 #     client to CPU 1, plus the server's CPU per request and RSS.
 # The side-by-side table with the Go stdlib peer and nginx is
@@ -18,6 +21,12 @@ OPS_PORT=${OPS_PORT:-9446}
 
 echo "== micro benchmarks (CPU time per call, no TLS) =="
 "$BUILD/bench/wirecheck_bench" --benchmark_min_time=0.5 ${BENCH_FILTER:+--benchmark_filter=$BENCH_FILTER}
+
+echo
+"$HERE/scripts/bench-lint.sh" "$BUILD"
+
+echo "== cluster cache: memory of 50,000 cached objects, event latency =="
+"$BUILD/bench/wirecheck_cluster_bench"
 
 if [[ ! -d $SHARED/bench ]]; then
   echo "bench: $SHARED/bench is absent: load run skipped" >&2

@@ -6,15 +6,23 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config make git
   libcpp-httplib-dev libssl-dev openssl ca-certificates
+  libboost-dev                # Asio + Beast: the event-driven HTTPS listeners
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
-  catch2 libyaml-cpp-dev libbenchmark-dev
+  catch2 libyaml-cpp-dev libyaml-dev libbenchmark-dev
   curl jq
   python3-prometheus-client   # the reference Prometheus text parser, for the metrics test
+  kubernetes-client           # kubectl kustomize renders deploy/ in the deploy test
+  nodejs                      # the SARIF schema validator (scripts/install-sarif-validator.sh)
 )
 
 # `install-deps.sh --bench` adds the load-test client.
 if [[ ${1:-} == --bench ]]; then
   PACKAGES+=(wrk util-linux)
+fi
+# `install-deps.sh --e2e` adds what scripts/envtest.sh needs: etcd, and Go and
+# dpkg-dev to build kube-apiserver from Debian's kubernetes source package.
+if [[ ${1:-} == --e2e ]]; then
+  PACKAGES+=(etcd-server golang-go golang-github-modern-go-reflect2-dev dpkg-dev)
 fi
 # `install-deps.sh --fuzz` adds clang and its libFuzzer/sanitizer runtimes.
 if [[ ${1:-} == --fuzz ]]; then
@@ -23,11 +31,15 @@ fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
+  # Any kubectl will do; a newer one from another source owns /usr/bin/kubectl
+  # and must not be replaced (deploy/ needs its kustomize v5, see README).
+  if [[ $p == kubernetes-client ]] && command -v kubectl >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+sarif_validator() { "$(dirname "$0")/install-sarif-validator.sh"; }
+[[ ${#missing[@]} -eq 0 ]] && { sarif_validator; exit 0; }
 
 echo "install-deps: installing ${missing[*]}" >&2
 if [[ $(id -u) -ne 0 ]]; then
@@ -44,3 +56,4 @@ if ! $SUDO apt-get update -qq || ! $SUDO apt-get install -y -qq --no-install-rec
   echo "install-deps: this project needs Debian bookworm's package archive (see README)" >&2
   exit 1
 fi
+sarif_validator

@@ -326,3 +326,50 @@ TEST_CASE("decode: every list counts toward the entry cap (labels, webhook rules
   CHECK(r.value().over_limit.what == "list entries");
   CHECK(r.value().meta.labels.empty());
 }
+
+TEST_CASE("decode: RBAC roles, bindings and the pod's service account") {
+  const auto role = decode_object(R"({
+    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "patcher"},
+    "rules": [{"apiGroups": ["admissionregistration.k8s.io"],
+               "resources": ["validatingwebhookconfigurations"],
+               "verbs": ["get", "update", "patch"], "resourceNames": ["hooks"]},
+              {"nonResourceURLs": ["/metrics"], "verbs": ["get"]}, 7]})");
+  REQUIRE(role.ok());
+  CHECK(role.value().kind == Kind::kClusterRole);
+  const Role* r = role.value().role();
+  REQUIRE(r != nullptr);
+  REQUIRE(r->rules.size() == 2);
+  CHECK(r->rules[0].resources == std::vector<std::string>{"validatingwebhookconfigurations"});
+  CHECK(r->rules[0].verbs.size() == 3);
+  CHECK(r->rules[0].resource_names == std::vector<std::string>{"hooks"});
+  CHECK(r->rules[1].non_resource_urls == std::vector<std::string>{"/metrics"});
+
+  const auto binding = decode_object(R"({
+    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    "metadata": {"name": "b", "namespace": "ops"},
+    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "patcher"},
+    "subjects": [{"kind": "ServiceAccount", "name": "certgen", "namespace": "ops"},
+                 {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "admins"}]})");
+  REQUIRE(binding.ok());
+  CHECK(binding.value().kind == Kind::kRoleBinding);
+  const RoleBinding* b = binding.value().role_binding();
+  REQUIRE(b != nullptr);
+  CHECK(b->role_ref.kind == "ClusterRole");
+  CHECK(b->role_ref.name == "patcher");
+  REQUIRE(b->subjects.size() == 2);
+  CHECK(b->subjects[0].kind == "ServiceAccount");
+  CHECK(b->subjects[0].ns == "ops");
+  CHECK(b->subjects[1].api_group == "rbac.authorization.k8s.io");
+  CHECK(decode_object(R"({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding"})")
+            .value()
+            .kind == Kind::kClusterRoleBinding);
+  CHECK(decode_object(R"({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role"})").value().kind ==
+        Kind::kRole);
+
+  const auto job = decode_object(R"({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+    "spec": {"template": {"spec": {"serviceAccountName": "certgen", "containers": []}}}})");
+  CHECK(job.value().pod_template()->service_account_name == "certgen");
+  const auto legacy = decode_object(R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+    "spec": {"serviceAccount": "old", "containers": []}})");
+  CHECK(legacy.value().pod_template()->service_account_name == "old");
+}

@@ -116,7 +116,8 @@ spec:
   ports: [{name: http, port: 80, targetPort: http}]
 )");
   const policy::Engine engine;
-  policy::ObjectIndex full;
+  // Complete view: in a partial one a namespace without workloads is no finding.
+  policy::ObjectIndex full(/*complete=*/true);
   full.add_all(set.objects);
   const auto with_context = engine.evaluate(set.objects[0], nullptr, Operation::kCreate, full);
   CHECK_FALSE(testing::of_rule(with_context, "service-selects-nothing").empty());
@@ -125,6 +126,20 @@ spec:
   const auto without = engine.evaluate(set.objects[0], nullptr, Operation::kCreate, none);
   CHECK(testing::of_rule(without, "service-selects-nothing").empty());
   CHECK(testing::of_rule(without, "service-target-port-missing").empty());
+
+  // Skipped, but never silently: the engine says which rules and why.
+  std::vector<policy::SkippedRule> skipped;
+  engine.evaluate(set.objects[0], nullptr, Operation::kCreate, none, &skipped);
+  std::vector<std::string> ids;
+  for (const auto& s : skipped) {
+    ids.emplace_back(s.rule);
+    CHECK(s.reason == "no_cluster_view");
+  }
+  CHECK(std::find(ids.begin(), ids.end(), "service-selects-nothing") != ids.end());
+  CHECK(std::find(ids.begin(), ids.end(), "service-target-port-missing") != ids.end());
+  skipped.clear();
+  engine.evaluate(set.objects[0], nullptr, Operation::kCreate, full, &skipped);
+  CHECK(skipped.empty());
 }
 
 TEST_CASE("engine: DELETE runs only rules that look at deletes, writes only the others") {

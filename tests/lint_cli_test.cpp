@@ -2,7 +2,10 @@
 // every output format, exit codes.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "support.hpp"
@@ -179,4 +182,139 @@ TEST_CASE("lint cli: a directory's non-Kubernetes documents are skipped and list
   CHECK(run_command(lint("-f " + dir + "/kustomization.yaml")).exit_code == 2);
   const auto text = run_command(lint("-f " + dir));
   CHECK_THAT(text.out, Catch::Contains("2 non-Kubernetes documents skipped"));
+}
+
+TEST_CASE("lint cli: empty input (a failed helm template piped in) says so on stderr and exits 2") {
+  const auto empty = run_command("printf '' | " + wirecheck_binary() + " lint -f - 2>&1");
+  CHECK(empty.exit_code == 2);
+  CHECK_THAT(empty.out, Catch::Contains("no Kubernetes objects found"));
+  const auto comments = run_command("printf '# nothing\\n---\\n' | " + wirecheck_binary() + " lint -f - --format json 2>&1");
+  CHECK(comments.exit_code == 2);
+  CHECK_THAT(comments.out, Catch::Contains("no Kubernetes objects found"));
+}
+
+namespace {
+
+// A namespace-less (unrendered) monitor and its Service.
+constexpr const char* kNamespaceLess = R"(apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  endpoints: [{port: https, scheme: https, tlsConfig: {ca: {secret: {name: web-tls, key: ca.crt}}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, labels: {app: web}}
+spec:
+  selector: {app: web}
+  ports: [{name: https, port: 443}]
+)";
+
+}  // namespace
+
+TEST_CASE("lint cli: objects without a namespace use --namespace (default 'default'), never svc..svc") {
+  const std::string input = "printf '%s' '" + std::string(kNamespaceLess) + "' | ";
+  const auto r = run_command(input + lint("-f - --format json"));
+  CHECK_THAT(r.out, Catch::Contains("web.default.svc"));
+  CHECK_THAT(r.out, !Catch::Contains("..svc"));
+  const auto team = run_command(input + lint("-f - --format json --namespace team"));
+  CHECK_THAT(team.out, Catch::Contains("web.team.svc"));
+  CHECK(json::parse(team.out)["findings"][0]["object"]["namespace"] == "team");
+  CHECK(run_command(lint("-f - --namespace")).exit_code == 2);
+}
+
+TEST_CASE("lint cli: within an object, deny comes before warn before info in text output") {
+  const std::string shared = wirecheck::testing::shared_dir();
+  const auto r = run_command(lint("--no-color -f " + shared + "/corpus/kubebuilder-v4.5.0-multiversion-tls-patch"));
+  auto rank = [](const std::string& line) {
+    if (line.rfind("  DENY", 0) == 0) return 3;
+    if (line.rfind("  WARN", 0) == 0) return 2;
+    if (line.rfind("  INFO", 0) == 0) return 1;
+    return 0;
+  };
+  int previous = 4, seen = 0;
+  std::size_t start = 0;
+  while (start < r.out.size()) {
+    const std::size_t end = r.out.find('\n', start);
+    const std::string line = r.out.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    start = end == std::string::npos ? r.out.size() : end + 1;
+    if (!line.empty() && line[0] != ' ') previous = 4;  // a new object
+    if (const int k = rank(line); k > 0) {
+      INFO(line);
+      CHECK(k <= previous);
+      previous = k;
+      ++seen;
+    }
+  }
+  CHECK(seen >= 4);
+}
+
+TEST_CASE("lint cli: entries of one object that trip a rule are one finding in JSON, with every path") {
+  const auto r = run_command(
+      lint("-f " + fixtures_dir() + "/rules/servicemonitor-insecure-skip-verify/fail.kubelet.yaml --format json"));
+  const json out = json::parse(r.out);
+  int count = 0;
+  for (const json& f : out["findings"]) {
+    if (f["rule"] != "servicemonitor-insecure-skip-verify") continue;
+    ++count;
+    CHECK(f["paths"].size() == 2);
+    CHECK(f["path"] == f["paths"][0]);
+  }
+  CHECK(count == 1);
+}
+
+namespace {
+
+// Runs `command` (whose stdout is SARIF) and validates it with ajv against the
+// official SARIF 2.1.0 schema (scripts/install-sarif-validator.sh). A missing
+// validator fails the test: it is installed by `make test`'s dependency step.
+json validated_sarif(const std::string& command, const std::string& name) {
+  const std::string dir = std::string(WIRECHECK_SOURCE_DIR) + "/tests/sarif";
+  const std::string out = "/tmp/wirecheck-sarif-" + std::to_string(::getpid()) + "-" + name + ".json";
+  run_command(command + " > '" + out + "'");
+  const auto v = run_command("node '" + dir + "/validate.js' '" + out + "' 2>&1");
+  INFO("SARIF case " << name << ": " << v.out);
+  CHECK(v.exit_code == 0);
+  if (v.exit_code == 2) FAIL("SARIF validator missing: run scripts/install-sarif-validator.sh");
+  const json doc = json::parse(wirecheck::testing::read_file(out));
+  std::remove(out.c_str());
+  return doc;
+}
+
+}  // namespace
+
+TEST_CASE("lint cli: SARIF validates against the official 2.1.0 schema: stdin, spaces, '#', relative and absolute") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("wirecheck sarif #" + std::to_string(::getpid()));
+  fs::create_directories(root / "dir with space");
+  const fs::path file = root / "dir with space" / "a#b c.yaml";
+  fs::copy_file(fixtures_dir() + "/lint/metrics-service-broken.yaml", file, fs::copy_options::overwrite_existing);
+
+  const json relative = validated_sarif("cd '" + root.string() + "' && " +
+                                            lint("-f 'dir with space/a#b c.yaml' --format sarif"),
+                                        "relative");
+  const json& run = relative["runs"][0];
+  const json& loc = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+  CHECK(loc["uri"] == "dir%20with%20space/a%23b%20c.yaml");
+  CHECK(loc["uriBaseId"] == "SRCROOT");
+  CHECK_THAT(run["originalUriBaseIds"]["SRCROOT"]["uri"].get<std::string>(), Catch::StartsWith("file:///"));
+  CHECK_THAT(run["originalUriBaseIds"]["SRCROOT"]["uri"].get<std::string>(), Catch::EndsWith("/"));
+  for (const json& rule : run["tool"]["driver"]["rules"]) {
+    CHECK_THAT(rule["helpUri"].get<std::string>(), Catch::EndsWith("docs/rules.md#" + rule["id"].get<std::string>()));
+  }
+
+  const json absolute = validated_sarif(lint("-f '" + file.string() + "' --format sarif"), "absolute");
+  CHECK_THAT(absolute["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                 .get<std::string>(),
+             Catch::StartsWith("file:///") && Catch::EndsWith("/a%23b%20c.yaml"));
+
+  const json stdin_doc = validated_sarif("cat '" + file.string() + "' | " + lint("-f - --format sarif"), "stdin");
+  CHECK_FALSE(stdin_doc["runs"][0]["results"].empty());
+
+  validated_sarif(lint("-f '" + root.string() + "' --format sarif"), "directory");
+  validated_sarif("printf 'apiVersion: v1\\nkind: Service\\nmetadata: {name: [x\\n' | " + lint("-f - --format sarif"),
+                  "unreadable-stdin");
+  validated_sarif(lint("-f " + fixtures_dir() + "/lint/repo --format sarif"), "skipped-documents");
+  fs::remove_all(root);
 }

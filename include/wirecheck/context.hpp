@@ -1,6 +1,9 @@
 // Context: the other objects a rule may look at. In `lint` it is every
 // manifest given; in the server, the in-cluster cache. Lookups are indexed
-// (by kind and namespace), never a scan of everything for every object.
+// (by kind and namespace, name, label, annotation, selector), never a scan
+// of everything for every object: rules use the queries below rather than
+// filtering list() themselves. The indexed queries have scanning defaults,
+// so an implementation can start with the five required functions.
 //
 // A rule that needs context asks `knows(kind)` first: when the view of that
 // kind does not exist (no cache yet, CRD not installed) it reports nothing
@@ -12,6 +15,7 @@
 // concurrent readers.
 #pragma once
 
+#include <initializer_list>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +31,9 @@ class Context {
   virtual bool knows(core::Kind kind) const = 0;
   // Whether the view is the whole cluster.
   virtual bool complete() const = 0;
+  // Why `knows(kind)` is false, as a short metric label ("no_cluster_view",
+  // "api_not_served", "not_synced"). Only asked when knows(kind) is false.
+  virtual std::string_view unknown_reason(core::Kind) const { return "no_cluster_view"; }
   // The object of `kind` named `name` in `ns` ("" for cluster-scoped); nullptr when absent.
   virtual const core::Object* find(core::Kind kind, std::string_view ns,
                                    std::string_view name) const = 0;
@@ -34,6 +41,29 @@ class Context {
   virtual std::vector<const core::Object*> list(core::Kind kind, std::string_view ns) const = 0;
   // Objects of `kind` in every namespace.
   virtual std::vector<const core::Object*> list_all(core::Kind kind) const = 0;
+
+  // Indexed queries. Each has a default built on list()/list_all() (a scan of
+  // the namespace); an implementation that keeps indexes overrides them so
+  // that a lookup costs what it finds, not the size of the namespace.
+  // Results come in list() order.
+
+  // Objects of `kind` in `ns` whose selectable labels (selectable_labels())
+  // `selector` matches; an empty selector matches every one.
+  virtual std::vector<const core::Object*> list_matching(core::Kind kind, std::string_view ns,
+                                                         const core::LabelSelector& selector) const;
+  // The same in every namespace.
+  virtual std::vector<const core::Object*> list_all_matching(core::Kind kind,
+                                                             const core::LabelSelector& selector) const;
+  // Objects of `kind` in every namespace with annotation key=value.
+  virtual std::vector<const core::Object*> list_all_annotated(core::Kind kind, std::string_view key,
+                                                              std::string_view value) const;
+  // Services in `ns` with a selector that selects a pod template with
+  // `labels` (selector_contains).
+  virtual std::vector<const core::Object*> services_selecting(std::string_view ns,
+                                                              const core::StringMap& labels) const;
+  // Certificates in `ns` whose spec.secretName is one of `secret_names`.
+  virtual std::vector<const core::Object*> certificates_writing(
+      std::string_view ns, std::initializer_list<std::string_view> secret_names) const;
 };
 
 // A context that knows nothing (server without cache).
@@ -50,6 +80,10 @@ class EmptyContext final : public Context {
 
 // ---- Queries shared by rules, built on the interface above. ----
 
+// The labels a selector is matched against: a workload's pod template labels
+// (what Services and PodMonitors select), any other object's metadata labels.
+const core::StringMap& selectable_labels(const core::Object& object);
+
 // Whether every workload kind is known (pod-template lookups are meaningful).
 bool knows_pod_templates(const Context& ctx);
 // Workload objects (any kind carrying a pod template) in `ns`.
@@ -60,6 +94,10 @@ std::vector<const core::Object*> pod_templates_selected_by(const Context& ctx, s
 // Services in `ns` (with a selector) that select a template with `labels`.
 std::vector<const core::Object*> services_selecting(const Context& ctx, std::string_view ns,
                                                     const core::StringMap& labels);
+// Whether the view holds anything of namespace `ns`: an object of a known
+// kind in it, or its Namespace object. A partial view (lint) that holds
+// nothing of a namespace says nothing about what the cluster has there.
+bool namespace_in_view(const Context& ctx, std::string_view ns);
 // Whether every pair of `selector` is in `labels` (Service selector semantics;
 // an empty selector selects nothing here, as a Service without selector).
 bool selector_contains(const core::StringMap& selector, const core::StringMap& labels);

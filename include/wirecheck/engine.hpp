@@ -44,9 +44,19 @@ struct NotChecked {
 // "object_limit" / "budget" (metric label).
 std::string_view not_checked_label(NotChecked::Reason reason);
 
+// A rule that matched the object and operation but did not run because the
+// context does not know a kind it needs (never silent: the server logs and
+// counts these).
+struct SkippedRule {
+  std::string_view rule;    // RuleSpec::id (static storage)
+  core::Kind missing;       // the first context kind the context does not know
+  std::string_view reason;  // Context::unknown_reason(missing)
+};
+
 struct Evaluation {
   std::vector<Finding> findings;     // empty when not checked
   std::optional<NotChecked> not_checked;
+  std::vector<SkippedRule> skipped;  // rules skipped for lack of context
 };
 
 class Engine {
@@ -57,11 +67,14 @@ class Engine {
   explicit Engine(Settings settings = Settings::defaults(), Clock clock = {});
 
   // Findings for `object` under `op`. For DELETE pass the stored object as
-  // `object` (and as `old_object`). Findings come sorted by rule id, then path.
-  // An object past its decode limits yields one `object-not-checked` warn
-  // finding instead (lint reports it like any other).
+  // `object` (and as `old_object`). Findings come sorted by severity (deny
+  // first), then rule id, then path; one per rule. An object past its decode
+  // limits yields one `object-not-checked` warn finding instead (lint reports
+  // it like any other). With `skipped`, the rules skipped for lack of context
+  // are appended to it.
   std::vector<Finding> evaluate(const core::Object& object, const core::Object* old_object,
-                                Operation op, const Context& context) const;
+                                Operation op, const Context& context,
+                                std::vector<SkippedRule>* skipped = nullptr) const;
 
   // The same, bounded: stops (discarding partial findings) once `deadline`
   // has passed, checked before each rule. An old object past its limits is
@@ -85,7 +98,7 @@ class Engine {
     const RuleSpec* spec;
     std::optional<Severity> severity_override;
   };
-  std::array<std::vector<Active>, 16> by_kind_;
+  std::array<std::vector<Active>, core::kKindCount> by_kind_;
 };
 
 }  // namespace wirecheck::policy

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "wirecheck/object.hpp"
 #include "wirecheck/severity.hpp"
@@ -14,7 +15,11 @@ struct Finding {
   std::string rule;
   Severity severity = Severity::kWarn;
   core::ObjectRef object;
-  std::string path;
+  std::string path;               // the first (most severe) entry's field path
+  // Every entry the finding covers (webhooks of one configuration, endpoints
+  // of one monitor, ports of one Service), most severe first; `path` is
+  // paths[0]. One finding per object and rule, however many entries trip it.
+  std::vector<std::string> paths;
   std::string message;
   std::string fix;
   bool exempted = false;        // ignore.wirecheck.dev/<rule> with a reason

@@ -2,8 +2,10 @@
 // Multi-document YAML, JSON, and `kind: List` / `*List` items are expanded.
 // Every object keeps the file and line it starts at. A document that does
 // not parse is recorded as an error with its file and line; the rest are
-// still read. YAML goes yaml-cpp -> nlohmann::json -> text -> decode.hpp, so
-// lint and the server share one decoder.
+// still read. YAML goes libyaml events -> JSON text -> decode.hpp, so lint
+// and the server share one decoder; a document the libyaml path declines
+// (errors, duplicate keys, ...) is read by yaml-cpp -> nlohmann::json, the
+// reference reading both paths agree with (src/core/yaml_tree.hpp).
 #pragma once
 
 #include <string>
@@ -29,6 +31,10 @@ struct ManifestSet {
   // (a kustomization.yaml without apiVersion, a dashboard JSON, values.yaml):
   // skipped, not errors. Named files and stdin report them as errors.
   std::vector<LoadError> skipped;
+  // Set before loading to also keep each object as JSON text, in the order
+  // of `objects` (tests wrap them in AdmissionReviews).
+  bool keep_json = false;
+  std::vector<std::string> json;
 };
 
 // Reads a YAML (or JSON) stream; `file` names it in locations and errors.

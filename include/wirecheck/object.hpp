@@ -43,7 +43,15 @@ enum class Kind : std::uint8_t {
   kCustomResourceDefinition,
   kAPIService,
   kCertificate,
+  kRole,
+  kClusterRole,
+  kRoleBinding,
+  kClusterRoleBinding,  // keep last: kKindCount is derived from it
 };
+
+// Number of Kind values (kOther included): size arrays indexed by Kind with
+// this, so adding a kind cannot overflow them.
+inline constexpr std::size_t kKindCount = static_cast<std::size_t>(Kind::kClusterRoleBinding) + 1;
 
 // "Deployment", "ServiceMonitor", ... ("" for kOther).
 std::string_view kind_name(Kind kind);
@@ -51,6 +59,9 @@ std::string_view kind_name(Kind kind);
 // because e.g. `Certificate` exists outside cert-manager.io.
 Kind kind_from(std::string_view group, std::string_view kind);
 bool is_workload(Kind kind);
+// Whether objects of `kind` live in a namespace (false for the cluster-scoped
+// kinds and for kOther, whose scope is unknown).
+bool is_namespaced(Kind kind);
 // Every kind that carries a pod template (safe to call during static
 // initialisation, where rules are registered).
 const std::vector<Kind>& workload_kinds();
@@ -158,6 +169,9 @@ struct PodTemplate {
   std::vector<Container> containers;       // regular containers
   std::vector<Container> init_containers;  // initContainers
   bool host_network = false;
+  // spec.serviceAccountName, else the deprecated spec.serviceAccount; ""
+  // when unset (the pod then runs as the namespace's `default` account).
+  std::string service_account_name;
   std::string spec_path;  // "spec.template.spec", "spec", ...
 
   // "<spec_path>.containers[1]".
@@ -222,6 +236,9 @@ struct MonitorEndpoint {
   TlsConfig tls;
   // Any of bearerTokenFile, bearerTokenSecret, authorization, basicAuth, oauth2.
   bool has_auth = false;
+  // A relabeling writes __address__: the scrape address (and port) comes
+  // from relabeling on purpose.
+  bool relabels_address = false;
   std::size_t index = 0;
 };
 
@@ -272,6 +289,7 @@ struct Webhook {
   LabelSelector namespace_selector;
   LabelSelector object_selector;
   std::vector<RuleWithOperations> rules;
+  std::size_t match_conditions = 0;  // matchConditions entries (CEL, not evaluated)
   std::size_t index = 0;
 
   // failurePolicy Fail, explicit or defaulted.
@@ -307,6 +325,53 @@ struct Certificate {
   std::vector<std::string> dns_names;
 };
 
+// ------------------------------------------------------------------- RBAC
+
+// rbac.authorization.k8s.io PolicyRule. Empty `resource_names` means every
+// object of the resources.
+struct PolicyRule {
+  std::vector<std::string> api_groups;
+  std::vector<std::string> resources;  // "pods", "pods/status", "*"
+  std::vector<std::string> verbs;
+  std::vector<std::string> resource_names;
+  std::vector<std::string> non_resource_urls;
+};
+
+// Role and ClusterRole. Rules of an aggregated ClusterRole are filled in by
+// the controller manager; only the rules written in the object are here.
+struct Role {
+  std::vector<PolicyRule> rules;
+};
+
+struct RoleRef {
+  std::string api_group;
+  std::string kind;  // Role or ClusterRole
+  std::string name;
+};
+
+struct Subject {
+  std::string kind;  // ServiceAccount, User, Group
+  std::string name;
+  std::string ns;    // ServiceAccount only; "" means the binding's namespace (RoleBinding)
+  std::string api_group;
+};
+
+// RoleBinding and ClusterRoleBinding.
+struct RoleBinding {
+  RoleRef role_ref;
+  std::vector<Subject> subjects;
+};
+
+// ------------------------------------------------------ custom resources
+
+// What a custom resource (any kind of a non-core API group we do not model)
+// says about the pods an operator creates for it: the labels in
+// spec.podMetadata.labels, spec.template.metadata.labels or spec.labels
+// (merged, in that order).
+struct CustomResource {
+  StringMap pod_labels;
+};
+
 // Where an object came from in lint input (empty in admission).
 struct SourceLocation {
   std::string file;
@@ -325,7 +390,8 @@ struct OverLimit {
 };
 
 using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
-                          CustomResourceDefinition, APIService, Certificate>;
+                          CustomResourceDefinition, APIService, Certificate, Role, RoleBinding,
+                          CustomResource>;
 
 struct Object {
   Kind kind = Kind::kOther;
@@ -346,6 +412,12 @@ struct Object {
   const CustomResourceDefinition* crd() const { return std::get_if<CustomResourceDefinition>(&spec); }
   const APIService* api_service() const { return std::get_if<APIService>(&spec); }
   const Certificate* certificate() const { return std::get_if<Certificate>(&spec); }
+  // Role / ClusterRole.
+  const Role* role() const { return std::get_if<Role>(&spec); }
+  // RoleBinding / ClusterRoleBinding.
+  const RoleBinding* role_binding() const { return std::get_if<RoleBinding>(&spec); }
+  // Objects of kind kOther from a custom API group (a dot in the group).
+  const CustomResource* custom_resource() const { return std::get_if<CustomResource>(&spec); }
 
   const std::string& name() const { return meta.name; }
   const std::string& ns() const { return meta.ns; }

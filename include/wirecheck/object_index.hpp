@@ -2,11 +2,19 @@
 // manifests given to `lint`, a test's fixture documents). Built once, then
 // read-only: safe for concurrent readers. It does not own the objects; they
 // must outlive the index.
+//
+// Every lookup rules make goes through a hash index, so linting n objects
+// costs O(n) whatever the namespace layout: by name, by selectable label
+// pair (per kind and namespace, and per kind across namespaces), by
+// annotation pair, Services by one pair of their selector, Certificates by
+// the Secret they write.
 #pragma once
 
-#include <map>
+#include <cstddef>
+#include <optional>
 #include <string>
-#include <tuple>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "wirecheck/context.hpp"
@@ -30,12 +38,48 @@ class ObjectIndex final : public Context {
                            std::string_view name) const override;
   std::vector<const core::Object*> list(core::Kind kind, std::string_view ns) const override;
   std::vector<const core::Object*> list_all(core::Kind kind) const override;
+  std::vector<const core::Object*> list_matching(core::Kind kind, std::string_view ns,
+                                                 const core::LabelSelector& selector) const override;
+  std::vector<const core::Object*> list_all_matching(core::Kind kind,
+                                                     const core::LabelSelector& selector) const override;
+  std::vector<const core::Object*> list_all_annotated(core::Kind kind, std::string_view key,
+                                                      std::string_view value) const override;
+  std::vector<const core::Object*> services_selecting(std::string_view ns,
+                                                      const core::StringMap& labels) const override;
+  std::vector<const core::Object*> certificates_writing(
+      std::string_view ns, std::initializer_list<std::string_view> secret_names) const override;
+
+  // An indexed object and its position in the order added, which orders
+  // results merged from several lists.
+  struct Entry {
+    std::size_t seq;
+    const core::Object* object;
+  };
 
  private:
-  using NsKey = std::pair<core::Kind, std::string>;
+  using Postings = std::vector<Entry>;
+  using Table = std::unordered_map<std::string, Postings>;
+
+  static const Postings* lookup(const Table& table, const std::string& key);
+  // The objects of several lists, each once, in the order added.
+  static std::vector<const core::Object*> merged(std::vector<Entry> found);
+  // Objects of `all` that `selector` matches, looked up through the shortest
+  // list of `pairs` keyed by the namespace (none: every namespace) and a
+  // matchLabels pair.
+  static std::vector<const core::Object*> matching(const Table& pairs, const Postings* all,
+                                                   core::Kind kind, std::optional<std::string_view> ns,
+                                                   const core::LabelSelector& selector);
+
   bool complete_;
-  std::map<NsKey, std::vector<const core::Object*>, std::less<>> by_ns_;
-  std::map<core::Kind, std::vector<const core::Object*>> by_kind_;
+  std::size_t seq_ = 0;
+  Table by_ns_;       // kind, ns
+  Table by_kind_;     // kind
+  Table by_name_;     // kind, ns, name (first added wins, as a scan would)
+  Table labeled_;     // kind, ns, key, value
+  Table labeled_all_; // kind, key, value
+  Table annotated_;   // kind, key, value
+  Table selecting_;   // ns, key, value: Services by the first pair of their selector
+  Table by_secret_;   // ns, secret: Certificates by spec.secretName
 };
 
 }  // namespace wirecheck::policy

@@ -75,7 +75,10 @@ struct RuleSpec {
   Severity severity = Severity::kWarn;  // default; the higher one for deny/warn rules
   std::string_view severities;  // for docs when a rule has several: "deny / warn"
   std::vector<core::Kind> kinds;
-  bool needs_context = false;   // skipped when the context does not know `context_kinds`
+  // Skipped when the context does not know every kind in `context_kinds`.
+  // A rule that can still decide without some of them leaves this false,
+  // lists them in `context_kinds` anyway, and asks `knows` itself.
+  bool needs_context = false;
   std::vector<core::Kind> context_kinds;  // kinds it looks up (for `knows`)
   Operations operations = kWrites;
   std::string_view failure;   // the runtime failure the rule prevents

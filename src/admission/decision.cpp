@@ -34,7 +34,11 @@ std::string truncate_utf8(std::string text, std::size_t max_bytes) {
   std::size_t cut = max_bytes > kEllipsis.size() ? max_bytes - kEllipsis.size() : 0;
   // Back up over continuation bytes (10xxxxxx) so a sequence is never split.
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  // Prefer a word boundary, unless that throws away too much.
+  const std::size_t space = text.rfind(' ', cut);
+  if (space != std::string::npos && space > cut - cut / 4) cut = space;
   text.resize(cut);
+  while (!text.empty() && (text.back() == ' ' || text.back() == ',' || text.back() == ':')) text.pop_back();
   if (max_bytes >= kEllipsis.size()) text += kEllipsis;
   return text;
 }
@@ -48,22 +52,32 @@ void append_fix(std::string& text, const std::string& fix) {
   text += fix;
 }
 
+std::string prefix(const policy::Finding& finding) { return "wirecheck/" + finding.rule + ": "; }
+
 }  // namespace
 
-std::string format_warning(const policy::Finding& finding) {
-  std::string text = "wirecheck/";
-  text += finding.rule;
-  text += ": ";
-  if (!finding.path.empty()) {
-    text += finding.path;
-    text += ": ";
-  }
-  text += finding.message;
-  if (!finding.fix.empty() && text.size() + 7 + finding.fix.size() <= kMaxWarningBytes) {
-    append_fix(text, finding.fix);
-  }
-  return truncate_utf8(std::move(text), kMaxWarningBytes);
+std::string describe_paths(const policy::Finding& finding) {
+  std::string s = finding.path;
+  if (finding.paths.size() > 1) s += " (+" + std::to_string(finding.paths.size() - 1) + " more)";
+  return s;
 }
+
+std::vector<std::string> format_warnings(const policy::Finding& finding) {
+  const std::string with_path =
+      prefix(finding) + (finding.path.empty() ? "" : describe_paths(finding) + ": ") + finding.message;
+  const std::string bare = prefix(finding) + finding.message;
+  if (finding.fix.empty()) {
+    return {truncate_utf8(with_path.size() <= kMaxWarningBytes ? with_path : bare, kMaxWarningBytes)};
+  }
+  std::string one = with_path;
+  append_fix(one, finding.fix);
+  if (one.size() <= kMaxWarningBytes) return {one};
+  const std::string fix_line = "wirecheck/" + finding.rule + " fix: " + finding.fix;
+  return {truncate_utf8(with_path.size() <= kMaxWarningBytes ? with_path : bare, kMaxWarningBytes),
+          truncate_utf8(fix_line, kMaxWarningBytes)};
+}
+
+std::string format_warning(const policy::Finding& finding) { return format_warnings(finding).front(); }
 
 namespace {
 
@@ -72,7 +86,7 @@ void append_denial(std::string& message, const policy::Finding& finding) {
   message += finding.rule;
   message += "] ";
   if (!finding.path.empty()) {
-    message += finding.path;
+    message += describe_paths(finding);
     message += ": ";
   }
   message += finding.message;
@@ -83,7 +97,7 @@ void add_annotation(Decision& decision, const policy::Finding& finding) {
   std::string value(policy::severity_name(finding.severity));
   value += ' ';
   if (!finding.path.empty()) {
-    value += finding.path;
+    value += describe_paths(finding);
     value += ": ";
   }
   value += finding.message;
@@ -103,16 +117,16 @@ void add_annotation(Decision& decision, const policy::Finding& finding) {
 
 Decision decide(const std::vector<policy::Finding>& findings, Mode mode, std::string_view subject) {
   Decision decision;
-  std::size_t denials = 0;
+  std::vector<const policy::Finding*> denials;
   std::string denial_text;
   for (const policy::Finding& finding : findings) {
     switch (action_for(finding, mode)) {
       case Action::kDeny:
-        ++denials;
+        denials.push_back(&finding);
         append_denial(denial_text, finding);
         break;
       case Action::kWarn:
-        decision.warnings.push_back(format_warning(finding));
+        for (std::string& line : format_warnings(finding)) decision.warnings.push_back(std::move(line));
         break;
       case Action::kAudit:
         add_annotation(decision, finding);
@@ -122,13 +136,22 @@ Decision decide(const std::vector<policy::Finding>& findings, Mode mode, std::st
         break;
     }
   }
-  if (denials > 0) {
+  if (!denials.empty()) {
     decision.allowed = false;
     decision.code = 403;
     decision.reason = "Forbidden";
-    decision.message = "wirecheck: ";
+    // CI logs, Argo CD and Helm often show only the first line: it names
+    // the rule(s) and what breaks; the details follow, one line each.
+    std::string ids;
+    for (const policy::Finding* f : denials) {
+      if (ids.find("wirecheck/" + f->rule) != std::string::npos) continue;
+      ids += (ids.empty() ? "" : ", ") + ("wirecheck/" + f->rule);
+    }
+    decision.message = ids + ": " + denials.front()->message;
+    if (denials.size() > 1) decision.message += " (+" + std::to_string(denials.size() - 1) + " more)";
+    decision.message += " [";
     decision.message += subject;
-    decision.message += denials == 1 ? " breaks 1 rule:" : " breaks " + std::to_string(denials) + " rules:";
+    decision.message += "]";
     decision.message += denial_text;
   }
   return decision;

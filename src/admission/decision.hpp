@@ -42,11 +42,19 @@ struct Decision {
 // `subject` names the object in the denial message, e.g. "ServiceMonitor demo/web".
 Decision decide(const std::vector<policy::Finding>& findings, Mode mode, std::string_view subject);
 
-// `wirecheck/<rule>: <path>: <message>[ Fix: <fix>]`, shortened to at most
-// kMaxWarningBytes without splitting a UTF-8 sequence.
+// The warning lines of one finding, each at most kMaxWarningBytes:
+// `wirecheck/<rule>: <path>: <message>. Fix: <fix>` when it fits; else the
+// message line and a second line `wirecheck/<rule> fix: <fix>` (the path is
+// dropped before anything is cut); cut at a word boundary with "..." only
+// when a part alone is too long.
+std::vector<std::string> format_warnings(const policy::Finding& finding);
+// The first line of format_warnings (tests and logs).
 std::string format_warning(const policy::Finding& finding);
+// "webhooks[0].clientConfig.caBundle" or "webhooks[0].clientConfig.caBundle (+2 more)".
+std::string describe_paths(const policy::Finding& finding);
 
-// Cuts `text` to at most `max_bytes` at a UTF-8 boundary, marking the cut with "...".
+// Cuts `text` to at most `max_bytes`, at a word boundary when there is one
+// in the last quarter (never inside a UTF-8 sequence), marking the cut with "...".
 std::string truncate_utf8(std::string text, std::size_t max_bytes);
 
 }  // namespace wirecheck::admission

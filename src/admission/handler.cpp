@@ -84,6 +84,15 @@ Decision not_checked_decision(bool deny, Mode mode, std::string_view subject, co
   return decision;
 }
 
+// Fills request.name (and an empty request.ns) from the object's metadata.
+void identity_from(simdjson::dom::element object, ReviewRequest& request) {
+  std::string_view value;
+  if (object["metadata"]["name"].get_string().get(value) == simdjson::SUCCESS) request.name = value;
+  if (request.ns.empty() && object["metadata"]["namespace"].get_string().get(value) == simdjson::SUCCESS) {
+    request.ns = value;
+  }
+}
+
 }  // namespace
 
 void AdmissionHandler::handle(const char* data, std::size_t size, Mode mode,
@@ -107,6 +116,9 @@ void AdmissionHandler::handle(const char* data, std::size_t size, Mode mode,
     out.api_version.assign(request.api_version);
     out.kind.assign(request.kind.kind);
     out.kind_id = core::kind_from(request.kind.group, request.kind.kind);
+    // Collection deletes (the namespace controller) send no request.name:
+    // the identity is in oldObject.
+    if (request.name.empty() && request.has_old_object) identity_from(request.old_object, request);
     out.ns.assign(request.ns);
     out.name.assign(request.name);
     out.operation.assign(request.operation_text);
@@ -141,6 +153,7 @@ void AdmissionHandler::handle(const char* data, std::size_t size, Mode mode,
           return;
         }
         out.findings = std::move(evaluation.findings);
+        out.skipped = std::move(evaluation.skipped);
       }
     }
     Decision decision = decide(out.findings, mode, subject_of(request));
@@ -167,6 +180,7 @@ void AdmissionHandler::handle(const char* data, std::size_t size, Mode mode,
   try {
     out.internal_error = true;
     std::vector<policy::Finding>().swap(out.findings);
+    std::vector<policy::SkippedRule>().swap(out.skipped);
     const Decision decision = not_checked_decision(
         options_.fail_closed, mode, "this object",
         "not checked: internal error while evaluating it (" + out.error + ")");

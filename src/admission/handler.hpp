@@ -70,6 +70,8 @@ struct Outcome {
   bool inspected = false;  // some enabled rule looks at this kind and operation
   bool allowed = true;
   std::vector<policy::Finding> findings;
+  // Rules that matched but could not run for lack of cluster context.
+  std::vector<policy::SkippedRule> skipped;
   bool internal_error = false;
   // Why the object was not checked ("object_limit", "budget",
   // "out_of_memory", "internal_error"); empty when it was checked.

@@ -20,14 +20,29 @@ namespace {
 constexpr const char* kLintUsage =
     "usage: wirecheck lint -f PATH [-f PATH ...] [--format text|json|sarif]\n"
     "                      [--config FILE] [--fail-on deny|warn|never] [--no-color]\n"
+    "                      [--namespace NS]\n"
     "\n"
     "  -f, --filename PATH  a file, a directory (recursive: .yaml .yml .json) or - for stdin\n"
     "  --format FORMAT      text (default), json or sarif\n"
     "  --config FILE        wirecheck configuration (severity overrides, flag tables)\n"
     "  --fail-on LEVEL      exit 1 when a finding at or above LEVEL exists (default deny)\n"
     "  --no-color           no ANSI colours (also when NO_COLOR is set or stdout is not a tty)\n"
+    "  -n, --namespace NS   namespace of namespaced objects that set none, as kubectl apply -n\n"
+    "                       would place them (default: default)\n"
     "\n"
-    "exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage error or unreadable input\n";
+    "exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage error, unreadable input\n"
+    "            or no Kubernetes object in the input\n";
+
+// Namespaced objects without metadata.namespace land in the namespace
+// kubectl applies them to; Service DNS names and cross-object lookups then
+// use it (never "svc..svc").
+void default_namespaces(core::ManifestSet& set, const std::string& ns) {
+  for (core::Object& o : set.objects) {
+    if (!o.meta.ns.empty() || !core::is_namespaced(o.kind)) continue;
+    o.meta.ns = ns;
+    o.ref.ns = ns;
+  }
+}
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "wirecheck lint: %s\n\n%s", message.c_str(), kLintUsage);
@@ -41,6 +56,7 @@ int run_lint(const Args& args) {
   std::string format = "text";
   std::string config;
   std::string fail_on = "deny";
+  std::string default_ns = "default";
   bool color = isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
 
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -80,6 +96,10 @@ int run_lint(const Args& args) {
       const std::string* v = a == "--fail-on" ? value(a) : &inline_value;
       if (v == nullptr) return usage_error("--fail-on needs a level");
       fail_on = *v;
+    } else if (a == "--namespace" || a == "-n" || split("--namespace", inline_value)) {
+      const std::string* v = (a == "--namespace" || a == "-n") ? value(a) : &inline_value;
+      if (v == nullptr || v->empty()) return usage_error("--namespace needs a namespace");
+      default_ns = *v;
     } else if (a == "--no-color") {
       color = false;
     } else {
@@ -109,6 +129,7 @@ int run_lint(const Args& args) {
 
   core::ManifestSet set;
   for (const std::string& p : paths) core::load_path(p, set);
+  default_namespaces(set, default_ns);
   const policy::Engine engine(std::move(settings));
   const policy::LintReport report = policy::lint_manifests(set, engine);
 
@@ -120,6 +141,11 @@ int run_lint(const Args& args) {
     std::cout << format_text(report, color);
   }
   std::cout.flush();
+  // A failed `helm template | wirecheck lint -f -` must not pass CI quietly.
+  if (set.objects.empty() && report.errors.empty()) {
+    std::fprintf(stderr, "wirecheck lint: no Kubernetes objects found in the input (empty input?)\n");
+    return 2;
+  }
   if (!report.errors.empty()) {
     if (format != "text") {
       for (const auto& e : report.errors) {

@@ -1,6 +1,8 @@
 #include "cli/report.hpp"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <cctype>
 #include <set>
 
 #include "wirecheck/rule.hpp"
@@ -48,6 +50,59 @@ std::string sarif_level(Severity s) {
   return "warning";
 }
 
+// Where each rule's section of docs/rules.md is published (helpUri).
+#ifndef WIRECHECK_DOCS_URL
+#define WIRECHECK_DOCS_URL "https://github.com/wirecheck/wirecheck/blob/main/docs/rules.md"
+#endif
+
+// SARIF base id for paths given relative to the working directory.
+constexpr const char* kSrcRoot = "SRCROOT";
+
+// RFC 3986 percent-encoding of a path: unreserved characters and "/" stay.
+std::string uri_path(std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+bool is_stdin(const std::string& file) { return file.empty() || file == "-" || file == "<stdin>"; }
+
+// artifactLocation of a lint input file: absolute paths as file: URIs,
+// relative ones relative to %SRCROOT% (the working directory). stdin has no
+// location (nullptr json).
+json artifact_location(const std::string& file) {
+  if (is_stdin(file)) return nullptr;
+  if (!file.empty() && file.front() == '/') return {{"uri", "file://" + uri_path(file)}};
+  std::string rel = file;
+  while (rel.rfind("./", 0) == 0) rel.erase(0, 2);
+  return {{"uri", uri_path(rel)}, {"uriBaseId", kSrcRoot}};
+}
+
+// A physicalLocation, or null for stdin.
+json physical_location(const std::string& file, int line) {
+  json artifact = artifact_location(file);
+  if (artifact.is_null()) return nullptr;
+  json physical = {{"artifactLocation", std::move(artifact)}};
+  if (line > 0) physical["region"] = {{"startLine", line}};
+  return physical;
+}
+
+// Paths covered by a finding, for text output: "a" or "a (+2 more)".
+std::string paths_text(const Finding& f) {
+  std::string s = f.path;
+  if (f.paths.size() > 1) s += " (+" + std::to_string(f.paths.size() - 1) + " more)";
+  return s;
+}
+
 }  // namespace
 
 std::string format_text(const policy::LintReport& report, bool color) {
@@ -79,9 +134,14 @@ std::string format_text(const policy::LintReport& report, bool color) {
     }
     previous = &f;
     out += "  " + tag(f) + " " + f.rule;
-    if (!f.path.empty()) out += "  " + std::string(dim) + f.path + reset;
+    if (!f.path.empty()) out += "  " + std::string(dim) + paths_text(f) + reset;
     out += '\n';
     out += "        " + f.message + '\n';
+    if (f.paths.size() > 1) {
+      std::string all;
+      for (const std::string& p : f.paths) all += (all.empty() ? "" : ", ") + p;
+      out += "        entries: " + all + '\n';
+    }
     if (!f.fix.empty()) {
       std::string fix = f.fix;
       // Indent multi-line fixes (YAML snippets) under the "fix:" label.
@@ -118,6 +178,7 @@ std::string format_json(const policy::LintReport& report) {
               {"severity", policy::severity_name(f.severity)},
               {"object", object_json(f.object)},
               {"path", f.path},
+              {"paths", f.paths},
               {"message", f.message},
               {"fix", f.fix},
               {"file", f.source.file},
@@ -157,24 +218,23 @@ std::string format_sarif(const policy::LintReport& report) {
                      {"shortDescription", {{"text", spec.title}}},
                      {"fullDescription", {{"text", spec.failure}}},
                      {"help", {{"text", spec.fix}}},
+                     {"helpUri", std::string(WIRECHECK_DOCS_URL) + "#" + std::string(spec.id)},
                      {"defaultConfiguration", {{"level", sarif_level(spec.severity)}}}});
   }
   json results = json::array();
   for (const Finding& f : report.findings) {
-    json physical = {{"artifactLocation", {{"uri", f.source.file}}}};
-    if (f.source.line > 0) physical["region"] = {{"startLine", f.source.line}};
+    const json physical = physical_location(f.source.file, f.source.line);
     std::string qualified = f.object.kind + "/";
     if (!f.object.ns.empty()) qualified += f.object.ns + "/";
     qualified += f.object.name;
-    json result = {
-        {"ruleId", f.rule},
-        {"level", sarif_level(f.severity)},
-        {"message", {{"text", f.message + (f.fix.empty() ? "" : " Fix: " + f.fix)}}},
-        {"locations",
-         json::array({{{"physicalLocation", physical},
-                       {"logicalLocations",
-                        json::array({{{"fullyQualifiedName", qualified}, {"kind", "object"}}})}}})},
-        {"properties", {{"path", f.path}, {"fix", f.fix}}}};
+    json location = {
+        {"logicalLocations", json::array({{{"fullyQualifiedName", qualified}, {"kind", "object"}}})}};
+    if (!physical.is_null()) location["physicalLocation"] = physical;
+    json result = {{"ruleId", f.rule},
+                   {"level", sarif_level(f.severity)},
+                   {"message", {{"text", f.message + (f.fix.empty() ? "" : " Fix: " + f.fix)}}},
+                   {"locations", json::array({std::move(location)})},
+                   {"properties", {{"path", f.path}, {"paths", f.paths}, {"fix", f.fix}}}};
     if (auto it = rule_index.find(f.rule); it != rule_index.end()) result["ruleIndex"] = it->second;
     if (f.exempted) {
       result["suppressions"] = json::array({{{"kind", "inSource"}, {"justification", f.exemption_reason}}});
@@ -184,20 +244,25 @@ std::string format_sarif(const policy::LintReport& report) {
   json notifications = json::array();
   for (const core::LoadError& e : report.errors) {
     json n = {{"level", "error"}, {"message", {{"text", e.message}}}};
-    json physical = {{"artifactLocation", {{"uri", e.file}}}};
-    if (e.line > 0) physical["region"] = {{"startLine", e.line}};
-    n["locations"] = json::array({{{"physicalLocation", physical}}});
+    if (json physical = physical_location(e.file, e.line); !physical.is_null()) {
+      n["locations"] = json::array({{{"physicalLocation", std::move(physical)}}});
+    }
     notifications.push_back(std::move(n));
   }
   for (const core::LoadError& e : report.skipped) {
-    json physical = {{"artifactLocation", {{"uri", e.file}}}};
-    if (e.line > 0) physical["region"] = {{"startLine", e.line}};
-    notifications.push_back({{"level", "note"},
-                             {"message", {{"text", "skipped: " + e.message}}},
-                             {"locations", json::array({{{"physicalLocation", physical}}})}});
+    json n = {{"level", "note"}, {"message", {{"text", "skipped: " + e.message}}}};
+    if (json physical = physical_location(e.file, e.line); !physical.is_null()) {
+      n["locations"] = json::array({{{"physicalLocation", std::move(physical)}}});
+    }
+    notifications.push_back(std::move(n));
   }
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).string();
+  if (ec || cwd.empty()) cwd = "/";
+  if (cwd.back() != '/') cwd += '/';
+  const std::string base_uri = "file://" + uri_path(cwd);
   const json out = {
-      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"$schema", "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"},
       {"version", "2.1.0"},
       {"runs",
        json::array({{{"tool",
@@ -205,6 +270,7 @@ std::string format_sarif(const policy::LintReport& report) {
                         {{"name", "wirecheck"},
                          {"version", WIRECHECK_VERSION},
                          {"rules", std::move(rules)}}}}},
+                     {"originalUriBaseIds", {{kSrcRoot, {{"uri", base_uri}}}}},
                      {"invocations",
                       json::array({{{"executionSuccessful", report.errors.empty()},
                                     {"toolExecutionNotifications", std::move(notifications)}}})},

@@ -58,14 +58,16 @@ std::string markdown() {
     out += "- Severity: " + severity_text(spec) + "\n";
     out += "- Kinds: " + kinds_text(spec) + "\n";
     out += "- Operations: " + operations_text(spec) + "\n";
+    std::string ctx;
+    for (core::Kind k : spec.context_kinds) {
+      if (!ctx.empty()) ctx += ", ";
+      ctx += core::kind_name(k);
+    }
     if (spec.needs_context) {
-      std::string ctx;
-      for (core::Kind k : spec.context_kinds) {
-        if (!ctx.empty()) ctx += ", ";
-        ctx += core::kind_name(k);
-      }
       out += "- Needs context: " + (ctx.empty() ? std::string("yes") : ctx) +
              " (skipped when that view is not available)\n";
+    } else if (!ctx.empty()) {
+      out += "- Uses context: " + ctx + " (runs without it, with the verdict it gives without that view)\n";
     }
     out += "- Exemption: `" + std::string(policy::kExemptionPrefix) + std::string(spec.id) +
            ": \"<reason>\"`\n\n";

@@ -5,6 +5,7 @@
 // moves away), in-flight requests finish, then the process exits 0.
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -16,7 +17,9 @@
 #include "admission/handler.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve_flags.hpp"
+#include "cluster/cluster_cache.hpp"
 #include "server/cert_store.hpp"
+#include "server/cluster_metrics.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/ops_server.hpp"
@@ -42,14 +45,27 @@ constexpr const char* kServeUsage =
     "  --metrics-tls-private-key-file F\n"
     "  --max-body-bytes N            request body limit (default 8388608)\n"
     "  --shutdown-delay D            keep serving this long after SIGTERM (default 5s)\n"
-    "  --fail-closed                 deny (code 500) on internal errors instead of allowing\n"
+    "  --fail-closed                 deny (code 500) objects not checked (internal error, limits,\n"
+    "                                budget) instead of allowing with a warning\n"
     "  --evaluation-budget D         longest evaluation of one review; past it the object is\n"
     "                                answered as not checked (default 1s)\n"
-    "  --threads N                   concurrent connections served (default 64)\n"
+    "  --threads N                   workers deciding reviews over 64 KiB (default 2)\n"
+    "  --max-connections N           open webhook connections; at the cap the oldest idle one\n"
+    "                                is closed, else new ones are refused (default 2048)\n"
+    "  --header-timeout D            TLS handshake + request head, from accept (default 10s)\n"
     "  --request-timeout D           longest time one request may take to arrive; slower\n"
     "                                clients are disconnected (default 30s, 0 = no limit)\n"
+    "  --write-timeout D             longest time to write one answer (default 10s)\n"
+    "  --idle-timeout D              close keep-alive connections idle this long (default 60s)\n"
+    "  --drain-timeout D             after --shutdown-delay, wait this long for answers under\n"
+    "                                way (default 20s; delay + drain < the pod's 30s grace)\n"
     "  --cert-reload-interval D      how often certificate files are re-read (default 2s)\n"
-    "  --log-level L                 debug|info|warn|error (default info)\n";
+    "  --log-level L                 debug|info|warn|error (default info)\n"
+    "  --cluster                     watch the cluster (list/watch cache) so rules that need other\n"
+    "                                objects run at admission; /readyz waits for the first sync\n"
+    "  --kubeconfig F                kubeconfig for --cluster (default $KUBECONFIG, in-cluster\n"
+    "                                service account, then ~/.kube/config)\n"
+    "  --context NAME                kubeconfig context (default current-context)\n";
 
 struct ServeConfig {
   server::WebhookServerOptions webhook;
@@ -61,8 +77,12 @@ struct ServeConfig {
   std::string metrics_key_file;
   std::chrono::milliseconds shutdown_delay{5000};
   std::chrono::milliseconds reload_interval{2000};
+  std::chrono::milliseconds drain_timeout{20000};
   bool fail_closed = false;
   std::chrono::milliseconds evaluation_budget{1000};
+  bool cluster = false;
+  std::string kubeconfig;
+  std::string kube_context;
   spdlog::level::level_enum log_level = spdlog::level::info;
 };
 
@@ -81,6 +101,10 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
     }
     if (flag == "--fail-closed") {
       cfg.fail_closed = true;
+      continue;
+    }
+    if (flag == "--cluster") {
+      cfg.cluster = true;
       continue;
     }
     const auto value = flags.value();
@@ -105,11 +129,21 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
       cfg.metrics_cert_file = *value;
     } else if (flag == "--metrics-tls-private-key-file") {
       cfg.metrics_key_file = *value;
-    } else if (flag == "--max-body-bytes" || flag == "--threads") {
+    } else if (flag == "--max-body-bytes" || flag == "--threads" || flag == "--max-connections") {
       char* end = nullptr;
       const unsigned long long n = std::strtoull(value->c_str(), &end, 10);
       if (end == value->c_str() || *end != '\0' || n == 0) return bad(flag + " must be a positive number");
-      (flag == "--threads" ? cfg.webhook.threads : cfg.webhook.max_body_bytes) = static_cast<std::size_t>(n);
+      (flag == "--threads" ? cfg.webhook.threads
+                           : flag == "--max-connections" ? cfg.webhook.max_connections
+                                                         : cfg.webhook.max_body_bytes) = static_cast<std::size_t>(n);
+    } else if (flag == "--header-timeout" || flag == "--write-timeout" || flag == "--idle-timeout" ||
+               flag == "--drain-timeout") {
+      const auto d = parse_duration(*value);
+      if (!d || d->count() <= 0) return bad(flag + " must be a positive duration like 10s or 500ms");
+      (flag == "--header-timeout"  ? cfg.webhook.head_timeout
+       : flag == "--write-timeout" ? cfg.webhook.write_timeout
+       : flag == "--idle-timeout"  ? cfg.webhook.idle_timeout
+                                   : cfg.drain_timeout) = *d;
     } else if (flag == "--request-timeout") {
       const auto d = parse_duration(*value);
       if (!d) return bad(flag + " must be a duration like 30s or 500ms (0 = no limit)");
@@ -122,6 +156,10 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
       const auto d = parse_duration(*value);
       if (!d) return bad(flag + " must be a duration like 5s or 500ms");
       (flag == "--shutdown-delay" ? cfg.shutdown_delay : cfg.reload_interval) = *d;
+    } else if (flag == "--kubeconfig") {
+      cfg.kubeconfig = *value;
+    } else if (flag == "--context") {
+      cfg.kube_context = *value;
     } else if (flag == "--log-level") {
       cfg.log_level = spdlog::level::from_str(*value);
     } else {
@@ -132,8 +170,45 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
   if (cfg.metrics_cert_file.empty() != cfg.metrics_key_file.empty()) {
     return bad("--metrics-tls-cert-file and --metrics-tls-private-key-file go together");
   }
+  if (!cfg.cluster && (!cfg.kubeconfig.empty() || !cfg.kube_context.empty())) {
+    return bad("--kubeconfig and --context need --cluster");
+  }
   if (cfg.reload_interval.count() <= 0) cfg.reload_interval = std::chrono::milliseconds(2000);
   return 0;
+}
+
+// Raises the soft descriptor limit to the hard one and keeps the connection
+// cap below it, so that the cap, not EMFILE, is what refuses connections.
+void fit_connection_cap(std::size_t& max_connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+    (void)::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  constexpr rlim_t kReserve = 128;  // ops listener, certificate files, logs
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur > kReserve && max_connections > lim.rlim_cur - kReserve) {
+    max_connections = static_cast<std::size_t>(lim.rlim_cur - kReserve);
+    server::LogLine("connection cap lowered to fit the descriptor limit")
+        .num("maxConnections", static_cast<std::int64_t>(max_connections))
+        .emit(spdlog::level::warn);
+  }
+}
+
+// The cluster module's messages as JSON log lines.
+cluster::LogFn cluster_log() {
+  return [](cluster::LogLevel level, std::string_view message, core::Kind kind, std::string_view detail) {
+    server::LogLine line(message);
+    line.str("component", "cluster-cache").str("kind", core::kind_name(kind));
+    if (!detail.empty()) line.str("detail", detail);
+    switch (level) {
+      case cluster::LogLevel::kDebug: line.emit(spdlog::level::debug); break;
+      case cluster::LogLevel::kInfo: line.emit(spdlog::level::info); break;
+      case cluster::LogLevel::kWarn: line.emit(spdlog::level::warn); break;
+      case cluster::LogLevel::kError: line.emit(spdlog::level::err); break;
+    }
+  };
 }
 
 std::vector<std::string> rule_ids() {
@@ -203,13 +278,32 @@ int run_serve(const Args& args) {
     cfg.ops.tls = metrics_certs.get();
   }
 
-  const admission::AdmissionHandler handler(engine, admission::empty_context_source(),
+  fit_connection_cap(cfg.webhook.max_connections);
+  std::unique_ptr<cluster::ClusterCache> cache;
+  admission::ContextSource context_source = admission::empty_context_source();
+  if (cfg.cluster) {
+    auto kube = cluster::resolve_config(cfg.kubeconfig, cfg.kube_context);
+    if (!kube) {
+      server::LogLine("cannot find the cluster").str("error", kube.error()).emit(spdlog::level::critical);
+      return 1;
+    }
+    server::LogLine("watching the cluster").str("server", kube->server).str("config", kube->origin)
+        .emit(spdlog::level::info);
+    cache = std::make_unique<cluster::ClusterCache>(std::move(*kube), cluster::ClusterCacheOptions{}, cluster_log());
+    metrics.add_section([&cache](std::string& out) { server::render_cluster_metrics(*cache, out); });
+    context_source = [&cache] { return std::shared_ptr<const policy::Context>(cache->snapshot()); };
+  }
+  const admission::AdmissionHandler handler(engine, context_source,
                                             admission::HandlerOptions{cfg.fail_closed, cfg.evaluation_budget});
   server::WebhookServer webhook(handler, certs, metrics, cfg.webhook);
+  cfg.ops.not_live = [&webhook] { return webhook.not_live_reason(); };
   server::OpsServer ops(metrics, [&]() -> std::string {
     if (webhook.draining()) return "shutting down";
     if (!certs.loaded()) return "serving certificate not loaded";
-    return {};
+    if (cache) {
+      if (std::string reason = cache->not_ready(); !reason.empty()) return reason;
+    }
+    return webhook.not_ready_reason();
   }, cfg.ops);
   if (auto status = webhook.bind(); !status) {
     server::LogLine("cannot start the webhook listener").str("error", status.error()).emit(spdlog::level::critical);
@@ -219,6 +313,7 @@ int run_serve(const Args& args) {
     server::LogLine("cannot start the ops listener").str("error", status.error()).emit(spdlog::level::critical);
     return 1;
   }
+  if (cache) cache->start();
   webhook.start();
   ops.start();
   certs.start_watching(cfg.reload_interval);
@@ -230,6 +325,7 @@ int run_serve(const Args& args) {
       .boolean("failClosed", cfg.fail_closed)
       .num("evaluationBudgetMs", cfg.evaluation_budget.count())
       .boolean("clientAuth", !cfg.webhook.client_ca_file.empty())
+      .boolean("cluster", cfg.cluster)
       .num("rules", static_cast<std::int64_t>(policy::Registry::all().size()))
       .str("version", WIRECHECK_VERSION)
       .emit(spdlog::level::info);
@@ -247,15 +343,17 @@ int run_serve(const Args& args) {
                  static_cast<long>((cfg.shutdown_delay.count() % 1000) * 1000000)};
   sigtimedwait(&stop_signals, nullptr, &delay);
 
+  // Idle connections close now; answers under way are written completely.
   webhook.stop(/*join=*/false);
-  const bool idle = webhook.wait_idle(std::chrono::seconds(30));
+  const bool idle = webhook.wait_idle(cfg.drain_timeout);
   ops.stop(/*join=*/false);
   certs.stop_watching();
+  if (cache) cache->stop();
   server::LogLine("stopped").boolean("inFlightFinished", idle).emit(spdlog::level::info);
   spdlog::default_logger()->flush();
   std::fflush(stderr);
-  // Idle keep-alive connections would hold the serving threads until their
-  // timeout; the process is done, so leave without joining them.
+  // Every answer under way is written (or the drain timed out and the exit
+  // code says so); leave without waiting for peers to close.
   std::_Exit(idle ? 0 : 1);
 }
 

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <iterator>
+#include <unordered_set>
 
 namespace wirecheck::core {
 
@@ -290,6 +291,8 @@ PodTemplate pod_template(object root, Kind kind, const Metadata& meta) {
   t.containers = containers(pod_spec, "containers", false);
   t.init_containers = containers(pod_spec, "initContainers", true);
   t.host_network = bool_field(pod_spec, "hostNetwork");
+  t.service_account_name = string_field(pod_spec, "serviceAccountName");
+  if (t.service_account_name.empty()) t.service_account_name = string_field(pod_spec, "serviceAccount");
   return t;
 }
 
@@ -384,6 +387,13 @@ Monitor monitor(object root, bool pod_monitor) {
       ep.has_auth = !string_field(o, "bearerTokenFile").empty() ||
                     has_field(o, "bearerTokenSecret") || has_field(o, "authorization") ||
                     has_field(o, "basicAuth") || has_field(o, "oauth2");
+      array relabelings;
+      if (array_field(o, "relabelings", relabelings) && admit(relabelings)) {
+        for (element r : relabelings) {
+          object rule;
+          if (as_object(r, rule) && string_field(rule, "targetLabel") == "__address__") ep.relabels_address = true;
+        }
+      }
     }
     m.endpoints.push_back(std::move(ep));
   }
@@ -432,6 +442,8 @@ WebhookConfiguration webhook_configuration(object root, bool mutating) {
       if (int_field(o, "timeoutSeconds", timeout)) h.timeout_seconds = timeout;
       h.namespace_selector = label_selector(o, "namespaceSelector");
       h.object_selector = label_selector(o, "objectSelector");
+      array conditions;
+      if (array_field(o, "matchConditions", conditions) && admit(conditions)) h.match_conditions = conditions.size();
       array rules;
       if (array_field(o, "rules", rules) && admit(rules, Cap::kRules)) {
         for (element re : rules) {
@@ -492,6 +504,59 @@ Certificate certificate(object root) {
   return c;
 }
 
+// ------------------------------------------------------------------ RBAC
+
+Role role(object root) {
+  Role r;
+  array rules;
+  if (!array_field(root, "rules", rules) || !admit(rules)) return r;
+  for (element e : rules) {
+    object o;
+    if (!as_object(e, o)) continue;
+    r.rules.push_back({string_list(o, "apiGroups"), string_list(o, "resources"), string_list(o, "verbs"),
+                       string_list(o, "resourceNames"), string_list(o, "nonResourceURLs")});
+  }
+  return r;
+}
+
+RoleBinding role_binding(object root) {
+  RoleBinding b;
+  object ref;
+  if (object_field(root, "roleRef", ref)) {
+    b.role_ref = {string_field(ref, "apiGroup"), string_field(ref, "kind"), string_field(ref, "name")};
+  }
+  array subjects;
+  if (!array_field(root, "subjects", subjects) || !admit(subjects)) return b;
+  for (element e : subjects) {
+    object o;
+    if (!as_object(e, o)) continue;
+    b.subjects.push_back({string_field(o, "kind"), string_field(o, "name"), string_field(o, "namespace"),
+                          string_field(o, "apiGroup")});
+  }
+  return b;
+}
+
+// ------------------------------------------------------ custom resources
+
+CustomResource custom_resource(object root) {
+  CustomResource cr;
+  object spec;
+  if (!object_field(root, "spec", spec)) return cr;
+  // The first source that sets a key wins; a set keeps this linear in the
+  // labels (each map may hold up to kDecodeLimits.entries of them).
+  std::unordered_set<std::string> seen;
+  auto merge = [&](const StringMap& labels) {
+    for (const auto& kv : labels) {
+      if (seen.insert(kv.first).second) cr.pod_labels.push_back(kv);
+    }
+  };
+  object m, tmpl;
+  if (object_field(spec, "podMetadata", m)) merge(string_map(m, "labels"));
+  if (object_field(spec, "template", tmpl) && object_field(tmpl, "metadata", m)) merge(string_map(m, "labels"));
+  merge(string_map(spec, "labels"));
+  return cr;
+}
+
 }  // namespace
 
 simdjson::dom::parser& thread_parser() {
@@ -506,12 +571,14 @@ void release_large_thread_parser(std::size_t keep_bytes) {
 
 namespace {
 
-Object decode_within_limits(element e) {
+Object decode_within_limits(element e, std::string_view default_api_version, std::string_view default_kind) {
   Object obj;
   object root;
   if (!as_object(e, root)) return obj;
   obj.ref.api_version = string_field(root, "apiVersion");
   obj.ref.kind = string_field(root, "kind");
+  if (obj.ref.api_version.empty()) obj.ref.api_version = default_api_version;
+  if (obj.ref.kind.empty()) obj.ref.kind = default_kind;
   const auto slash = obj.ref.api_version.find('/');
   obj.group = slash == std::string::npos ? "" : obj.ref.api_version.substr(0, slash);
   object meta;
@@ -555,19 +622,34 @@ Object decode_within_limits(element e) {
     case Kind::kCertificate:
       obj.spec = certificate(root);
       break;
+    case Kind::kRole:
+    case Kind::kClusterRole:
+      obj.spec = role(root);
+      break;
+    case Kind::kRoleBinding:
+    case Kind::kClusterRoleBinding:
+      obj.spec = role_binding(root);
+      break;
     default:  // kOther; workloads returned above
+      if (obj.group.find('.') != std::string::npos) obj.spec = custom_resource(root);
       break;
   }
   return obj;
 }
 
-}  // namespace
-
-Object decode_element(element e) {
+Object decode_typed(element e, std::string_view default_api_version, std::string_view default_kind) {
   tally = Tally{};
-  Object obj = decode_within_limits(e);
+  Object obj = decode_within_limits(e, default_api_version, default_kind);
   obj.over_limit = tally.over;
   return obj;
+}
+
+}  // namespace
+
+Object decode_element(element e) { return decode_typed(e, {}, {}); }
+
+Object decode_list_item(element e, std::string_view api_version, std::string_view kind) {
+  return decode_typed(e, api_version, kind);
 }
 
 Result<Object> decode_object(std::string_view json) {

@@ -14,6 +14,11 @@ namespace wirecheck::core {
 // of kind kOther with empty fields.
 Object decode_element(simdjson::dom::element element);
 
+// The same for the items of a LIST response, which carry no apiVersion and
+// kind: those are taken from the list's type when the item omits them.
+Object decode_list_item(simdjson::dom::element element, std::string_view api_version,
+                        std::string_view kind);
+
 // This thread's parser (simdjson parsers are not thread-safe; one per thread
 // reuses its buffers across requests).
 simdjson::dom::parser& thread_parser();

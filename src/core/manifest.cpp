@@ -12,8 +12,11 @@
 #include <nlohmann/json.hpp>
 #include <cctype>
 #include <sstream>
+#include <stdexcept>
 
 #include "wirecheck/decode.hpp"
+#include "manifest_loader.hpp"
+#include "yaml_tree.hpp"
 
 namespace wirecheck::core {
 
@@ -21,56 +24,43 @@ namespace {
 
 using nlohmann::json;
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::string_view unsigned_part(std::string_view s) {
-  return !s.empty() && (s.front() == '-' || s.front() == '+') ? s.substr(1) : s;
-}
-
-// [-+]? ( \.[0-9]+ | [0-9]+ (\.[0-9]*)? ) ([eE][-+]?[0-9]+)?
-bool is_float(std::string_view s) {
-  s = unsigned_part(s);
-  const auto e = s.find_first_of("eE");
-  std::string_view mantissa = s.substr(0, e);
-  if (e != std::string_view::npos && !all_digits(unsigned_part(s.substr(e + 1)))) return false;
-  const auto dot = mantissa.find('.');
-  if (dot == std::string_view::npos) return all_digits(mantissa);
-  const std::string_view whole = mantissa.substr(0, dot);
-  const std::string_view frac = mantissa.substr(dot + 1);
-  if (whole.empty()) return all_digits(frac);
-  return all_digits(whole) && (frac.empty() || all_digits(frac));
-}
-
 // YAML 1.2 core schema resolution for plain (unquoted, untagged) scalars.
 json plain_scalar(const std::string& s) {
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  try {
-    if (all_digits(unsigned_part(s))) return std::stoll(s);
-    if (s.size() > 2 && s[0] == '0' && s[1] == 'x' &&
-        std::all_of(s.begin() + 2, s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
-      return std::stoll(s, nullptr, 16);
-    }
-    if (is_float(s)) return std::stod(s);
-  } catch (const std::out_of_range&) {
-    return s;  // too large for a number: keep the text
+  const PlainScalar r = resolve_plain(s);
+  switch (r.type) {
+    case PlainScalar::Type::kNull:
+      return nullptr;
+    case PlainScalar::Type::kBool:
+      return r.flag;
+    case PlainScalar::Type::kInt:
+      return r.num;
+    case PlainScalar::Type::kFloat:
+      return r.real;
+    case PlainScalar::Type::kString:
+      break;
   }
   return s;
 }
 
-json to_json(const YAML::Node& node) {
+// An alias inside the node it names (`a: &x [*x]`) makes yaml-cpp's node
+// graph cyclic: without a bound, converting it recursed until the stack
+// overflowed.
+constexpr int kMaxJsonDepth = 10000;
+
+json to_json(const YAML::Node& node, int depth = 0) {
+  if (depth > kMaxJsonDepth) {
+    throw std::runtime_error("nesting deeper than " + std::to_string(kMaxJsonDepth) +
+                             " levels (an alias inside the node it names?)");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json obj = json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = to_json(kv.second);
+      for (const auto& kv : node) obj[kv.first.as<std::string>()] = to_json(kv.second, depth + 1);
       return obj;
     }
     case YAML::NodeType::Sequence: {
       json arr = json::array();
-      for (const auto& item : node) arr.push_back(to_json(item));
+      for (const auto& item : node) arr.push_back(to_json(item, depth + 1));
       return arr;
     }
     case YAML::NodeType::Scalar: {
@@ -98,7 +88,11 @@ bool is_list_kind(const json& doc) {
          doc["items"].is_array();
 }
 
-void add_object(const json& doc, const std::string& file, int line, ManifestSet& out) {
+void add_decoded(std::string_view text, const std::string& file, int line, ManifestSet& out,
+                 const LoadOptions& options);
+
+void add_object(const json& doc, const std::string& file, int line, ManifestSet& out,
+                const LoadOptions& options) {
   if (!doc.is_object()) {
     out.errors.push_back({file, line, "document is not a mapping (not a Kubernetes object)", true});
     return;
@@ -111,17 +105,25 @@ void add_object(const json& doc, const std::string& file, int line, ManifestSet&
   }
   // Manifests are not always valid UTF-8; replacing bad bytes (U+FFFD) keeps
   // the object instead of failing the whole document.
-  auto decoded = decode_object(doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  add_decoded(doc.dump(-1, ' ', false, json::error_handler_t::replace), file, line, out, options);
+}
+
+void add_decoded(std::string_view text, const std::string& file, int line, ManifestSet& out,
+                 const LoadOptions& options) {
+  if (options.on_object) options.on_object(text);
+  auto decoded = decode_object(text);
   if (!decoded) {
     out.errors.push_back({file, line, decoded.error()});
     return;
   }
   decoded->source = {file, line};
   out.objects.push_back(std::move(decoded).value());
+  if (out.keep_json) out.json.emplace_back(text);
 }
 
 // One parsed document: expand Lists, keep item lines.
-void add_document(const YAML::Node& node, const std::string& file, int first_line, ManifestSet& out) {
+void add_document(const YAML::Node& node, const std::string& file, int first_line, ManifestSet& out,
+                  const LoadOptions& options) {
   const json doc = to_json(node);
   if (doc.is_null()) return;  // empty document (comments only)
   const int line = first_line + static_cast<int>(node.Mark().line);
@@ -132,12 +134,52 @@ void add_document(const YAML::Node& node, const std::string& file, int first_lin
       const int item_line = items && items.IsSequence() && i < items.size()
                                 ? first_line + static_cast<int>(items[i].Mark().line)
                                 : line;
-      add_object(item, file, item_line, out);
+      add_object(item, file, item_line, out, options);
       ++i;
     }
     return;
   }
-  add_object(doc, file, line, out);
+  add_object(doc, file, line, out, options);
+}
+
+// The fast path: the same checks and results as add_document/add_object,
+// on a document libyaml read.
+bool is_string_field(const YamlTree& tree, const YamlTree::Node& map, std::string_view key) {
+  const YamlTree::Node* v = tree.get(map, key);
+  return v != nullptr && v->type == YamlTree::Type::kString;
+}
+
+void add_tree_object(const YamlTree& tree, const YamlTree::Node& node, const std::string& file,
+                     int line, ManifestSet& out, const LoadOptions& options, std::string& text) {
+  if (node.type != YamlTree::Type::kMap) {
+    out.errors.push_back({file, line, "document is not a mapping (not a Kubernetes object)", true});
+    return;
+  }
+  if (!is_string_field(tree, node, "kind") || !is_string_field(tree, node, "apiVersion")) {
+    out.errors.push_back({file, line, "document has no apiVersion/kind (not a Kubernetes object)", true});
+    return;
+  }
+  text.clear();
+  tree.write_json(node, text);
+  add_decoded(text, file, line, out, options);
+}
+
+void add_tree_document(const YamlTree& tree, const std::string& file, int first_line, ManifestSet& out,
+                       const LoadOptions& options) {
+  const YamlTree::Node* root = tree.root();
+  if (root == nullptr || root->type == YamlTree::Type::kNull) return;  // empty document
+  const int line = first_line + root->line;
+  std::string text;
+  const YamlTree::Node* kind = tree.get(*root, "kind");
+  const YamlTree::Node* items = tree.get(*root, "items");
+  if (kind != nullptr && kind->type == YamlTree::Type::kString && kind->text.size() >= 4 &&
+      kind->text.ends_with("List") && items != nullptr && items->type == YamlTree::Type::kSeq) {
+    for (std::uint32_t item : items->kids) {
+      add_tree_object(tree, tree.at(item), file, first_line + tree.at(item).line, out, options, text);
+    }
+    return;
+  }
+  add_tree_object(tree, *root, file, line, out, options, text);
 }
 
 bool is_document_marker(std::string_view line, std::string_view marker) {
@@ -147,25 +189,30 @@ bool is_document_marker(std::string_view line, std::string_view marker) {
          rest.front() == '#';
 }
 
-void load_json(const json& doc, const std::string& file, ManifestSet& out) {
+void load_json(const json& doc, const std::string& file, ManifestSet& out, const LoadOptions& options) {
   if (doc.is_array()) {
-    for (const json& item : doc) add_object(item, file, 1, out);
+    for (const json& item : doc) add_object(item, file, 1, out, options);
   } else if (doc.is_object() && is_list_kind(doc)) {
-    for (const json& item : doc["items"]) add_object(item, file, 1, out);
+    for (const json& item : doc["items"]) add_object(item, file, 1, out, options);
   } else {
-    add_object(doc, file, 1, out);
+    add_object(doc, file, 1, out, options);
   }
 }
 
 }  // namespace
 
 void load_stream(std::string_view text, const std::string& file, ManifestSet& out) {
+  load_stream(text, file, out, LoadOptions{});
+}
+
+void load_stream(std::string_view text, const std::string& file, ManifestSet& out,
+                 const LoadOptions& options) {
   // A JSON file is read as JSON: faster, and exact about numbers.
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
     json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!doc.is_discarded()) {
-      load_json(doc, file, out);
+      load_json(doc, file, out, options);
       return;
     }
   }
@@ -174,10 +221,17 @@ void load_stream(std::string_view text, const std::string& file, ManifestSet& ou
   int line_no = 1;
   int doc_start = 1;
   std::string current;
+  YamlTree tree;
   auto flush = [&]() {
     if (current.find_first_not_of(" \t\r\n") != std::string::npos) {
       try {
-        add_document(YAML::Load(current), file, doc_start, out);
+        // libyaml's events first (several times faster); yaml-cpp reads
+        // whatever the fast path declines, errors included.
+        if (options.libyaml && tree.parse(current)) {
+          add_tree_document(tree, file, doc_start, out, options);
+        } else {
+          add_document(YAML::Load(current), file, doc_start, out, options);
+        }
       } catch (const YAML::Exception& e) {
         const int line = e.mark.is_null() ? doc_start : doc_start + e.mark.line;
         out.errors.push_back({file, line, "YAML: " + e.msg});

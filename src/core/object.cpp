@@ -13,7 +13,7 @@ struct KindEntry {
   std::string_view name;
 };
 
-constexpr std::array<KindEntry, 15> kKinds{{
+constexpr std::array<KindEntry, kKindCount - 1> kKinds{{
     {Kind::kPod, "", "Pod"},
     {Kind::kDeployment, "apps", "Deployment"},
     {Kind::kStatefulSet, "apps", "StatefulSet"},
@@ -31,7 +31,23 @@ constexpr std::array<KindEntry, 15> kKinds{{
     {Kind::kCustomResourceDefinition, "apiextensions.k8s.io", "CustomResourceDefinition"},
     {Kind::kAPIService, "apiregistration.k8s.io", "APIService"},
     {Kind::kCertificate, "cert-manager.io", "Certificate"},
+    {Kind::kRole, "rbac.authorization.k8s.io", "Role"},
+    {Kind::kClusterRole, "rbac.authorization.k8s.io", "ClusterRole"},
+    {Kind::kRoleBinding, "rbac.authorization.k8s.io", "RoleBinding"},
+    {Kind::kClusterRoleBinding, "rbac.authorization.k8s.io", "ClusterRoleBinding"},
 }};
+
+// Every Kind but kOther has exactly one entry (an aggregate initialiser with
+// too few entries would silently leave kOther rows).
+constexpr bool every_kind_listed() {
+  for (std::size_t k = 1; k < kKindCount; ++k) {
+    int seen = 0;
+    for (const KindEntry& e : kKinds) seen += static_cast<std::size_t>(e.kind) == k ? 1 : 0;
+    if (seen != 1) return false;
+  }
+  return true;
+}
+static_assert(every_kind_listed(), "kKinds must list every core::Kind once");
 
 }  // namespace
 
@@ -62,6 +78,21 @@ const std::vector<Kind>& workload_kinds() {
 bool is_workload(Kind kind) {
   const auto& kinds = workload_kinds();
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+bool is_namespaced(Kind kind) {
+  switch (kind) {
+    case Kind::kOther:
+    case Kind::kValidatingWebhookConfiguration:
+    case Kind::kMutatingWebhookConfiguration:
+    case Kind::kCustomResourceDefinition:
+    case Kind::kAPIService:
+    case Kind::kClusterRole:
+    case Kind::kClusterRoleBinding:
+      return false;
+    default:
+      return true;
+  }
 }
 
 const std::string* find_value(const StringMap& map, std::string_view key) {

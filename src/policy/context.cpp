@@ -1,6 +1,68 @@
 #include "wirecheck/context.hpp"
 
+#include <algorithm>
+
 namespace wirecheck::policy {
+
+namespace {
+
+std::vector<const core::Object*> keep_matching(std::vector<const core::Object*> objects,
+                                               const core::LabelSelector& selector) {
+  std::erase_if(objects, [&](const core::Object* o) { return !selector.matches(selectable_labels(*o)); });
+  return objects;
+}
+
+}  // namespace
+
+// ---- Context defaults: scans, for implementations without indexes. ----
+
+std::vector<const core::Object*> Context::list_matching(core::Kind kind, std::string_view ns,
+                                                        const core::LabelSelector& selector) const {
+  return keep_matching(list(kind, ns), selector);
+}
+
+std::vector<const core::Object*> Context::list_all_matching(core::Kind kind,
+                                                            const core::LabelSelector& selector) const {
+  return keep_matching(list_all(kind), selector);
+}
+
+std::vector<const core::Object*> Context::list_all_annotated(core::Kind kind, std::string_view key,
+                                                             std::string_view value) const {
+  std::vector<const core::Object*> out = list_all(kind);
+  std::erase_if(out, [&](const core::Object* o) {
+    const std::string* have = o->annotation(key);
+    return have == nullptr || *have != value;
+  });
+  return out;
+}
+
+std::vector<const core::Object*> Context::services_selecting(std::string_view ns,
+                                                             const core::StringMap& labels) const {
+  std::vector<const core::Object*> out = list(core::Kind::kService, ns);
+  std::erase_if(out, [&](const core::Object* o) {
+    const core::Service* s = o->service();
+    return s == nullptr || !s->has_selector || !selector_contains(s->selector, labels);
+  });
+  return out;
+}
+
+std::vector<const core::Object*> Context::certificates_writing(
+    std::string_view ns, std::initializer_list<std::string_view> secret_names) const {
+  std::vector<const core::Object*> out = list(core::Kind::kCertificate, ns);
+  std::erase_if(out, [&](const core::Object* o) {
+    const core::Certificate* c = o->certificate();
+    return c == nullptr || std::find(secret_names.begin(), secret_names.end(), c->secret_name) ==
+                               secret_names.end();
+  });
+  return out;
+}
+
+// ---- Shared queries. ----
+
+const core::StringMap& selectable_labels(const core::Object& object) {
+  const core::PodTemplate* t = object.pod_template();
+  return t != nullptr ? t->labels : object.meta.labels;
+}
 
 bool knows_pod_templates(const Context& ctx) {
   for (core::Kind k : core::workload_kinds()) {
@@ -18,6 +80,18 @@ std::vector<const core::Object*> pod_templates_in(const Context& ctx, std::strin
   return out;
 }
 
+bool namespace_in_view(const Context& ctx, std::string_view ns) {
+  for (std::size_t k = 1; k < core::kKindCount; ++k) {
+    const auto kind = static_cast<core::Kind>(k);
+    if (ctx.knows(kind) && !ctx.list(kind, ns).empty()) return true;
+  }
+  if (!ctx.knows(core::Kind::kOther)) return false;
+  for (const core::Object* o : ctx.list(core::Kind::kOther, "")) {
+    if (o->ref.kind == "Namespace" && o->name() == ns) return true;
+  }
+  return false;
+}
+
 bool selector_contains(const core::StringMap& selector, const core::StringMap& labels) {
   if (selector.empty()) return false;
   for (const auto& [key, value] : selector) {
@@ -30,21 +104,19 @@ bool selector_contains(const core::StringMap& selector, const core::StringMap& l
 std::vector<const core::Object*> pod_templates_selected_by(const Context& ctx, std::string_view ns,
                                                            const core::StringMap& selector) {
   std::vector<const core::Object*> out;
-  for (const core::Object* o : pod_templates_in(ctx, ns)) {
-    const core::PodTemplate* t = o->pod_template();
-    if (t != nullptr && selector_contains(selector, t->labels)) out.push_back(o);
+  if (selector.empty()) return out;  // a Service without selector selects nothing
+  const core::LabelSelector equality{.present = true, .match_labels = selector};
+  for (core::Kind k : core::workload_kinds()) {
+    for (const core::Object* o : ctx.list_matching(k, ns, equality)) {
+      if (o->pod_template() != nullptr) out.push_back(o);
+    }
   }
   return out;
 }
 
 std::vector<const core::Object*> services_selecting(const Context& ctx, std::string_view ns,
                                                     const core::StringMap& labels) {
-  std::vector<const core::Object*> out;
-  for (const core::Object* o : ctx.list(core::Kind::kService, ns)) {
-    const core::Service* s = o->service();
-    if (s != nullptr && s->has_selector && selector_contains(s->selector, labels)) out.push_back(o);
-  }
-  return out;
+  return ctx.services_selecting(ns, labels);
 }
 
 }  // namespace wirecheck::policy

@@ -7,10 +7,31 @@ namespace wirecheck::policy {
 
 namespace {
 
-bool context_ready(const RuleSpec& spec, const Context& ctx) {
-  if (!spec.needs_context) return true;
-  return std::all_of(spec.context_kinds.begin(), spec.context_kinds.end(),
-                     [&](core::Kind k) { return ctx.knows(k); });
+// The first context kind `spec` needs that `ctx` does not know, if any.
+std::optional<core::Kind> missing_context(const RuleSpec& spec, const Context& ctx) {
+  if (!spec.needs_context) return std::nullopt;
+  for (core::Kind k : spec.context_kinds) {
+    if (!ctx.knows(k)) return k;
+  }
+  return std::nullopt;
+}
+
+// One finding per object and rule: the entries of one object (webhooks,
+// endpoints, ports) that trip a rule are reported once, at the highest
+// severity, listing every entry's path. Messages that differ per entry keep
+// the most severe one and say how many more entries there are; the fix is the
+// most severe entry's (the paths say where else it applies).
+RawFinding merge_entries(std::vector<RawFinding>& items, std::vector<std::string>& paths) {
+  std::stable_sort(items.begin(), items.end(),
+                   [](const RawFinding& a, const RawFinding& b) { return a.severity > b.severity; });
+  for (const RawFinding& raw : items) {
+    if (std::find(paths.begin(), paths.end(), raw.path) == paths.end()) paths.push_back(raw.path);
+  }
+  RawFinding merged = std::move(items.front());
+  const bool same_message = std::all_of(items.begin() + 1, items.end(),
+                                        [&](const RawFinding& r) { return r.message == merged.message; });
+  if (!same_message) merged.message += " (+" + std::to_string(items.size() - 1) + " more)";
+  return merged;
 }
 
 std::string exemption_key(std::string_view rule) {
@@ -49,8 +70,10 @@ std::string_view not_checked_label(NotChecked::Reason reason) {
 }
 
 std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Object* old_object,
-                                      Operation op, const Context& context) const {
+                                      Operation op, const Context& context,
+                                      std::vector<SkippedRule>* skipped) const {
   Evaluation e = check(object, old_object, op, context);
+  if (skipped != nullptr) skipped->insert(skipped->end(), e.skipped.begin(), e.skipped.end());
   if (!e.not_checked) return std::move(e.findings);
   Finding f;
   f.rule = std::string(kNotCheckedRule);
@@ -83,7 +106,11 @@ Evaluation Engine::check(const core::Object& object, const core::Object* old_obj
   std::size_t ran = 0;
   for (const Active& active : rules) {
     const RuleSpec& spec = *active.spec;
-    if (!spec.operations.has(op) || !context_ready(spec, context)) continue;
+    if (!spec.operations.has(op)) continue;
+    if (const auto missing = missing_context(spec, context)) {
+      result.skipped.push_back({spec.id, *missing, context.unknown_reason(*missing)});
+      continue;
+    }
     if (deadline != std::chrono::steady_clock::time_point::max() &&
         std::chrono::steady_clock::now() >= deadline) {
       result.findings.clear();
@@ -99,8 +126,11 @@ Evaluation Engine::check(const core::Object& object, const core::Object* old_obj
     if (sink.items().empty()) continue;
 
     const std::string* reason = object.annotation(exemption_key(spec.id));
-    for (RawFinding& raw : sink.items()) {
+    {
+      std::vector<std::string> paths;
+      RawFinding raw = merge_entries(sink.items(), paths);
       Finding f;
+      f.paths = std::move(paths);
       f.rule = std::string(spec.id);
       f.severity = active.severity_override.value_or(raw.severity);
       f.object = object.ref;
@@ -118,7 +148,10 @@ Evaluation Engine::check(const core::Object& object, const core::Object* old_obj
       findings.push_back(std::move(f));
     }
   }
+  // Most severe first: the line a busy reader (or a CI log that shows only
+  // the first one) sees is the one that matters.
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return a.severity > b.severity;
     return a.rule != b.rule ? a.rule < b.rule : a.path < b.path;
   });
   return result;

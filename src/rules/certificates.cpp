@@ -85,9 +85,7 @@ std::vector<ServedService> served_services(const core::Object& obj, const core::
   const std::string self = obj.ns() + "/" + obj.name();
   for (Kind kind : {Kind::kValidatingWebhookConfiguration, Kind::kMutatingWebhookConfiguration,
                     Kind::kCustomResourceDefinition, Kind::kAPIService}) {
-    for (const core::Object* user : ctx.list_all(kind)) {
-      const std::string* from = user->annotation(kInjectCaFrom);
-      if (from == nullptr || *from != self) continue;
+    for (const core::Object* user : ctx.list_all_annotated(kind, kInjectCaFrom, self)) {
       for (const ClientConfigView& v : client_configs(*user)) {
         if (v.service == nullptr || v.service->name.empty() || v.service->ns.empty()) continue;
         add_served(out, v.service->ns, v.service->name, std::string(core::kind_name(kind)) + " " + user->name());

@@ -96,8 +96,9 @@ inline std::vector<ClientConfigView> client_configs(const core::Object& o) {
 inline std::string service_id(const core::ServiceReference& s) { return s.ns + "/" + s.name; }
 
 // The name the API server puts in SNI and verifies for a service-backed call.
+// An unrendered manifest may lack the namespace: say so rather than "svc..svc".
 inline std::string service_dns_name(const core::ServiceReference& s) {
-  return s.name + "." + s.ns + ".svc";
+  return s.name + "." + (s.ns.empty() ? std::string("<namespace>") : s.ns) + ".svc";
 }
 
 }  // namespace wirecheck::rules

@@ -141,8 +141,12 @@ std::string working_alternative(const Alternatives& alternatives, std::int64_t p
   }
   if (probe.probe->handler == Probe::Handler::kHttpGet) {
     if (const ContainerBind* cb = alternatives.proxy_for(port)) {
-      return "probe through proxy " + cb->container->name + " on " + std::to_string(cb->bind.port) +
-             " (scheme HTTPS, with the probe path allowed unauthenticated)";
+      // The probe must speak the proxy's protocol, not the upstream's.
+      const bool tls = cb->bind.flag.find("insecure") == std::string::npos &&
+                       (cb->bind.flag.find("secure") != std::string::npos ||
+                        cb->bind.flag.find("https") != std::string::npos);
+      return "probe " + cb->container->name + " on " + std::to_string(cb->bind.port) + " (scheme: " +
+             (tls ? "HTTPS" : "HTTP") + ", path allowed without auth)";
     }
   }
   return "serve health on a separate port bound on all interfaces and probe that";
@@ -177,8 +181,8 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
                 lb->bind.written + "): the probe always fails, " + std::string(consequence(p.field)),
             "remove the " + std::string(p.field) + " or " +
                 working_alternative(*alternatives, *port, p) + "; " + rebind_all_interfaces(lb->bind) +
-                " in " + lb->container->name + " also works but exposes " + std::to_string(*port) +
-                " unprotected");
+                " in " + lb->container->name + " works too but exposes " + std::to_string(*port) +
+                " unauthenticated");
   }
 }
 
@@ -236,19 +240,13 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
     }
 
     // A declared name that looks like the intended one ("postgresql" for
-    // "postgres"), or the only one, is the likely fix.
+    // "postgres") is the likely fix; the container's only other port is not
+    // (it may serve metrics, not health).
     const core::ContainerPort* similar = nullptr;
-    std::size_t named = 0;
     for (const core::ContainerPort& cp : p.container->ports) {
       if (cp.name.empty()) continue;
-      ++named;
       const std::size_t common = std::min({cp.name.size(), port.str.size(), std::size_t{4}});
       if (similar == nullptr && cp.name.compare(0, common, port.str, 0, common) == 0) similar = &cp;
-    }
-    if (similar == nullptr && named == 1) {
-      for (const core::ContainerPort& cp : p.container->ports) {
-        if (!cp.name.empty()) similar = &cp;
-      }
     }
 
     std::string message = std::string(p.field) + " of " + p.container->name + " uses port name \"" +
@@ -258,9 +256,15 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
     }
     message += ": the kubelet cannot resolve it, the probe fails and " + std::string(consequence(p.field));
     std::string fix;
-    if (number) {
+    if (elsewhere != nullptr) {
+      // The pod shares one network: the number reaches the container that
+      // serves it, whose port it is to declare.
+      fix = "set the probe port to " + std::to_string(*number) + " (served by container " + elsewhere->name +
+            "; names resolve only within the probed container)";
+    } else if (number) {
       fix = "declare containerPort " + std::to_string(*number) + " named " + port.str +
-            " in container " + p.container->name + ", or set the probe port to " + std::to_string(*number);
+            " in container " + p.container->name + " (it serves health there), or set the probe port to " +
+            std::to_string(*number);
     } else if (similar != nullptr) {
       fix = "set the probe port to " + similar->name + " (" + std::to_string(similar->container_port) +
             "), or declare a containerPort named " + port.str + " in container " + p.container->name;

@@ -5,7 +5,12 @@
 // sides: the Service (service-target-port-missing, service-selects-nothing)
 // and the workload whose change breaks a Service (workload-breaks-service).
 #include <algorithm>
+#include <array>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "loopback.hpp"
@@ -135,63 +140,88 @@ Declared find_named_other_protocol(const std::vector<Container>& containers, std
   return {};
 }
 
-bool declares_number(const PodTemplate& t, std::int64_t number, std::string_view protocol) {
-  for (const auto* list : {&t.containers, &t.init_containers}) {
-    for (const Container& c : *list) {
-      for (const ContainerPort& p : c.ports) {
-        if (p.container_port == number && protocol_of(p.protocol) == protocol) return true;
+// A container seen listening (by its flags) on `number` on a non-loopback
+// address, or nullptr: the only container a fix may tell to declare it.
+const Container* listener_on(const PodBinds& binds, std::int64_t number) {
+  const ContainerBind* cb = binds.reachable(number);
+  return cb != nullptr && !cb->container->init ? cb->container : nullptr;
+}
+
+// The pod templates a Service selects, with the indexes
+// service-target-port-missing looks up in each (listeners from the flags,
+// declared numbers), each built at most once per template per evaluation and
+// only when asked for: a Service of many ports then costs a lookup per port
+// and template, not a scan of the pod.
+class SelectedPods {
+ public:
+  SelectedPods(std::vector<const Object*> templates, const policy::Settings& settings)
+      : templates_(std::move(templates)),
+        settings_(settings),
+        binds_(templates_.size()),
+        numbers_(templates_.size()) {}
+
+  const std::vector<const Object*>& templates() const { return templates_; }
+  std::size_t size() const { return templates_.size(); }
+  const PodTemplate& pod(std::size_t i) const { return *templates_[i]->pod_template(); }
+
+  const PodBinds& binds(std::size_t i) {
+    if (!binds_[i]) binds_[i].emplace(pod(i), settings_);
+    return *binds_[i];
+  }
+
+  // Whether any container (init ones included) declares `number` for `protocol`.
+  bool declares_number(std::size_t i, std::int64_t number, std::string_view protocol) {
+    if (!numbers_[i]) {
+      numbers_[i].emplace();
+      for (const auto* list : {&pod(i).containers, &pod(i).init_containers}) {
+        for (const Container& c : *list) {
+          for (const ContainerPort& p : c.ports) numbers_[i]->emplace(p.container_port, protocol_of(p.protocol));
+        }
       }
     }
+    return numbers_[i]->count({number, protocol}) > 0;
   }
-  return false;
-}
 
-// Where to declare a missing named port: the container that listens on the
-// Service's port (or on a port it does not declare yet), with that number.
-struct Suggestion {
-  const Container* container = nullptr;
-  std::int64_t number = 0;
+ private:
+  std::vector<const Object*> templates_;
+  const policy::Settings& settings_;
+  std::vector<std::optional<PodBinds>> binds_;
+  std::vector<std::optional<std::set<std::pair<std::int64_t, std::string_view>>>> numbers_;
 };
 
-Suggestion suggest_declaration(const PodTemplate& t, std::int64_t service_port,
-                               const policy::Settings& settings) {
-  if (t.containers.empty()) return {};
-  const PodBinds binds(t, settings);
-  for (const ContainerBind& cb : binds.all()) {
-    if (!cb.container->init && cb.bind.port == service_port && cb.bind.kind != BindHost::kLoopback) {
-      return {cb.container, service_port};
-    }
-  }
-  for (const ContainerBind& cb : binds.all()) {
-    if (cb.container->init || cb.bind.kind == BindHost::kLoopback) continue;
-    if (cb.container->port_numbered(cb.bind.port) == nullptr) return {cb.container, cb.bind.port};
-  }
-  return {&t.containers.front(), service_port};
-}
-
-// "or set targetPort to webhook-server" from the names the templates do declare.
-std::string alternative_target(const std::vector<const Object*>& templates, const ServicePort& sp,
-                               std::string_view protocol) {
-  std::vector<std::string> names;
-  std::string same_number;
+// A port with the Service port's number declared under another name: the
+// name the targetPort probably means.
+Declared same_number_other_name(const std::vector<const Object*>& templates, const ServicePort& sp,
+                                std::string_view protocol) {
   for (const Object* o : templates) {
     for (const Container& c : o->pod_template()->containers) {
       for (const ContainerPort& p : c.ports) {
-        if (p.name.empty() || protocol_of(p.protocol) != protocol) continue;
-        if (std::find(names.begin(), names.end(), p.name) == names.end()) names.push_back(p.name);
-        if (p.container_port == sp.port && same_number.empty()) same_number = p.name;
+        if (p.container_port == sp.port && !p.name.empty() && protocol_of(p.protocol) == protocol) {
+          return {&c, &p};
+        }
       }
     }
   }
-  if (!same_number.empty()) return ", or set targetPort to " + same_number;
-  if (names.size() == 1) return ", or set targetPort to " + names.front();
-  if (names.empty()) return "";
-  std::string s = ", or set targetPort to one of ";
-  for (std::size_t i = 0; i < names.size() && i < 4; ++i) {
-    if (i > 0) s += ", ";
-    s += names[i];
+  return {};
+}
+
+// The fix for a named targetPort nobody declares, from what the input shows:
+// the same number under another name, or a container listening on the
+// Service's port; otherwise what to check, without a value.
+std::string named_port_fix(SelectedPods& pods, const ServicePort& sp, const std::string& name) {
+  const std::string_view protocol = protocol_of(sp.protocol);
+  if (Declared d = same_number_other_name(pods.templates(), sp, protocol); d.port != nullptr) {
+    return "set targetPort to " + d.port->name + " (container " + d.container->name + " declares " +
+           std::to_string(sp.port) + " under that name)";
   }
-  return s;
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    if (const Container* c = listener_on(pods.binds(i), sp.port)) {
+      return "declare containerPort " + std::to_string(sp.port) + " named " + name + " in container " +
+             c->name + " (it listens there)";
+    }
+  }
+  return "check which container serves " + name + " (e.g. a proxy sidecar that was removed) and declare "
+         "the port named " + name + " there";
 }
 
 std::vector<const Object*> selected_templates(const RuleInput& in, const Service& svc) {
@@ -200,8 +230,9 @@ std::vector<const Object*> selected_templates(const RuleInput& in, const Service
 
 // ------------------------------------------------- service-target-port-missing
 
-void check_named_target(const RuleInput& in, const ServicePort& sp, const Target& target,
-                        const std::vector<const Object*>& selected, FindingSink& out) {
+void check_named_target(const ServicePort& sp, const Target& target, SelectedPods& pods,
+                        FindingSink& out) {
+  const std::vector<const Object*>& selected = pods.templates();
   const std::string_view protocol = protocol_of(sp.protocol);
   const Container* init_declaring = nullptr;
   Declared other_protocol;
@@ -238,32 +269,25 @@ void check_named_target(const RuleInput& in, const ServicePort& sp, const Target
                 other_protocol.container->name);
     return;
   }
-  const Suggestion s = suggest_declaration(*selected.front()->pod_template(), sp.port, in.settings);
-  std::string fix = "declare containerPort " + std::to_string(s.number) + " named " + target.name;
-  if (s.container != nullptr) fix += " in container " + s.container->name;
-  if (selected.size() > 1) fix += " of " + describe(*selected.front());
-  fix += alternative_target(selected, sp, protocol);
   out.add(Severity::kDeny, path,
-          "port " + describe_port(sp) + " targets container port \"" + target.name +
-              "\", which no container of " + where +
-              " declares: the Service gets no endpoints for it and connections fail",
-          std::move(fix));
+          "port " + describe_port(sp) + " targets \"" + target.name + "\", which no container of " + where +
+              " declares: the name cannot resolve, so the Service has no endpoints for it",
+          named_port_fix(pods, sp, target.name));
 }
 
-void check_numbered_target(const RuleInput& in, const ServicePort& sp, const Target& target,
-                           const std::vector<const Object*>& selected, FindingSink& out) {
+void check_numbered_target(const ServicePort& sp, const Target& target, SelectedPods& pods,
+                           FindingSink& out) {
   const std::string_view protocol = protocol_of(sp.protocol);
   const std::string number = std::to_string(target.number);
-  for (const Object* o : selected) {
-    const PodTemplate& t = *o->pod_template();
-    if (declares_number(t, target.number, protocol)) return;
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    if (pods.declares_number(i, target.number, protocol)) return;
     // containerPort is informational for numbers: a listener on a
     // non-loopback address serves the Service as well as a declaration.
-    if (PodBinds(t, in.settings).reachable(target.number) != nullptr) return;
+    if (pods.binds(i).reachable(target.number) != nullptr) return;
   }
-  for (const Object* o : selected) {
-    const PodBinds binds(*o->pod_template(), in.settings);
-    const ContainerBind* cb = binds.loopback(target.number);
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    const Object* o = pods.templates()[i];
+    const ContainerBind* cb = pods.binds(i).loopback(target.number);
     if (cb == nullptr) continue;
     out.add(Severity::kWarn, port_path(sp),
             "port " + describe_port(sp) + " targets " + number + ", which container " +
@@ -274,40 +298,27 @@ void check_numbered_target(const RuleInput& in, const ServicePort& sp, const Tar
                 ") or target the port of the proxy in front of it");
     return;
   }
-  const PodTemplate& first = *selected.front()->pod_template();
-  std::string fix = "declare containerPort " + number;
-  if (!first.containers.empty()) fix += " in container " + first.containers.front().name;
-  fix += " if it listens there, or set targetPort to the port the pods serve";
-  std::vector<const ContainerPort*> declared;
-  for (const Object* o : selected) {
-    for (const Container& c : o->pod_template()->containers) {
-      for (const ContainerPort& p : c.ports) {
-        if (protocol_of(p.protocol) == protocol) declared.push_back(&p);
-      }
-    }
-  }
-  if (declared.size() == 1) {
-    fix += " (" + std::to_string(declared.front()->container_port) +
-           (declared.front()->name.empty() ? "" : " named " + declared.front()->name) + ")";
-  }
-  out.add(Severity::kWarn, port_path(sp),
+  // containerPort is informational: a process listening on an undeclared
+  // port serves the Service. Nothing here says which container that is.
+  out.add(Severity::kInfo, port_path(sp),
           "port " + describe_port(sp) + (sp.target_port.set ? " targets " : " (no targetPort) targets ") +
-              number + ", which no container of " +
-              describe_all(selected) + " declares or is seen listening on: connections may be refused",
-          std::move(fix));
+              number + ", which no container of " + describe_all(pods.templates()) +
+              " declares: fine if a container listens there",
+          "declare containerPort " + number +
+              " in the container that listens on it, so named ports, NetworkPolicies and readers see it");
 }
 
 void check_target_port(const RuleInput& in, FindingSink& out) {
   const Service* svc = in.object.service();
   if (svc == nullptr || skipped_service(*svc)) return;
-  const auto selected = selected_templates(in, *svc);
-  if (selected.empty()) return;  // service-selects-nothing reports that
+  SelectedPods pods(selected_templates(in, *svc), in.settings);
+  if (pods.size() == 0) return;  // service-selects-nothing reports that
   for (const ServicePort& sp : svc->ports) {
     const Target target = target_of(sp);
     if (target.named) {
-      check_named_target(in, sp, target, selected, out);
+      check_named_target(sp, target, pods, out);
     } else if (target.number > 0) {
-      check_numbered_target(in, sp, target, selected, out);
+      check_numbered_target(sp, target, pods, out);
     }
   }
 }
@@ -323,45 +334,115 @@ std::string format_labels(const core::StringMap& labels) {
   return s;
 }
 
+// Labels that controllers put on the pods they create, never on the
+// template: a selector using them picks pods the manifests do not show.
+bool controller_added_label(std::string_view key) {
+  static constexpr std::array<std::string_view, 6> kKeys = {
+      "statefulset.kubernetes.io/pod-name", "pod-template-hash", "controller-revision-hash",
+      "apps.kubernetes.io/pod-index",       "job-name",          "controller-uid"};
+  return std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end() ||
+         key.rfind("batch.kubernetes.io/", 0) == 0;
+}
+
+// A custom resource of the namespace whose spec carries pod labels covering
+// the selector: an operator creates the pods (Prometheus, Alertmanager, ...).
+// Operators also label pods with their resource's name, so a selector value
+// equal to that name counts as covered.
+const Object* operator_resource_selected(const policy::Context& ctx, const Object& svc_obj,
+                                         const core::StringMap& selector) {
+  if (!ctx.knows(Kind::kOther)) return nullptr;
+  for (const Object* o : ctx.list(Kind::kOther, svc_obj.ns())) {
+    const core::CustomResource* cr = o->custom_resource();
+    if (cr == nullptr || cr->pod_labels.empty()) continue;
+    const bool covered = std::all_of(selector.begin(), selector.end(), [&](const auto& kv) {
+      const std::string* have = core::find_value(cr->pod_labels, kv.first);
+      return (have != nullptr && *have == kv.second) || kv.second == o->name();
+    });
+    if (covered) return o;
+  }
+  return nullptr;
+}
+
+// Objects that say which components the input deploys: everything but the
+// Services and monitors that point at them.
+bool describes_components(core::Kind k) {
+  return k != Kind::kService && k != Kind::kServiceMonitor && k != Kind::kPodMonitor;
+}
+
+bool carries(const Object& o, const std::string& key, const std::string& value) {
+  auto has = [&](const core::StringMap& labels) {
+    const std::string* v = core::find_value(labels, key);
+    return v != nullptr && *v == value;
+  };
+  if (has(o.meta.labels)) return true;
+  if (const PodTemplate* t = o.pod_template(); t != nullptr && has(t->labels)) return true;
+  if (const core::CustomResource* cr = o.custom_resource(); cr != nullptr && has(cr->pod_labels)) return true;
+  return false;
+}
+
+bool mentions(const Object& o, const std::string& value) {
+  if (o.name() == value) return true;
+  for (const auto& [k, v] : o.meta.labels) {
+    if (v == value) return true;
+  }
+  return false;
+}
+
+// A selector pair that no object of the input (but Services and monitors)
+// carries in its namespace, naming a value no such object mentions anywhere
+// in the input: the component is not part of this input (an optional part
+// switched off, or deployed by another install). Empty when none.
+std::string absent_component(const policy::Context& ctx, const Object& svc_obj, const core::StringMap& selector) {
+  std::vector<const Object*> in_ns, everywhere;
+  for (std::size_t k = 1; k < core::kKindCount; ++k) {
+    const auto kind = static_cast<Kind>(k);
+    if (!describes_components(kind) || !ctx.knows(kind)) continue;
+    for (const Object* o : ctx.list(kind, svc_obj.ns())) in_ns.push_back(o);
+    for (const Object* o : ctx.list_all(kind)) everywhere.push_back(o);
+  }
+  if (ctx.knows(Kind::kOther)) {
+    for (const Object* o : ctx.list(Kind::kOther, svc_obj.ns())) in_ns.push_back(o);
+    for (const Object* o : ctx.list_all(Kind::kOther)) everywhere.push_back(o);
+  }
+  for (const auto& [key, value] : selector) {
+    const bool carried = std::any_of(in_ns.begin(), in_ns.end(), [&](const Object* o) { return carries(*o, key, value); });
+    if (carried) continue;
+    const bool mentioned =
+        std::any_of(everywhere.begin(), everywhere.end(), [&](const Object* o) { return mentions(*o, value); });
+    if (!mentioned) return key + "=" + value;
+  }
+  return "";
+}
+
 void check_selects_nothing(const RuleInput& in, FindingSink& out) {
   const Service* svc = in.object.service();
   if (svc == nullptr || skipped_service(*svc)) return;
   if (!selected_templates(in, *svc).empty()) return;
-
-  // The template that matches most of the selector is the likely intended one.
-  const Object* closest = nullptr;
-  std::size_t best = 0;
-  for (const Object* o : policy::pod_templates_in(in.context, in.object.ns())) {
-    std::size_t matching = 0;
-    for (const auto& [k, v] : svc->selector) {
-      const std::string* have = core::find_value(o->pod_template()->labels, k);
-      if (have != nullptr && *have == v) ++matching;
-    }
-    if (matching > best) {
-      best = matching;
-      closest = o;
-    }
+  if (std::any_of(svc->selector.begin(), svc->selector.end(),
+                  [](const auto& kv) { return controller_added_label(kv.first); })) {
+    return;
   }
-  const std::string ns = in.object.ns().empty() ? "the default namespace" : "namespace " + in.object.ns();
-  std::string fix;
-  if (closest != nullptr) {
-    std::string differs;
-    for (const auto& [k, v] : svc->selector) {
-      const std::string* have = core::find_value(closest->pod_template()->labels, k);
-      if (have != nullptr && *have == v) continue;
-      if (!differs.empty()) differs += ", ";
-      differs += have != nullptr ? k + "=" + *have + " where the selector wants " + v : "no " + k + "=" + v;
+  const auto in_namespace = policy::pod_templates_in(in.context, in.object.ns());
+  // A partial view without any workload of the namespace shows nothing of
+  // what runs there.
+  if (in_namespace.empty() && !in.context.complete()) return;
+  if (operator_resource_selected(in.context, in.object, svc->selector) != nullptr) return;
+  // Only where the view is a whole manifest input (it knows every kind, as
+  // lint's does): a cluster cache of a few kinds cannot say what "the
+  // input" names, and scanning it per Service would not be cheap.
+  if (!in.context.complete() && in.context.knows(Kind::kOther)) {
+    if (const std::string absent = absent_component(in.context, in.object, svc->selector); !absent.empty()) {
+      out.add(Severity::kInfo, "spec.selector",
+              "no object of the input carries " + absent +
+                  ": fine if that component is deployed separately, else the Service has no endpoints",
+              "if it belongs to this input, make spec.selector a subset of its pod template labels");
+      return;
     }
-    fix = "the closest template, " + describe(*closest) + ", has " + differs +
-          ": correct spec.selector or the template labels";
-  } else {
-    fix = "create the workload whose pod template carries " + format_labels(svc->selector) +
-          " in " + ns + ", or correct spec.selector";
   }
   out.add(Severity::kWarn, "spec.selector",
-          "selector " + format_labels(svc->selector) + " matches no pod template in " + ns +
-              ": the Service has no endpoints, so connections to it fail",
-          std::move(fix));
+          "selector " + format_labels(svc->selector) + " matches no pod template in namespace " +
+              in.object.ns() + ": the Service has no endpoints",
+          "make spec.selector a subset of the pod template labels of the workload that serves it");
 }
 
 // ----------------------------------------------------- workload-breaks-service
@@ -370,6 +451,7 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
   const PodTemplate* old_t = in.old_object != nullptr ? in.old_object->pod_template() : nullptr;
+  std::optional<PodBinds> binds;  // built once, for the first fix that needs a listener
   for (const Object* svc_obj : policy::services_selecting(in.context, in.object.ns(), t->labels)) {
     const Service& svc = *svc_obj->service();
     if (skipped_service(svc)) continue;
@@ -403,28 +485,23 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
         severity = Severity::kWarn;
       }
 
-      // The declaration to restore: the old one, another template's, or a guess.
-      const Container* container = nullptr;
-      std::int64_t number = sp.port;
+      // The declaration to restore: the old one or another template's; with
+      // neither, only a container seen listening on the Service port.
       std::string container_name;
+      std::int64_t number = sp.port;
       if (before.port != nullptr) {
         container_name = before.container->name;
         number = before.port->container_port;
       } else if (elsewhere.port != nullptr) {
         container_name = elsewhere.container->name;
         number = elsewhere.port->container_port;
+      } else if (const Container* c = listener_on(binds ? *binds : binds.emplace(*t, in.settings), sp.port)) {
+        container_name = c->name;
       }
-      if (!container_name.empty()) {
-        for (const Container& c : t->containers) {
-          if (c.name == container_name) container = &c;
-        }
+      const Container* container = nullptr;
+      for (const Container& c : t->containers) {
+        if (c.name == container_name) container = &c;
       }
-      if (container == nullptr && container_name.empty()) {
-        const Suggestion s = suggest_declaration(*t, sp.port, in.settings);
-        container = s.container;
-        number = s.number;
-      }
-      if (container != nullptr) container_name = container->name;
 
       const std::string path =
           container != nullptr ? t->container_path(*container) + ".ports" : t->spec_path + ".containers";
@@ -443,9 +520,17 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
       if (elsewhere_owner != nullptr && before.port == nullptr) {
         message += " (" + describe(*elsewhere_owner) + " declares it)";
       }
-      std::string fix = "declare containerPort " + std::to_string(number) + " named " + target.name;
-      if (!container_name.empty()) fix += " in container " + container_name;
-      fix += ", or change targetPort of Service " + svc_obj->name() + " port " + describe_port(sp);
+      std::string fix;
+      if (container != nullptr) {
+        fix = "declare containerPort " + std::to_string(number) + " named " + target.name + " in container " +
+              container_name;
+      } else if (Declared d = same_number_other_name({&in.object}, sp, protocol); d.port != nullptr) {
+        fix = "name port " + std::to_string(sp.port) + " of container " + d.container->name + " " +
+              target.name + ", or set the Service's targetPort to " + d.port->name;
+      } else {
+        fix = "check which container serves " + target.name + " and declare the port named " + target.name +
+              " there";
+      }
       out.add(severity, path, std::move(message), std::move(fix));
     }
   }
@@ -457,29 +542,36 @@ WIRECHECK_REGISTER_RULE(service_target_port_missing, {
     .id = "service-target-port-missing",
     .title = "Service targetPort is not declared by any selected container",
     .severity = Severity::kDeny,
-    .severities = "deny / warn",
+    .severities = "deny / warn / info",
     .kinds = {Kind::kService},
     .needs_context = true,
     .context_kinds = core::workload_kinds(),
-    .failure = "A named targetPort that no selected container declares gives the Service no "
-               "endpoints for that port: every connection to it fails (deny). A numeric targetPort "
-               "no container declares or listens on is likely refused (warn).",
+    .failure = "A named targetPort that no selected container declares cannot resolve: the Service "
+               "has no endpoints for that port and every connection to it fails (deny). A numeric "
+               "targetPort bound only to loopback is unreachable (warn). A numeric targetPort no "
+               "container declares works when a process listens there (info: containerPort is "
+               "informational).",
     .fix = "Declare the container port with that name (and the Service port's protocol) in the "
-           "container that serves it, or point targetPort at a port name the pods declare.",
+           "container that serves it; declare numeric target ports too, so named ports, "
+           "NetworkPolicies and readers see them.",
     .check = &check_target_port})
 
 WIRECHECK_REGISTER_RULE(service_selects_nothing, {
     .id = "service-selects-nothing",
     .title = "Service selector matches no pod template",
     .severity = Severity::kWarn,
-    .severities = "warn",
+    .severities = "warn / info",
     .kinds = {Kind::kService},
     .needs_context = true,
     .context_kinds = core::workload_kinds(),
     .failure = "A Service whose selector matches no pod has no endpoints: connections to it are "
-               "refused or time out.",
-    .fix = "Make spec.selector a subset of the intended pod template's labels (or add the missing "
-           "labels to the template).",
+               "refused or time out. Not reported when the pods may come from elsewhere: selector "
+               "labels controllers add at run time, a custom resource whose pod labels cover the "
+               "selector (operator-managed pods), or (lint) no workload of the namespace in the input. "
+               "Info in lint when nothing in the input but Services and monitors names the selected "
+               "component (an optional part not deployed, or another install's).",
+    .fix = "Make spec.selector a subset of the pod template labels of the workload that serves the "
+           "Service (or add the missing labels to that template).",
     .check = &check_selects_nothing})
 
 WIRECHECK_REGISTER_RULE(workload_breaks_service, {

@@ -10,6 +10,7 @@
 // in messages and fixes. The other three need the context and are skipped by
 // the engine when it does not know Services.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <string>
 #include <string_view>
@@ -116,12 +117,6 @@ bool has_port(const Monitor& mon, const MonitorEndpoint& ep) {
 
 // ------------------------------------------------------------- selection
 
-// prometheus-operator converts the selector with LabelSelectorAsSelector, so
-// an absent or empty selector selects everything.
-bool selects(const core::LabelSelector& selector, const core::StringMap& labels) {
-  return selector.empty() || selector.matches(labels);
-}
-
 std::vector<std::string> target_namespaces(const Object& obj, const Monitor& mon) {
   // matchNames is user input of any length: a set keeps this linear.
   std::vector<std::string> out;
@@ -137,21 +132,23 @@ bool by_ns_name(const Object* a, const Object* b) {
 }
 
 // Services the ServiceMonitor selects (by their metadata labels), sorted.
+// prometheus-operator converts the selector with LabelSelectorAsSelector, so
+// an absent or empty selector selects everything (as list_matching does).
 // The caller checks `ctx.knows(Kind::kService)`.
 std::vector<const Object*> selected_services(const Context& ctx, const Object& obj,
                                              const Monitor& mon) {
   std::vector<const Object*> candidates;
   if (mon.namespace_any) {
-    candidates = ctx.list_all(Kind::kService);
+    candidates = ctx.list_all_matching(Kind::kService, mon.selector);
   } else {
     for (const std::string& ns : target_namespaces(obj, mon)) {
-      auto in_ns = ctx.list(Kind::kService, ns);
+      auto in_ns = ctx.list_matching(Kind::kService, ns, mon.selector);
       candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
     }
   }
   std::vector<const Object*> out;
   for (const Object* o : candidates) {
-    if (o->service() != nullptr && selects(mon.selector, o->meta.labels)) out.push_back(o);
+    if (o->service() != nullptr) out.push_back(o);
   }
   std::sort(out.begin(), out.end(), by_ns_name);
   return out;
@@ -164,19 +161,20 @@ std::vector<const Object*> selected_pod_templates(const Context& ctx, const Obje
   std::vector<const Object*> candidates;
   if (mon.namespace_any) {
     for (Kind k : core::workload_kinds()) {
-      auto of_kind = ctx.list_all(k);
+      auto of_kind = ctx.list_all_matching(k, mon.selector);
       candidates.insert(candidates.end(), of_kind.begin(), of_kind.end());
     }
   } else {
     for (const std::string& ns : target_namespaces(obj, mon)) {
-      auto in_ns = policy::pod_templates_in(ctx, ns);
-      candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
+      for (Kind k : core::workload_kinds()) {
+        auto in_ns = ctx.list_matching(k, ns, mon.selector);
+        candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
+      }
     }
   }
   std::vector<const Object*> out;
   for (const Object* o : candidates) {
-    const core::PodTemplate* t = o->pod_template();
-    if (t != nullptr && selects(mon.selector, t->labels)) out.push_back(o);
+    if (o->pod_template() != nullptr) out.push_back(o);
   }
   std::sort(out.begin(), out.end(), by_ns_name);
   return out;
@@ -270,7 +268,8 @@ std::vector<ServingCertificate> serving_certificates(const Context& ctx, const O
   if (!ctx.knows(Kind::kCertificate)) return {};
   const core::TlsConfig& tls = ep.tls;
   std::vector<ServingCertificate> out;
-  for (const Object* o : ctx.list(Kind::kCertificate, obj.ns())) {
+  for (const Object* o : ctx.certificates_writing(
+           obj.ns(), {tls.ca.secret_name, tls.cert.secret_name, tls.key_secret_name})) {
     const core::Certificate* cert = o->certificate();
     if (cert == nullptr || cert->secret_name.empty() || cert->dns_names.empty()) continue;
     const std::string& secret = cert->secret_name;
@@ -415,7 +414,8 @@ void check_endpoint_incomplete(const RuleInput& in, FindingSink& out) {
   const Monitor* mon = in.object.monitor();
   if (mon == nullptr) return;
   for (const MonitorEndpoint& ep : mon->endpoints) {
-    if (has_port(*mon, ep)) continue;
+    // A relabeling that writes __address__ picks the target port on purpose.
+    if (has_port(*mon, ep) || ep.relabels_address) continue;
     const std::string at = endpoint_path(*mon, ep);
     // TLS or auth settings on a port-less endpoint are what a merge patch
     // leaves when it replaces the whole endpoints list: the original port,
@@ -428,11 +428,16 @@ void check_endpoint_incomplete(const RuleInput& in, FindingSink& out) {
                                     : "every port of the selected Services";
 
     std::vector<std::string> ports = available_port_names(in.context, in.object, *mon);
-    std::string port_value = ports.empty() ? (mon->pod_monitor ? "<container port name>"
-                                                               : "<service port name>")
-                                           : ports.front();
-    std::string port_hint = "port: " + port_value;
-    if (ports.size() > 1) port_hint += " (one of " + join(ports, ", ") + ")";
+    // Only a single candidate is derivable; with several, which one serves
+    // metrics is the user's knowledge, not ours.
+    std::string port_hint = "port: ";
+    if (ports.size() == 1) {
+      port_hint += ports.front();
+    } else if (ports.empty()) {
+      port_hint += mon->pod_monitor ? "<container port name>" : "<service port name>";
+    } else {
+      port_hint += "<the metrics port: one of " + join(ports, ", ") + ">";
+    }
 
     if (patched) {
       std::string settings = ep.tls.present && ep.has_auth ? "tlsConfig and auth settings"
@@ -443,11 +448,8 @@ void check_endpoint_incomplete(const RuleInput& in, FindingSink& out) {
                   ": a patch replaced the endpoints list, losing port, path and scheme; "
                   "Prometheus scrapes every port" +
                   (scheme_plain(ep) ? std::string(" over plain HTTP") : std::string()),
-              "restore the endpoint's fields in " + at + " (" + port_hint +
-                  ", plus the scheme and path it had); to change only TLS, patch " +
-                  endpoint_pointer(*mon, ep) +
-                  "/tlsConfig (JSON6902 op: replace) instead of replacing " +
-                  std::string(mon->endpoints_path()));
+              "restore " + port_hint + ", scheme and path in " + at + "; to change only TLS, patch " +
+                  endpoint_pointer(*mon, ep) + "/tlsConfig instead of replacing the list");
     } else {
       out.add(Severity::kWarn, at,
               "endpoint has no " + fields + ": Prometheus scrapes " + scraped +
@@ -490,22 +492,44 @@ void check_scheme_tls_mismatch(const RuleInput& in, FindingSink& out) {
 
 // ======================================== servicemonitor-insecure-skip-verify
 
+// Control-plane and node components (kubelet, scheduler, controller
+// manager, API server, cluster DNS) serve certificates from the cluster's own
+// PKI, never from a cert-manager Certificate the user could create.
+bool control_plane_target(const Object& obj, const Monitor& mon) {
+  static constexpr std::array<std::string_view, 9> kComponents = {
+      "kubelet", "kube-scheduler", "kube-controller-manager", "apiserver", "kube-apiserver",
+      "kube-dns", "coredns", "kube-proxy", "etcd"};
+  for (const std::string& ns : target_namespaces(obj, mon)) {
+    if (ns == "kube-system") return true;
+  }
+  for (const auto& [key, value] : mon.selector.match_labels) {
+    if (std::find(kComponents.begin(), kComponents.end(), value) != kComponents.end()) return true;
+  }
+  return false;
+}
+
 void check_insecure_skip_verify(const RuleInput& in, FindingSink& out) {
   const Monitor* mon = in.object.monitor();
   if (mon == nullptr) return;
+  const bool control_plane = control_plane_target(in.object, *mon);
   for (const MonitorEndpoint& ep : mon->endpoints) {
     if (!ep.tls.insecure_skip_verify) continue;
     const std::string at = endpoint_path(*mon, ep);
     std::string message =
-        "tlsConfig.insecureSkipVerify is true: Prometheus accepts any certificate, so whoever "
-        "answers on the target address can impersonate it";
-    if (ep.has_auth) message += " and receive the credentials the scrape sends";
+        "insecureSkipVerify: Prometheus accepts any certificate, so whoever answers on the target "
+        "address can impersonate it";
+    if (ep.has_auth) message += " and receive the scrape's credentials";
+    if (control_plane) {
+      out.add(at + ".tlsConfig.insecureSkipVerify", std::move(message),
+              "if the component's serving certificate is signed by the cluster CA, set "
+              "insecureSkipVerify: false and caFile: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+      continue;
+    }
     const std::vector<std::string> names = proposed_server_names(in.context, in.object, *mon, ep);
     const std::string server_name = names.empty() ? std::string(kServiceDnsForm) : names.front();
     out.add(at + ".tlsConfig.insecureSkipVerify", std::move(message),
-            "in " + at + ".tlsConfig set insecureSkipVerify: false, ca: {secret: {name: <serving "
-            "cert secret>, key: ca.crt}} and serverName: " + server_name +
-            " (e.g. a cert-manager Certificate for the metrics Service)");
+            "set insecureSkipVerify: false, ca: <secret with the serving CA> and serverName: " +
+                server_name);
   }
 }
 
@@ -555,10 +579,27 @@ void check_port_not_found(const RuleInput& in, FindingSink& out) {
 
 // ============================================ servicemonitor-selects-nothing
 
+// Namespaces whose Services (or pods) the cluster or another install
+// provides: kubelet, coredns, the API server's `kubernetes` Service.
+bool provided_by_cluster(std::string_view ns) { return ns == "default" || ns == "kube-system"; }
+
+// In a partial view (lint), a monitor aimed at any namespace, at one the
+// cluster provides, or at one the input holds nothing of may well select
+// something that is simply not in the files given.
+bool targets_outside_view(const Context& ctx, const Object& obj, const Monitor& mon) {
+  if (ctx.complete()) return false;
+  if (mon.namespace_any) return true;
+  for (const std::string& ns : target_namespaces(obj, mon)) {
+    if (provided_by_cluster(ns) || !policy::namespace_in_view(ctx, ns)) return true;
+  }
+  return false;
+}
+
 void check_selects_nothing(const RuleInput& in, FindingSink& out) {
   const Monitor* mon = in.object.monitor();
   if (mon == nullptr) return;
   const Context& ctx = in.context;
+  if (targets_outside_view(ctx, in.object, *mon)) return;
   const std::string where = describe_namespaces(in.object, *mon);
   const std::string selector = describe_selector(mon->selector);
 
@@ -568,16 +609,15 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
     out.add("spec.selector",
             "selector " + selector + " matches no pod template in " + where +
                 ": Prometheus scrapes nothing for this PodMonitor",
-            "make spec.selector match the metrics pods' template labels (or fix "
-            "spec.namespaceSelector)");
+            "make spec.selector match the metrics pods' template labels, or fix spec.namespaceSelector");
     return;
   }
 
   if (!ctx.knows(Kind::kService)) return;
   if (!selected_services(ctx, in.object, *mon).empty()) return;
   std::string fix =
-      "make spec.selector match the metrics Service's metadata.labels (a ServiceMonitor selects "
-      "Services by their labels, not by pod labels), or fix spec.namespaceSelector";
+      "match the metrics Service's own metadata.labels (not its pods' labels) in spec.selector, or fix "
+      "spec.namespaceSelector";
   // Services in the searched namespaces that carry an endpoint's port name
   // are probably the intended ones: name them.
   std::vector<std::string> candidates;
@@ -593,7 +633,7 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
       }
     }
   }
-  if (!candidates.empty()) fix += "; Services with the endpoint's port: " + join(candidates, ", ");
+  if (!candidates.empty()) fix += "; Services with the endpoint's port: " + join(capped(candidates, 3), ", ");
   out.add("spec.selector",
           "selector " + selector + " matches no Service in " + where +
               ": Prometheus scrapes nothing for this ServiceMonitor",
@@ -634,9 +674,8 @@ void check_servername_mismatch(const RuleInput& in, FindingSink& out) {
                 "serverName \"" + server_name + "\" is not in the dnsNames of Certificate " +
                     sc.object->ns() + "/" + sc.object->name() + ", which issues Secret " +
                     sc.cert->secret_name + ": TLS verification will fail",
-                "set " + at + ": " + proposal + ", or add \"" + server_name +
-                    "\" to spec.dnsNames of Certificate " + sc.object->ns() + "/" +
-                    sc.object->name());
+                "set serverName: " + proposal + ", or add \"" + server_name + "\" to spec.dnsNames of " +
+                    "Certificate " + sc.object->name());
         cert_denied = true;
       }
     }

@@ -3,12 +3,14 @@
 // and whether a webhook that is down can block its own recovery. The Service
 // side (does the target exist, may it be deleted) is in webhook_service.cpp.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "rules/client_configs.hpp"
+#include "rules/injectors.hpp"
 #include "wirecheck/ca_bundle.hpp"
 #include "wirecheck/rule.hpp"
 
@@ -46,32 +48,94 @@ bool had_ca_bundle(const core::Object* old_object, const ClientConfigView& now) 
   return false;
 }
 
+// The Certificate (cert-manager) whose dnsNames cover `dns`, for the
+// annotation a fix can name; nullptr when the context shows none.
+const core::Object* certificate_for(const policy::Context& ctx, const core::ServiceReference& svc,
+                                    const std::string& dns) {
+  if (!ctx.knows(Kind::kCertificate)) return nullptr;
+  for (const core::Object* o : ctx.list(Kind::kCertificate, svc.ns)) {
+    const core::Certificate* c = o->certificate();
+    if (c != nullptr && std::find(c->dns_names.begin(), c->dns_names.end(), dns) != c->dns_names.end()) {
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+std::string missing_ca_fix(const RuleInput& in, const ClientConfigView& v) {
+  const std::string dns = service_dns_name(*v.service);
+  std::string fix = "set caBundle to the base64 PEM of the CA that signed " + dns + "'s certificate";
+  if (const core::Object* cert = certificate_for(in.context, *v.service, dns)) {
+    fix += ", or annotate " + std::string(kInjectCaFrom) + ": " + cert->ns() + "/" + cert->name();
+  } else {
+    fix += ", or use a CA-injection annotation (" + std::string(kInjectCaFrom) + ")";
+  }
+  return fix;
+}
+
 void check_missing_ca_bundle(const RuleInput& in, FindingSink& out) {
   // An injector (cert-manager cainjector, OpenShift service-ca) fills the
   // field after apply; an empty bundle is the expected manifest shape.
-  if (ca_injection_annotation(in.object) != nullptr) return;
+  const bool annotated = ca_injection_annotation(in.object) != nullptr;
+  const bool update = in.operation == Operation::kUpdate;
+  if (annotated && !update) return;
+  bool looked_up = false;
+  const core::Object* injector = nullptr;
   for (const ClientConfigView& v : client_configs(in.object)) {
     // URL-backed configs may rely on the system roots; only service-backed
     // ones always need a private CA.
     if (v.service == nullptr || !v.ca_bundle->empty() || v.insecure_skip_tls_verify) continue;
+    if (!looked_up) {
+      injector = find_injector(in.context, in.object);
+      looked_up = true;
+    }
     const std::string dns = service_dns_name(*v.service);
-    const std::string fix =
-        "set " + v.ca_bundle_path + " to the base64 PEM of the CA that signed " + dns +
-        "'s certificate, or add the annotation cert-manager.io/inject-ca-from: <namespace>/<certificate>";
-    if (in.operation == Operation::kUpdate && had_ca_bundle(in.old_object, v)) {
-      out.add(Severity::kDeny, v.ca_bundle_path,
-              "this update removes the caBundle of " + v.label + ": calls to " + dns +
-                  " fail (x509: certificate signed by unknown authority)",
-              fix);
+    if (update && had_ca_bundle(in.old_object, v)) {
+      // `kubectl replace` and GitOps replace-syncs drop a bundle the manifest
+      // never had; that is only certain to break when nothing puts it back.
+      if (annotated || injector != nullptr) {
+        const std::string who = injector != nullptr ? injector_name(*injector) : "the CA injector";
+        out.add(Severity::kWarn, v.ca_bundle_path,
+                "this update empties caBundle: calls to " + dns + " fail until " + who + " re-injects it",
+                "keep the live caBundle when replacing (e.g. ignore caBundle in GitOps diffs)");
+      } else {
+        out.add(Severity::kDeny, v.ca_bundle_path,
+                "this update removes caBundle and nothing re-injects it: calls to " + dns +
+                    " fail (x509: certificate signed by unknown authority)",
+                missing_ca_fix(in, v));
+      }
       continue;
     }
-    // In lint and admission a job may still patch the bundle in after apply;
-    // a live cluster that still has none is broken.
-    const Severity sev = in.context.complete() ? Severity::kDeny : Severity::kWarn;
-    out.add(sev, v.ca_bundle_path,
-            v.label + " has no caBundle nor CA-injection annotation: calls to " + dns +
-                " fail (x509: certificate signed by unknown authority)",
-            fix);
+    if (annotated) continue;
+    if (injector != nullptr) {
+      // The whole-cluster view shows the live object: still empty means the
+      // injector has not done its job (yet).
+      if (in.context.complete()) {
+        out.add(Severity::kWarn, v.ca_bundle_path,
+                "caBundle is still empty although " + injector_name(*injector) +
+                    " may patch it: calls to " + dns + " fail until it does",
+                "check that " + injector_name(*injector) + " ran and succeeded");
+      } else {
+        out.add(Severity::kInfo, v.ca_bundle_path,
+                "caBundle is empty in the manifest; " + injector_name(*injector) +
+                    " is allowed to patch it at run time",
+                "");
+      }
+      continue;
+    }
+    // In lint and admission something outside the input may still patch the
+    // bundle in after apply; a live cluster that still has none is broken.
+    if (in.context.complete()) {
+      out.add(Severity::kDeny, v.ca_bundle_path,
+              "no caBundle nor CA-injection annotation: calls to " + dns +
+                  " fail (x509: certificate signed by unknown authority)",
+              missing_ca_fix(in, v));
+    } else {
+      out.add(Severity::kWarn, v.ca_bundle_path,
+              "no caBundle, CA-injection annotation or injector in the input: calls to " + dns +
+                  " fail (x509: unknown authority) unless something injects the CA",
+              missing_ca_fix(in, v));
+    }
   }
 }
 
@@ -122,21 +186,81 @@ void check_ca_bundle_invalid(const RuleInput& in, FindingSink& out) {
 
 // ------------------------------------------------------ webhook-self-lockout
 
-// Built-in API groups hold what a webhook needs to recover (its pods, their
-// leases, endpoints, RBAC). Custom groups always contain a dot and may not use
-// the protected *.k8s.io suffix, so this tells them apart without a list.
-bool is_builtin_group(std::string_view group) {
-  if (group == "*" || group.empty()) return true;
-  if (group.find('.') == std::string_view::npos) return true;  // apps, batch, policy, ...
-  constexpr std::string_view kSuffix = ".k8s.io";
-  return group.size() > kSuffix.size() && group.substr(group.size() - kSuffix.size()) == kSuffix;
+// What pods need to start and a Deployment rollout touches, by API group:
+// the pods themselves (and the status/binding writes of kubelet and
+// scheduler), the workload objects whose controllers create them, the
+// endpoints that put the webhook back behind its Service, and the leases of
+// leader election. A fail-closed webhook matching anything else (Ingress,
+// custom resources, ConfigMaps) cannot keep the webhook's own pods down.
+struct Critical {
+  std::string_view group;
+  std::string_view resource;
+};
+constexpr std::array<Critical, 13> kCritical = {{
+    {"", "pods"},
+    {"", "pods/status"},
+    {"", "pods/binding"},
+    {"", "endpoints"},
+    {"apps", "deployments"},
+    {"apps", "replicasets"},
+    {"apps", "statefulsets"},
+    {"apps", "daemonsets"},
+    {"apps", "controllerrevisions"},
+    {"batch", "jobs"},
+    {"batch", "cronjobs"},
+    {"discovery.k8s.io", "endpointslices"},
+    {"coordination.k8s.io", "leases"},
+}};
+
+bool rule_matches(const std::vector<std::string>& list, std::string_view value) {
+  return std::any_of(list.begin(), list.end(), [&](const std::string& v) { return v == "*" || v == value; });
 }
 
-bool can_lock_out(const core::RuleWithOperations& rule) {
-  // Cluster-scoped resources live in no namespace.
-  if (rule.scope == "Cluster") return false;
-  return std::any_of(rule.api_groups.begin(), rule.api_groups.end(),
-                     [](const std::string& g) { return is_builtin_group(g); });
+// Whether a resource pattern of a rule ("pods", "pods/*", "*", "*/status")
+// covers `resource` ("pods" or "pods/status").
+bool resource_matches(const std::string& pattern, std::string_view resource) {
+  if (pattern == "*" || pattern == resource) return true;
+  const std::size_t slash = resource.find('/');
+  const std::string_view main = resource.substr(0, slash);
+  const std::string_view sub = slash == std::string_view::npos ? "" : resource.substr(slash + 1);
+  const std::size_t pslash = pattern.find('/');
+  if (pslash == std::string::npos || sub.empty()) return false;
+  const std::string_view pmain = std::string_view(pattern).substr(0, pslash);
+  const std::string_view psub = std::string_view(pattern).substr(pslash + 1);
+  return (pmain == main || pmain == "*") && (psub == sub || psub == "*");
+}
+
+// The resources pods need to start that a webhook's rules match (their
+// plural names, e.g. "pods, deployments"); empty when none.
+std::vector<std::string> critical_resources(const core::Webhook& w) {
+  std::vector<std::string> out;
+  for (const core::RuleWithOperations& rule : w.rules) {
+    // Cluster-scoped resources live in no namespace.
+    if (rule.scope == "Cluster") continue;
+    // CONNECT (exec, port-forward) and DELETE alone do not stop a rollout.
+    if (!rule_matches(rule.operations, "CREATE") && !rule_matches(rule.operations, "UPDATE")) continue;
+    for (const Critical& c : kCritical) {
+      if (!rule_matches(rule.api_groups, c.group)) continue;
+      const bool hit = std::any_of(rule.resources.begin(), rule.resources.end(),
+                                   [&](const std::string& p) { return resource_matches(p, c.resource); });
+      const std::string name(c.resource.substr(0, c.resource.find('/')));
+      if (hit && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  }
+  return out;
+}
+
+// An objectSelector that requires a label (matchLabels, In, Exists) limits
+// the webhook to objects that opted in; NotIn / DoesNotExist only opt out.
+// matchConditions are CEL we do not evaluate: they are the other way to
+// scope a webhook, so their presence counts as a limit.
+bool limited_to_opted_in(const core::Webhook& w) {
+  if (w.match_conditions > 0) return true;
+  const core::LabelSelector& sel = w.object_selector;
+  if (!sel.present) return false;
+  if (!sel.match_labels.empty()) return true;
+  return std::any_of(sel.match_expressions.begin(), sel.match_expressions.end(),
+                     [](const core::LabelSelectorRequirement& r) { return r.op == "In" || r.op == "Exists"; });
 }
 
 // Whether the namespaceSelector keeps the webhook out of `ns`. Namespace
@@ -158,8 +282,9 @@ void check_self_lockout(const RuleInput& in, FindingSink& out) {
   const core::WebhookConfiguration* wc = in.object.webhook_configuration();
   if (wc == nullptr) return;
   for (const core::Webhook& w : wc->webhooks) {
-    if (!w.fails_closed()) continue;
-    if (std::none_of(w.rules.begin(), w.rules.end(), can_lock_out)) continue;
+    if (!w.fails_closed() || limited_to_opted_in(w)) continue;
+    const std::vector<std::string> at_risk = critical_resources(w);
+    if (at_risk.empty()) continue;
     std::vector<std::string> critical = {"kube-system"};
     const core::ServiceReference& svc = w.client_config.service;
     if (w.client_config.service.present && !svc.ns.empty() && svc.ns != "kube-system") {
@@ -172,11 +297,14 @@ void check_self_lockout(const RuleInput& in, FindingSink& out) {
     if (exposed.empty()) continue;
     std::string list;
     for (const std::string& ns : exposed) list += (list.empty() ? "" : ", ") + ns;
+    std::string resources;
+    for (std::size_t i = 0; i < at_risk.size() && i < 4; ++i) resources += (i ? ", " : "") + at_risk[i];
+    if (at_risk.size() > 4) resources += " and " + std::to_string(at_risk.size() - 4) + " more";
     out.add(Severity::kWarn, "webhooks[" + std::to_string(w.index) + "].namespaceSelector",
-            "webhook \"" + w.name + "\" fails closed on built-in objects in " + list +
-                ": while it is down it blocks changes there, including its own recovery",
-            "exclude them with namespaceSelector.matchExpressions: [{key: kubernetes.io/metadata.name, "
-            "operator: NotIn, values: [" + list + "]}], or set failurePolicy: Ignore");
+            "fails closed on " + resources + " in " + list +
+                ": while it is down, pods there cannot start, including its own",
+            "add namespaceSelector matchExpressions {key: kubernetes.io/metadata.name, operator: NotIn, "
+            "values: [" + list + "]}, or failurePolicy: Ignore");
   }
 }
 
@@ -214,13 +342,18 @@ WIRECHECK_REGISTER_RULE(webhook_missing_ca_bundle, {
     .id = "webhook-missing-ca-bundle",
     .title = "Service-backed webhook or APIService without caBundle or CA injection",
     .severity = Severity::kWarn,
-    .severities = "warn / deny",
+    .severities = "warn / info / deny",
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration,
               Kind::kCustomResourceDefinition, Kind::kAPIService},
+    // Not needs_context: without an RBAC view it still runs and keeps warn.
+    .context_kinds = injector_context_kinds(),
     .failure = "The API server cannot verify the service's serving certificate: every admission, "
                "conversion or aggregated API call fails with x509: certificate signed by unknown authority. "
-               "Deny when an UPDATE removes a caBundle that was set, and in the cluster audit.",
+               "Info instead when a workload of the input may patch the object (its ServiceAccount is "
+               "bound to a ClusterRole allowing update/patch on it: a certgen Job, a cert-rotating "
+               "controller). Deny when an UPDATE removes a caBundle that nothing re-injects, and in the "
+               "cluster audit.",
     .fix = "Set caBundle to the base64 PEM of the serving CA, or annotate the object with "
            "cert-manager.io/inject-ca-from (or another CA-injection annotation).",
     .check = &check_missing_ca_bundle})
@@ -246,9 +379,11 @@ WIRECHECK_REGISTER_RULE(webhook_self_lockout, {
     .severities = "warn",
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration},
-    .failure = "While the webhook is down, requests for built-in objects in kube-system or in the "
-               "webhook's own namespace are rejected, including the pods and leases needed to bring it "
-               "back: the cluster locks itself out.",
+    .failure = "While the webhook is down, requests for what pods need to start (pods, workload "
+               "objects, endpoints, leases) in kube-system or in the webhook's own namespace are "
+               "rejected, including those that would bring it back: the cluster locks itself out. "
+               "Rules matching only other kinds (Ingress, custom resources), and webhooks whose "
+               "objectSelector or matchConditions limit them to opted-in objects, cannot.",
     .fix = "Exclude kube-system and the webhook's namespace with a namespaceSelector on "
            "kubernetes.io/metadata.name, or use failurePolicy: Ignore.",
     .check = &check_self_lockout})

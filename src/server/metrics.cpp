@@ -9,7 +9,7 @@
 namespace wirecheck::server {
 namespace {
 
-constexpr std::array<int, 5> kRejectedCodes = {404, 405, 411, 413, 415};
+constexpr std::array<int, 8> kRejectedCodes = {400, 404, 405, 411, 413, 414, 415, 431};
 // admission::Outcome::not_checked values.
 constexpr std::array<std::string_view, 4> kNotCheckedReasons = {"object_limit", "budget", "out_of_memory",
                                                                 "internal_error"};
@@ -37,6 +37,18 @@ void append_escaped_label(std::string& out, std::string_view value) {
 }
 
 void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  metric_family(out, name, type, help);
+}
+
+void append_double(std::string& out, double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", value);
+  out += buf;
+}
+
+}  // namespace
+
+void metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -48,19 +60,12 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out += '\n';
 }
 
-void append_double(std::string& out, double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", value);
-  out += buf;
-}
-
-}  // namespace
-
 Metrics::Metrics(std::vector<std::string> rule_ids) : rules_(std::move(rule_ids)) {
   for (std::size_t i = 0; i < rules_.size(); ++i) rule_index_.emplace(rules_[i], i);
   requests_ = std::make_unique<Counter[]>(kOps * kKinds * kModes * kDecisions);
   findings_ = std::make_unique<Counter[]>(std::max<std::size_t>(1, rules_.size()) * kSeverities * kActions);
   exemptions_ = std::make_unique<Counter[]>(std::max<std::size_t>(1, rules_.size()));
+  skipped_ = std::make_unique<Counter[]>(std::max<std::size_t>(1, rules_.size()) * kSkipReasons.size());
 }
 
 void Metrics::record_review(const admission::Outcome& outcome, std::chrono::nanoseconds own_time) {
@@ -97,6 +102,13 @@ void Metrics::record_review(const admission::Outcome& outcome, std::chrono::nano
     const auto a = static_cast<std::size_t>(admission::action_for(f, outcome.mode));
     findings_[(r * kSeverities + s) * kActions + a].fetch_add(1, std::memory_order_relaxed);
     if (f.exempted) exemptions_[r].fetch_add(1, std::memory_order_relaxed);
+  }
+  for (const policy::SkippedRule& s : outcome.skipped) {
+    const auto it = rule_index_.find(std::string(s.rule));
+    if (it == rule_index_.end()) continue;
+    std::size_t reason = 0;
+    while (reason + 1 < kSkipReasons.size() && kSkipReasons[reason] != s.reason) ++reason;
+    skipped_[it->second * kSkipReasons.size() + reason].fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -156,9 +168,7 @@ std::string Metrics::render() const {
     out += "\"} " + load(not_checked_[i]) + "\n";
   }
 
-  header(out, "wirecheck_http_request_deadline_exceeded_total", "counter",
-         "Connections cut because a request took longer than --request-timeout to arrive (slow clients).");
-  out += "wirecheck_http_request_deadline_exceeded_total " + load(deadline_exceeded_) + "\n";
+  TransportMetrics::render(out, "webhook", webhook_transport_, "ops", ops_transport_);
 
   header(out, "wirecheck_http_rejected_requests_total", "counter",
          "Requests refused before decoding, by HTTP status code.");
@@ -210,6 +220,21 @@ std::string Metrics::render() const {
     out += "\"} " + std::to_string(v) + "\n";
   }
 
+  header(out, "wirecheck_rules_skipped_total", "counter",
+         "Rules that matched a request but did not run because the cluster view lacks a kind they need, "
+         "by rule and reason.");
+  for (std::size_t r = 0; r < rules_.size(); ++r) {
+    for (std::size_t reason = 0; reason < kSkipReasons.size(); ++reason) {
+      const auto v = skipped_[r * kSkipReasons.size() + reason].load(std::memory_order_relaxed);
+      if (v == 0) continue;
+      out += "wirecheck_rules_skipped_total{rule=\"";
+      append_escaped_label(out, rules_[r]);
+      out += "\",reason=\"";
+      out += kSkipReasons[reason];
+      out += "\"} " + std::to_string(v) + "\n";
+    }
+  }
+
   header(out, "wirecheck_admission_in_flight_requests", "gauge", "AdmissionReview requests being handled.");
   out += "wirecheck_admission_in_flight_requests " +
          std::to_string(in_flight_.load(std::memory_order_relaxed)) + "\n";
@@ -228,6 +253,7 @@ std::string Metrics::render() const {
   out += "wirecheck_build_info{version=\"";
   append_escaped_label(out, WIRECHECK_VERSION);
   out += "\"} 1\n";
+  for (const Section& section : sections_) section(out);
   return out;
 }
 

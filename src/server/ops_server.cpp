@@ -1,66 +1,78 @@
-#include "server/listener.hpp"
 #include "server/ops_server.hpp"
 
 #include "server/tls.hpp"
 
 namespace wirecheck::server {
+namespace {
+
+constexpr const char* kText = "text/plain; charset=utf-8";
+
+}  // namespace
 
 OpsServer::OpsServer(Metrics& metrics, std::function<std::string()> not_ready, OpsServerOptions options)
-    : metrics_(metrics), not_ready_(std::move(not_ready)), options_(std::move(options)) {}
-
-OpsServer::~OpsServer() { stop(); }
-
-core::Status OpsServer::bind() {
+    : metrics_(metrics), not_ready_(std::move(not_ready)), options_(std::move(options)) {
+  HttpListenerOptions o;
+  o.name = "ops";
+  o.host = options_.host;
+  o.port = options_.port;
   if (options_.tls != nullptr) {
-    core::Status tls_status = core::ok_status();
-    http_ = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
-      tls_status = configure_server_tls(ctx, *options_.tls, "");
-      return tls_status.ok();
-    });
-    if (!tls_status) return tls_status;
+    o.configure_tls = [this](SSL_CTX& ctx) { return configure_server_tls(ctx, *options_.tls, ""); };
+  }
+  // Probes and scrapes are small and quick: short deadlines, small caps.
+  o.max_connections = options_.max_connections;
+  o.head_timeout = std::chrono::seconds(5);
+  o.request_timeout = std::chrono::seconds(10);
+  o.write_timeout = std::chrono::seconds(10);
+  o.idle_timeout = std::chrono::seconds(30);
+  o.max_body_bytes = 64 * 1024;
+  o.workers = 0;
+  listener_ = std::make_unique<HttpListener>(static_cast<HttpRoutes&>(*this), metrics_.ops_transport(), std::move(o));
+}
+
+OpsServer::~OpsServer() { listener_->stop(true); }
+
+core::Status OpsServer::bind() { return listener_->bind(); }
+
+void OpsServer::start() { listener_->start(); }
+
+void OpsServer::stop(bool join) { listener_->stop(join); }
+
+void OpsServer::refuse(int status, std::string_view, std::string_view message, HttpAnswer& answer) {
+  answer.status = status;
+  answer.content_type = kText;
+  answer.body = std::string(message) + "\n";
+}
+
+bool OpsServer::accept_head(const HttpHead& head, HttpAnswer& answer) {
+  const std::string_view path = head.path();
+  if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
+    refuse(404, "NotFound", "not found", answer);
+    return false;
+  }
+  if (head.method() != "GET" && head.method() != "HEAD") {
+    refuse(405, "MethodNotAllowed", "only GET is allowed", answer);
+    answer.headers.emplace_back("Allow", "GET");
+    return false;
+  }
+  return true;
+}
+
+void OpsServer::respond(const HttpHead& head, std::string&, HttpAnswer& answer) {
+  const std::string_view path = head.path();
+  answer.content_type = kText;
+  if (path == "/metrics") {
+    answer.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    answer.body = metrics_.render();
+    return;
+  }
+  const std::string reason = path == "/healthz" ? (options_.not_live ? options_.not_live() : std::string())
+                                                : (not_ready_ ? not_ready_() : std::string());
+  if (reason.empty()) {
+    answer.body = "ok\n";
   } else {
-    http_ = std::make_unique<httplib::Server>();
+    answer.status = 503;
+    answer.body = (path == "/healthz" ? "not live: " : "not ready: ") + reason + "\n";
   }
-  if (!http_->is_valid()) return core::Status::failure("cannot create the ops server");
-  http_->new_task_queue = [] { return new httplib::ThreadPool(4); };
-  http_->set_keep_alive_max_count(1000);
-  http_->set_keep_alive_timeout(30);
-  http_->set_read_timeout(5, 0);
-  http_->set_write_timeout(5, 0);
-  http_->set_payload_max_length(64 * 1024);
-
-  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain; charset=utf-8");
-  });
-  http_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    const std::string reason = not_ready_ ? not_ready_() : std::string();
-    if (reason.empty()) {
-      res.set_content("ok\n", "text/plain; charset=utf-8");
-    } else {
-      res.status = 503;
-      res.set_content("not ready: " + reason + "\n", "text/plain; charset=utf-8");
-    }
-  });
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-
-  auto bound = bind_exclusive(*http_, options_.host, options_.port);
-  if (!bound) return core::Status::failure(bound.error());
-  port_ = bound.value();
-  return core::ok_status();
-}
-
-void OpsServer::start() {
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
-  for (int i = 0; i < 2000 && !http_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
-void OpsServer::stop(bool join) {
-  if (http_) http_->stop();
-  if (join && thread_.joinable()) thread_.join();
 }
 
 }  // namespace wirecheck::server

@@ -2,22 +2,23 @@
 // probes and scrapes never compete with admission traffic and never need the
 // webhook's client certificate.
 //
-//   GET /healthz  200 while the process serves
-//   GET /readyz   200 when ready (certificate loaded, not draining, and later
-//                 the cluster cache synced), else 503 with the reason
+//   GET /healthz  200 while the process serves (503 when `not_live` says the
+//                 webhook listener stopped accepting or its loop is stuck)
+//   GET /readyz   200 when ready (certificate loaded, not draining, webhook
+//                 listener able to take a request), else 503 with the reason
 //   GET /metrics  Prometheus text format 0.0.4
 //
-// Plain HTTP, or HTTPS when given its own certificate store.
+// Plain HTTP, or HTTPS when given its own certificate store. It runs on its
+// own HttpListener (own I/O thread, own connection cap and deadlines), so no
+// number of idle or slow connections to either port stalls the probes.
 #pragma once
-
-#include <httplib.h>
 
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "server/cert_store.hpp"
+#include "server/http_listener.hpp"
 #include "server/metrics.hpp"
 #include "wirecheck/result.hpp"
 
@@ -27,13 +28,16 @@ struct OpsServerOptions {
   std::string host = "0.0.0.0";
   int port = 8080;  // 0: any free port
   CertStore* tls = nullptr;  // non-null: serve HTTPS with this pair
+  // Returns why the process is not live ("" when it is); null: always live.
+  std::function<std::string()> not_live;
+  std::size_t max_connections = 256;
 };
 
-class OpsServer {
+class OpsServer final : private HttpRoutes {
  public:
   // `not_ready` returns why the server is not ready, or "" when it is.
   OpsServer(Metrics& metrics, std::function<std::string()> not_ready, OpsServerOptions options);
-  ~OpsServer();
+  ~OpsServer() override;
   OpsServer(const OpsServer&) = delete;
   OpsServer& operator=(const OpsServer&) = delete;
 
@@ -41,15 +45,17 @@ class OpsServer {
   void start();
   // Stops accepting; with `join`, waits for open connections to end.
   void stop(bool join = true);
-  int port() const { return port_; }
+  int port() const { return listener_->port(); }
 
  private:
+  bool accept_head(const HttpHead& head, HttpAnswer& answer) override;
+  void respond(const HttpHead& head, std::string& body, HttpAnswer& answer) override;
+  void refuse(int status, std::string_view reason, std::string_view message, HttpAnswer& answer) override;
+
   Metrics& metrics_;
   std::function<std::string()> not_ready_;
   OpsServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
-  int port_ = 0;
+  std::unique_ptr<HttpListener> listener_;
 };
 
 }  // namespace wirecheck::server

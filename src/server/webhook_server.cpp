@@ -2,14 +2,11 @@
 
 #include <malloc.h>
 #include <simdjson.h>
-#include <sys/socket.h>
 
 #include <cctype>
-#include <thread>
 
 #include "admission/response.hpp"
 #include "core/decode_dom.hpp"
-#include "server/listener.hpp"
 #include "server/log.hpp"
 #include "server/tls.hpp"
 
@@ -20,10 +17,9 @@ namespace {
 constexpr std::size_t kKeepPerThreadBytes = 1u << 20;
 
 using admission::Mode;
-using httplib::Server;
 
-// A content type httplib does not compress: the API server asks for gzip,
-// but deflating a few hundred bytes costs more than the whole decision.
+// The API server asks for gzip, but deflating a few hundred bytes costs more
+// than the whole decision: answers are never compressed.
 constexpr const char* kJsonContentType = "application/json; charset=utf-8";
 
 std::optional<std::optional<Mode>> mode_for_path(std::string_view path) {
@@ -34,17 +30,6 @@ std::optional<std::optional<Mode>> mode_for_path(std::string_view path) {
     if (auto mode = admission::parse_mode(path.substr(kPrefix.size()))) return std::optional<Mode>(mode);
   }
   return std::nullopt;
-}
-
-void reject(httplib::Response& res, int code, std::string_view reason, std::string_view message) {
-  res.status = code;
-  res.body = admission::build_status_error(code, reason, message);
-  res.set_header("Content-Type", kJsonContentType);
-}
-
-bool has_body(const httplib::Request& req) {
-  return req.has_header("Transfer-Encoding") ||
-         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
 }
 
 std::string_view decision_label(const admission::Outcome& out) {
@@ -74,82 +59,59 @@ WebhookServer::WebhookServer(const admission::AdmissionHandler& handler, CertSto
       certs_(certs),
       metrics_(metrics),
       options_(std::move(options)),
-      deadline_(options_.request_timeout, [&metrics] { metrics.record_request_deadline_exceeded(); }) {}
+      listener_(*this, metrics.webhook_transport(), [this] {
+        HttpListenerOptions o;
+        o.name = "webhook";
+        o.host = options_.host;
+        o.port = options_.port;
+        o.configure_tls = [this](SSL_CTX& ctx) {
+          return configure_server_tls(ctx, certs_, options_.client_ca_file);
+        };
+        o.max_connections = options_.max_connections;
+        o.head_timeout = options_.head_timeout;
+        o.request_timeout = options_.request_timeout;
+        o.write_timeout = options_.write_timeout;
+        o.idle_timeout = options_.idle_timeout;
+        o.max_body_bytes = options_.max_body_bytes;
+        o.max_body_bytes_in_flight = std::max(options_.max_body_bytes_in_flight, options_.max_body_bytes);
+        o.body_padding = simdjson::SIMDJSON_PADDING;
+        o.workers = options_.threads;
+        return o;
+      }()) {}
 
-WebhookServer::~WebhookServer() { stop(true); }
+WebhookServer::~WebhookServer() { listener_.stop(true); }
 
-core::Status WebhookServer::bind() {
-  core::Status tls_status = core::ok_status();
-  http_ = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
-    tls_status = configure_server_tls(ctx, certs_, options_.client_ca_file);
-    deadline_.install(ctx);
-    return tls_status.ok();
-  });
-  if (!tls_status) return tls_status;
-  if (!http_->is_valid()) return core::Status::failure("cannot create the TLS context");
+core::Status WebhookServer::bind() { return listener_.bind(); }
 
-  const std::size_t threads = options_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http_->set_keep_alive_max_count(options_.keep_alive_max_requests);
-  http_->set_keep_alive_timeout(options_.keep_alive_timeout_s);
-  http_->set_read_timeout(options_.read_timeout_s, 0);
-  http_->set_write_timeout(options_.write_timeout_s, 0);
-  http_->set_payload_max_length(options_.max_body_bytes);
-  http_->set_tcp_nodelay(true);
+void WebhookServer::start() { listener_.start(); }
 
-  http_->set_pre_routing_handler(
-      [this](const httplib::Request& req, httplib::Response& res) { return pre_route(req, res); });
-  // curl sends `Expect: 100-continue` for larger bodies: refuse before the
-  // client sends the body at all (httplib answers directly unless we say 100).
-  http_->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
-    return pre_route(req, res) == Server::HandlerResponse::Handled ? res.status : 100;
-  });
-  http_->Post(R"(/validate(/(enforce|warn|audit))?)",
-              [this](const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader& reader) {
-                const auto mode = mode_for_path(req.path);
-                handle_review(req, res, reader, mode && *mode ? **mode : options_.default_mode);
-              });
-  // Runs after the response is written: a response marked `Connection: close`
-  // (refused body, draining) really closes the connection, so an unread body
-  // is never parsed as the next request and drained clients reconnect elsewhere.
-  http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    RequestDeadline::request_done(req.ssl);
-    if (req.ssl != nullptr && res.get_header_value("Connection") == "close") {
-      const int fd = SSL_get_fd(req.ssl);
-      if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
-    }
-  });
-  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    reject(res, 500, "InternalError", "internal error");
-  });
-
-  auto bound = bind_exclusive(*http_, options_.host, options_.port);
-  if (!bound) return core::Status::failure(bound.error());
-  port_ = bound.value();
-  return core::ok_status();
+void WebhookServer::refuse(int status, std::string_view reason, std::string_view message, HttpAnswer& answer) {
+  answer.status = status;
+  answer.content_type = kJsonContentType;
+  answer.body = admission::build_status_error(status, reason, message);
+  metrics_.record_rejected(status);
 }
 
-httplib::Server::HandlerResponse WebhookServer::pre_route(const httplib::Request& req,
-                                                          httplib::Response& res) {
+bool WebhookServer::accept_head(const HttpHead& head, HttpAnswer& answer) {
   int code = 0;
-  const auto mode = mode_for_path(req.path);
+  const std::string_view path = head.path();
+  const auto mode = mode_for_path(path);
   if (!mode) {
     code = 404;
-    reject(res, code, "NotFound", "no such path; POST AdmissionReviews to /validate[/enforce|/warn|/audit]");
-  } else if (req.method != "POST") {
+    refuse(code, "NotFound", "no such path; POST AdmissionReviews to /validate[/enforce|/warn|/audit]", answer);
+  } else if (head.method() != "POST") {
     code = 405;
-    reject(res, code, "MethodNotAllowed", "only POST is allowed on " + req.path);
-    res.set_header("Allow", "POST");
-  } else if (!is_json_media_type(req.get_header_value("Content-Type"))) {
+    refuse(code, "MethodNotAllowed", "only POST is allowed on " + std::string(path), answer);
+    answer.headers.emplace_back("Allow", "POST");
+  } else if (!is_json_media_type(head.header("Content-Type"))) {
     code = 415;
-    reject(res, code, "UnsupportedMediaType",
-           "Content-Type must be application/json, got '" + req.get_header_value("Content-Type") + "'");
-  } else if (req.has_header("Transfer-Encoding") || !req.has_header("Content-Length")) {
+    refuse(code, "UnsupportedMediaType",
+           "Content-Type must be application/json, got '" + std::string(head.header("Content-Type")) + "'", answer);
+  } else if (head.has("Transfer-Encoding") || !head.has("Content-Length")) {
     code = 411;
-    reject(res, code, "LengthRequired", "a Content-Length body is required");
+    refuse(code, "LengthRequired", "a Content-Length body is required", answer);
   } else {
-    const std::string length_text = req.get_header_value("Content-Length");
+    const std::string_view length_text = head.header("Content-Length");
     std::uint64_t length = 0;
     bool valid = !length_text.empty();
     for (char c : length_text) {
@@ -161,93 +123,50 @@ httplib::Server::HandlerResponse WebhookServer::pre_route(const httplib::Request
     }
     if (!valid || length > options_.max_body_bytes) {
       code = 413;
-      reject(res, code, "RequestEntityTooLarge",
-             "body of " + length_text + " bytes is over the limit of " +
-                 std::to_string(options_.max_body_bytes) + " bytes");
+      refuse(code, "RequestEntityTooLarge",
+             "body of " + std::string(length_text) + " bytes is over the limit of " +
+                 std::to_string(options_.max_body_bytes) + " bytes", answer);
     }
   }
-  if (code == 0) return Server::HandlerResponse::Unhandled;
-  if (has_body(req) || draining()) res.set_header("Connection", "close");
-  metrics_.record_rejected(code);
+  if (code == 0) return true;
   LogLine("request refused")
       .num("code", code)
-      .str("method", req.method)
-      .str("path", req.path)
-      .str("remote", req.remote_addr)
+      .str("method", head.method())
+      .str("path", path)
+      .str("remote", head.remote())
       .emit(spdlog::level::info);
-  return Server::HandlerResponse::Handled;
+  return false;
 }
 
-void WebhookServer::handle_review(const httplib::Request& req, httplib::Response& res,
-                                  const httplib::ContentReader& reader, Mode mode) {
-  in_flight_.fetch_add(1);
+void WebhookServer::respond(const HttpHead& head, std::string& body, HttpAnswer& answer) {
+  const auto mode_path = mode_for_path(head.path());
+  const Mode mode = mode_path && *mode_path ? **mode_path : options_.default_mode;
   metrics_.add_in_flight(1);
+  // Declared before the outcome, so this runs after the decoded object and
+  // findings are freed.
   struct Done {
-    WebhookServer& self;
+    Metrics& metrics;
+    bool large;  // a body over kKeepPerThreadBytes
     ~Done() {
-      self.metrics_.add_in_flight(-1);
-      self.in_flight_.fetch_sub(1);
-    }
-  } done{*this};
-
-  // One buffer per connection thread, reused: no allocation per request once
-  // warm, and room for simdjson's padding so it parses in place. Buffers
-  // (and the thread's parser) that a large review grew are released after it:
-  // 64 threads each keeping an 8 MiB peak would exceed the pod's memory limit.
-  thread_local std::string body;
-  body.clear();
-  struct ReleaseLarge {
-    ~ReleaseLarge() {
-      const bool large = body.capacity() > kKeepPerThreadBytes;
-      if (large) std::string().swap(body);
+      metrics.add_in_flight(-1);
+      // The thread's parser grew for a large review: give the memory back.
       core::release_large_thread_parser(kKeepPerThreadBytes);
       // The decoded object of a large review was many small allocations:
       // hand the pages they leave free back to the OS (glibc keeps them).
       if (large) malloc_trim(0);
     }
-  } release_large;
-  const std::size_t limit = options_.max_body_bytes;
-  std::size_t expected = 0;
-  try {
-    expected = static_cast<std::size_t>(std::stoull(req.get_header_value("Content-Length")));
-  } catch (...) {
-    expected = 0;
-  }
-  body.reserve(std::min(expected, limit) + simdjson::SIMDJSON_PADDING);
-  bool too_large = false;
-  const bool complete = reader([&](const char* data, std::size_t len) {
-    if (body.size() + len > limit) {  // e.g. a compressed body that inflates
-      too_large = true;
-      return false;
-    }
-    body.append(data, len);
-    return true;
-  });
-  if (too_large || !complete) {
-    const int code = too_large ? 413 : 400;
-    reject(res, code, too_large ? "RequestEntityTooLarge" : "BadRequest",
-           too_large ? "body is over the limit" : "incomplete body");
-    res.set_header("Connection", "close");
-    metrics_.record_rejected(code);
-    return;
-  }
-  const std::size_t size = body.size();
-  body.append(simdjson::SIMDJSON_PADDING, '\0');
+  } done{metrics_, body.size() > kKeepPerThreadBytes};
 
   const auto start = std::chrono::steady_clock::now();
   admission::Outcome out;
-  handler_.handle(body.data(), size, mode, out);
+  handler_.handle(body.data(), body.size(), mode, out);
   const auto own = std::chrono::steady_clock::now() - start;
   metrics_.record_review(out, std::chrono::duration_cast<std::chrono::nanoseconds>(own));
 
-  res.status = out.http_status;
-  if (out.body.empty()) {
-    res.body = admission::build_status_error(500, "InternalError", "internal error");
-  } else {
-    res.body = std::move(out.body);
-  }
-  res.set_header("Content-Type", kJsonContentType);
-  if (draining()) res.set_header("Connection", "close");
+  answer.status = out.http_status;
+  answer.body = out.body.empty() ? admission::build_status_error(500, "InternalError", "internal error")
+                                 : std::move(out.body);
+  answer.content_type = kJsonContentType;
 
   // One line per decision; never the object.
   LogLine line(out.parsed ? "admission decision" : "invalid admission review");
@@ -266,8 +185,13 @@ void WebhookServer::handle_review(const httplib::Request& req, httplib::Response
         .boolean("dryRun", out.dry_run)
         .list("rules", rules);
     if (!exempted.empty()) line.list("exempted", exempted);
+    if (!out.skipped.empty()) {
+      std::vector<std::string> skipped;
+      for (const auto& s : out.skipped) skipped.emplace_back(s.rule);
+      line.list("skipped", skipped).str("skipReason", out.skipped.front().reason);
+    }
   } else {
-    line.str("decision", decision_label(out)).str("remote", req.remote_addr);
+    line.str("decision", decision_label(out)).str("remote", head.remote());
   }
   line.real("duration_us", std::chrono::duration<double, std::micro>(own).count());
   if (!out.not_checked.empty()) line.str("notChecked", out.not_checked);
@@ -275,28 +199,6 @@ void WebhookServer::handle_review(const httplib::Request& req, httplib::Response
   line.emit(out.internal_error ? spdlog::level::err
                                : (out.parsed && out.not_checked.empty() ? spdlog::level::info
                                                                         : spdlog::level::warn));
-}
-
-void WebhookServer::start() {
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
-  // listen_after_bind flips is_running() once it accepts; bounded wait.
-  for (int i = 0; i < 2000 && !http_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
-void WebhookServer::stop(bool join) {
-  if (http_) http_->stop();
-  if (join && thread_.joinable()) thread_.join();
-}
-
-bool WebhookServer::wait_idle(std::chrono::milliseconds timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (in_flight_.load() > 0) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
 }
 
 }  // namespace wirecheck::server

@@ -59,20 +59,41 @@ TEST_CASE("probe-targets-loopback-port: readiness probe on a port bound to 127.0
         "(--metrics-bind-address=127.0.0.1:8080): the probe always fails, the pod never becomes Ready");
   CHECK(f[0].fix ==
         "remove the readinessProbe or serve health on a separate port bound on all interfaces and probe that; "
-        "--metrics-bind-address=:8080 in manager also works but exposes 8080 unprotected");
+        "--metrics-bind-address=:8080 in manager works too but exposes 8080 unauthenticated");
 }
 
-TEST_CASE("probe-targets-loopback-port: the RBAC-proxy chart case -> one deny per probe, fix probes through the proxy") {
+TEST_CASE("probe-targets-loopback-port: the RBAC-proxy chart case -> one deny listing both probes, fix probes the proxy") {
   const auto f = fixture_findings(kLoopback, "fail.ksm-rbac-proxy-probes.yaml");
-  REQUIRE(f.size() == 2);
-  CHECK(f[0].path == "spec.template.spec.containers[0].livenessProbe.httpGet.port");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].paths == std::vector<std::string>{"spec.template.spec.containers[0].livenessProbe.httpGet.port",
+                                               "spec.template.spec.containers[0].readinessProbe.httpGet.port"});
   CHECK(contains(f[0].message, "(--host=127.0.0.1 --port=8081)"));
   CHECK(contains(f[0].message, "the container restarts in a loop"));
-  CHECK(contains(f[0].fix, "probe through proxy kube-rbac-proxy-http on 8080"));
+  // The proxy serves TLS (--secure-listen-address): the probe must too.
+  CHECK(contains(f[0].fix, "probe kube-rbac-proxy-http on 8080 (scheme: HTTPS"));
   CHECK(contains(f[0].fix, "--host=0.0.0.0 in kube-state-metrics"));
-  CHECK(f[1].path == "spec.template.spec.containers[0].readinessProbe.httpGet.port");
-  CHECK(contains(f[1].message, "(--telemetry-host=127.0.0.1 --telemetry-port=8082)"));
-  CHECK(contains(f[1].fix, "probe through proxy kube-rbac-proxy-telemetry on 8083"));
+}
+
+TEST_CASE("probe-targets-loopback-port: a plain-HTTP proxy in front -> the fix probes it with scheme HTTP") {
+  const auto f = yaml_findings(kLoopback, R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: exporter, namespace: demo}
+spec:
+  selector: {matchLabels: {app: exporter}}
+  template:
+    metadata: {labels: {app: exporter}}
+    spec:
+      containers:
+      - name: exporter
+        image: example/exporter:1
+        args: [--web.listen-address=127.0.0.1:9100]
+        readinessProbe: {httpGet: {port: 9100, path: /healthz}}
+      - name: proxy
+        image: example/auth-proxy:1
+        args: [--insecure-listen-address=0.0.0.0:9101, --upstream=http://127.0.0.1:9100/]
+)");
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].fix, "probe proxy on 9101 (scheme: HTTP,"));
 }
 
 TEST_CASE("probe-targets-loopback-port: kube-state-metrics default ports apply when only the host flags are set") {
@@ -168,7 +189,8 @@ TEST_CASE("probe-port-not-declared: undeclared name -> deny with the container's
   CHECK(f[0].message ==
         "livenessProbe of manager uses port name \"healthz\", which manager does not declare: the kubelet cannot "
         "resolve it, the probe fails and the container restarts in a loop");
-  CHECK(f[0].fix == "declare containerPort 8081 named healthz in container manager, or set the probe port to 8081");
+  CHECK(f[0].fix == "declare containerPort 8081 named healthz in container manager (it serves health there), or set the probe "
+        "port to 8081");
 }
 
 TEST_CASE("probe-port-not-declared: name declared by another container -> deny saying names resolve per container") {
@@ -176,7 +198,7 @@ TEST_CASE("probe-port-not-declared: name declared by another container -> deny s
   REQUIRE(f.size() == 1);
   CHECK(f[0].path == "spec.template.spec.containers[1].readinessProbe.httpGet.port");
   CHECK(contains(f[0].message, "(app does, but names resolve per container)"));
-  CHECK(f[0].fix == "declare containerPort 8080 named http in container exporter, or set the probe port to 8080");
+  CHECK(f[0].fix == "set the probe port to 8080 (served by container app; names resolve only within the probed container)");
 }
 
 TEST_CASE("probe-port-not-declared: a near-miss name -> the fix proposes the declared one") {
@@ -250,6 +272,23 @@ TEST_CASE("probes: correct real manifests give no finding of these rules") {
       }
     }
   }
+}
+
+TEST_CASE("probe-port-not-declared: the container's only other port is not proposed (it may serve metrics)") {
+  const auto f = yaml_findings(kNotDeclared, R"(apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: demo}
+spec:
+  containers:
+  - name: app
+    image: example/app:1
+    ports: [{name: metrics, containerPort: 9090}]
+    readinessProbe: {httpGet: {port: healthz, path: /healthz}}
+)");
+  REQUIRE(f.size() == 1);
+  CHECK_FALSE(contains(f[0].fix, "metrics"));
+  CHECK_FALSE(contains(f[0].fix, "9090"));
+  CHECK(contains(f[0].fix, "declare a containerPort named healthz in container app"));
 }
 
 }  // namespace wirecheck

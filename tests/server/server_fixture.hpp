@@ -5,10 +5,15 @@
 // ../shared/fixtures/admission (read at test time, never copied).
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -185,7 +190,11 @@ struct HarnessOptions {
   std::string sans = "DNS:localhost,IP:127.0.0.1,IP:::1";
   admission::ContextSource context;  // default: empty context
   std::chrono::milliseconds request_timeout{30000};
-  std::size_t threads = 16;
+  std::chrono::milliseconds head_timeout{10000};
+  std::chrono::milliseconds write_timeout{10000};
+  std::size_t max_connections = 2048;
+  std::size_t max_body_bytes_in_flight = 64u << 20;
+  std::size_t threads = 2;
 };
 
 inline HarnessOptions with_mode(admission::Mode mode) {
@@ -229,9 +238,11 @@ class Harness {
     web.max_body_bytes = options_.max_body_bytes;
     web.threads = options_.threads;
     web.request_timeout = options_.request_timeout;
-    web.keep_alive_timeout_s = 5;
-    web.read_timeout_s = 5;
-    web.write_timeout_s = 5;
+    web.idle_timeout = std::chrono::seconds(5);
+    web.head_timeout = options_.head_timeout;
+    web.write_timeout = options_.write_timeout;
+    web.max_connections = options_.max_connections;
+    web.max_body_bytes_in_flight = options_.max_body_bytes_in_flight;
     if (options_.client_auth) web.client_ca_file = dir_.file("ca.crt");
     webhook_ = std::make_unique<server::WebhookServer>(*handler_, *certs_, metrics_, web);
     REQUIRE(webhook_->bind().ok());
@@ -328,6 +339,42 @@ inline bool has_warning(const json& response, const std::string& prefix) {
     if (w.get<std::string>().rfind(prefix, 0) == 0) return true;
   }
   return false;
+}
+
+// A plain TCP connection to 127.0.0.1:port (Nagle off), or -1.
+inline int tcp_connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// Whether a TLS 1.0/1.1-only client completes a handshake with 127.0.0.1:port.
+inline bool tls11_handshake_succeeds(int port) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_security_level(ctx, 0);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+  const int fd = tcp_connect(port);
+  REQUIRE(fd >= 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  const bool ok = SSL_connect(ssl) == 1;
+  ERR_clear_error();
+  SSL_free(ssl);
+  ::close(fd);
+  SSL_CTX_free(ctx);
+  return ok;
 }
 
 // Waits (bounded) until `done()` holds.

@@ -54,7 +54,7 @@ TEST_CASE("slow client: a request trickling in past the deadline is cut and othe
   REQUIRE(normal->post("/validate", review_body(), r));
   CHECK(r.status == 200);
   CHECK_THAT(harness.metrics().render(),
-             Catch::Contains("wirecheck_http_request_deadline_exceeded_total 1\n"));
+             Catch::Contains("wirecheck_http_deadline_exceeded_total{listener=\"webhook\",deadline=\"request\"} 1\n"));
 }
 
 TEST_CASE("slow client: idle time between keep-alive requests does not count against the deadline") {
@@ -70,5 +70,5 @@ TEST_CASE("slow client: idle time between keep-alive requests does not count aga
   REQUIRE(client->post("/validate", review_body(), r));
   CHECK(r.status == 200);
   CHECK_THAT(harness.metrics().render(),
-             Catch::Contains("wirecheck_http_request_deadline_exceeded_total 0\n"));
+             Catch::Contains("wirecheck_http_deadline_exceeded_total{listener=\"webhook\",deadline=\"request\"} 0\n"));
 }

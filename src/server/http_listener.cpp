@@ -1,0 +1,810 @@
+#include "server/http_listener.hpp"
+
+#include <openssl/err.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <array>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "server/log.hpp"
+#include "server/transport_metrics.hpp"
+
+namespace wirecheck::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+using Request = http::request<http::string_body>;
+
+std::string_view HttpHead::path() const {
+  const std::string_view t = target();
+  return t.substr(0, t.find('?'));
+}
+
+namespace {
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// A peer that went away: nothing to count or answer.
+bool is_disconnect(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::broken_pipe || ec == asio::error::bad_descriptor ||
+         ec == asio::ssl::error::stream_truncated || ec == http::error::partial_message;
+}
+
+// Why a handshake failed, from OpenSSL's reason code (asio keeps the packed
+// error as the error_code's value).
+std::optional<HandshakeFailure> classify_handshake(const error_code& ec) {
+  if (is_disconnect(ec) || ec == beast::error::timeout) return std::nullopt;
+  if (ec.category() != asio::error::get_ssl_category()) return HandshakeFailure::kOther;
+  switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return HandshakeFailure::kNoClientCertificate;
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:     // the client's certificate
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:        // the client does not trust ours
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+      return HandshakeFailure::kUnknownCa;
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_NO_PROTOCOLS_AVAILABLE:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+    case SSL_R_NO_SHARED_CIPHER:
+      return HandshakeFailure::kProtocolVersion;
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_UNKNOWN_PROTOCOL:
+    case SSL_R_RECORD_LENGTH_MISMATCH:
+      return HandshakeFailure::kNotTls;
+    default:
+      return HandshakeFailure::kOther;
+  }
+}
+
+// At most one log line per key every 10 s, saying how many were left out.
+class RateLimitedLog {
+ public:
+  bool allow(std::size_t key, std::uint64_t& suppressed) {
+    const std::int64_t now = now_ns();
+    std::lock_guard<std::mutex> lock(mutex_);
+    Slot& slot = slots_[key % slots_.size()];
+    if (slot.last_ns != 0 && now - slot.last_ns < 10'000'000'000) {
+      ++slot.suppressed;
+      return false;
+    }
+    slot.last_ns = now;
+    suppressed = slot.suppressed;
+    slot.suppressed = 0;
+    return true;
+  }
+
+ private:
+  struct Slot {
+    std::int64_t last_ns = 0;
+    std::uint64_t suppressed = 0;
+  };
+  std::mutex mutex_;
+  std::array<Slot, 16> slots_{};
+};
+
+enum class Phase { kHandshake, kAwaitFirst, kHead, kBody, kDeciding, kWriting, kIdle, kClosing };
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void close_now() = 0;
+  Phase phase() const { return phase_; }
+  Clock::time_point idle_since() const { return idle_since_; }
+
+ protected:
+  Phase phase_ = Phase::kHandshake;
+  Clock::time_point idle_since_{};
+};
+
+class BeastHead final : public HttpHead {
+ public:
+  void bind(const Request* req) { req_ = req; }
+  void set_remote(std::string remote) { remote_ = std::move(remote); }
+  std::string_view method() const override { return sv(req_->method_string()); }
+  std::string_view target() const override { return sv(req_->target()); }
+  bool has(std::string_view name) const override {
+    return req_->find(beast::string_view(name.data(), name.size())) != req_->end();
+  }
+  std::string_view header(std::string_view name) const override {
+    const auto it = req_->find(beast::string_view(name.data(), name.size()));
+    return it == req_->end() ? std::string_view() : sv(it->value());
+  }
+  const std::string& remote() const override { return remote_; }
+
+ private:
+  const Request* req_ = nullptr;
+  std::string remote_;
+};
+
+}  // namespace
+
+struct HttpListener::Impl {
+  Impl(HttpRoutes& r, TransportMetrics& m, HttpListenerOptions o)
+      : routes(r), metrics(m), opt(std::move(o)) {}
+
+  HttpRoutes& routes;
+  TransportMetrics& metrics;
+  HttpListenerOptions opt;
+  asio::io_context io{1};
+  std::optional<asio::ssl::context> tls;
+  tcp::acceptor acceptor{io};
+  asio::steady_timer tick{io};
+  asio::steady_timer accept_retry{io};
+  std::unique_ptr<asio::thread_pool> workers;
+  std::thread thread;
+  std::unordered_set<SessionBase*> sessions;  // I/O thread only
+  std::atomic<std::size_t> open{0};
+  std::atomic<std::size_t> idle{0};
+  std::atomic<bool> started{false};
+  std::atomic<bool> finished{false};
+  std::atomic<bool> draining{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> acceptor_broken{false};
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::int64_t> last_tick_ns{0};
+  std::atomic<std::int64_t> accept_failing_since_ns{0};  // 0: the last accept worked
+  int port = 0;
+  RateLimitedLog log_limit;
+  std::size_t body_bytes = 0;                      // I/O thread only
+  std::deque<std::function<bool()>> body_waiters;  // each: true once it took its bytes
+
+  // Reserves `n` body bytes: true when they fit (or nothing else is held).
+  bool reserve_body(std::size_t n) {
+    if (body_bytes > 0 && body_bytes + n > opt.max_body_bytes_in_flight) return false;
+    body_bytes += n;
+    return true;
+  }
+  void release_body(std::size_t n) {
+    body_bytes -= std::min(body_bytes, n);
+    while (!body_waiters.empty()) {
+      auto next = std::move(body_waiters.front());
+      body_waiters.pop_front();
+      if (!next()) {
+        body_waiters.push_front(std::move(next));
+        break;
+      }
+    }
+  }
+
+  void do_accept();
+  void on_accept(const error_code& ec, tcp::socket socket);
+  bool close_oldest_idle();
+  void schedule_tick();
+  void handshake_failed(HandshakeFailure why, const std::string& remote, const error_code& ec);
+  template <class Stream>
+  void open_session(tcp::socket socket);
+};
+
+namespace {
+
+// One connection, plain or TLS. Lives as long as an operation on it is
+// pending (shared_from_this in every handler).
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+ public:
+  Session(HttpListener::Impl& impl, std::string remote, tcp::socket socket)
+      : impl_(impl), raw_(std::move(socket)), timer_(raw_.get_executor()),
+        buffer_(std::max<std::size_t>(64 * 1024, impl.opt.max_head_bytes * 2)) {
+    if constexpr (!kTls) stream_.emplace(std::move(raw_));
+    head_.set_remote(std::move(remote));
+    impl_.sessions.insert(this);
+    impl_.open.store(impl_.sessions.size(), std::memory_order_relaxed);
+    impl_.metrics.connection_opened();
+  }
+
+  ~Session() override {
+    set_phase(Phase::kClosing);
+    end_request();
+    give_back_body();
+    impl_.sessions.erase(this);
+    impl_.open.store(impl_.sessions.size(), std::memory_order_relaxed);
+    impl_.metrics.connection_closed();
+  }
+
+  void start() {
+    accepted_ = Clock::now();
+    lowest().expires_at(accepted_ + impl_.opt.head_timeout);
+    if constexpr (kTls) {
+      // The TLS stream (Asio's two 17 KB record buffers, OpenSSL's state) is
+      // made only once the client sends something: a connection that never
+      // starts TLS costs a socket and this object.
+      set_phase(Phase::kHandshake);
+      timer_.expires_at(accepted_ + impl_.opt.head_timeout);
+      timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
+        if (ec || self->stream_) return;
+        self->impl_.metrics.deadline_exceeded(Deadline::kHead);
+        self->close_now();
+      });
+      raw_.socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](const error_code& ec) {
+        self->timer_.cancel();
+        if (ec || !self->raw_.socket().is_open()) return;
+        self->stream_.emplace(std::move(self->raw_), *self->impl_.tls);
+        self->lowest().expires_at(self->accepted_ + self->impl_.opt.head_timeout);
+        self->stream_->async_handshake(asio::ssl::stream_base::server,
+                                       [self](const error_code& hs) { self->on_handshake(hs); });
+      });
+    } else {
+      await_request(true);
+    }
+  }
+
+  void close_now() override {
+    error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return stream_ ? beast::get_lowest_layer(*stream_) : raw_; }
+
+  void set_phase(Phase p) {
+    if (p == phase_) return;
+    if (phase_ == Phase::kIdle) impl_.idle.fetch_sub(1, std::memory_order_relaxed);
+    if (p == Phase::kIdle) {
+      impl_.idle.fetch_add(1, std::memory_order_relaxed);
+      idle_since_ = Clock::now();
+    }
+    phase_ = p;
+  }
+
+  void on_handshake(const error_code& ec) {
+    if (ec) {
+      if (ec == beast::error::timeout) impl_.metrics.deadline_exceeded(Deadline::kHead);
+      if (auto why = classify_handshake(ec)) impl_.handshake_failed(*why, head_.remote(), ec);
+      return;
+    }
+    await_request(true);
+  }
+
+  // Waits for the first byte of the next request: the idle keep-alive wait,
+  // or for the first request the rest of the head deadline from accept.
+  void await_request(bool first) {
+    first_ = first;
+    if (impl_.stopping.load() && !first) return graceful_close();
+    if (buffer_.size() > 0) return begin_request();  // pipelined
+    if (first) {
+      set_phase(Phase::kAwaitFirst);
+    } else {
+      set_phase(Phase::kIdle);
+      if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+      lowest().expires_after(impl_.opt.idle_timeout);
+    }
+    stream_->async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](const error_code& ec, std::size_t n) {
+                              self->on_first_bytes(ec, n);
+                            });
+  }
+
+  void on_first_bytes(const error_code& ec, std::size_t n) {
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        if (phase_ == Phase::kIdle) impl_.metrics.idle_timed_out();
+        else impl_.metrics.deadline_exceeded(Deadline::kHead);
+      }
+      return;
+    }
+    buffer_.commit(n);
+    begin_request();
+  }
+
+  Clock::time_point request_deadline() const {
+    if (impl_.opt.request_timeout.count() <= 0) return Clock::time_point::max();
+    return request_start_ + impl_.opt.request_timeout;
+  }
+
+  void begin_request() {
+    request_start_ = first_ ? accepted_ : Clock::now();
+    if (!counted_) {
+      counted_ = true;
+      impl_.in_flight.fetch_add(1);
+    }
+    set_phase(Phase::kHead);
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(impl_.opt.max_head_bytes));
+    parser_->body_limit(impl_.opt.max_body_bytes);
+    const Clock::time_point head_end = request_start_ + impl_.opt.head_timeout;
+    head_deadline_is_request_ = request_deadline() < head_end;
+    lowest().expires_at(std::min(head_end, request_deadline()));
+    http::async_read_header(*stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+                              self->on_head(ec);
+                            });
+  }
+
+  void end_request() {
+    if (counted_) {
+      counted_ = false;
+      impl_.in_flight.fetch_sub(1);
+    }
+  }
+
+  // After a head-limit error: whether the request line is what was too long.
+  // Beast consumes the request line once it has parsed it, and fills in the
+  // target; an unparsed line is still at the front of the buffer.
+  bool request_line_too_long() const {
+    const auto target = parser_->get().target();
+    if (!target.empty()) return target.size() > impl_.opt.max_request_line;
+    const auto data = buffer_.data();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    const std::size_t eol = bytes.find('\n');
+    return (eol == std::string_view::npos ? bytes.size() : eol) > impl_.opt.max_request_line;
+  }
+
+  void refuse(int status, std::string_view reason, std::string_view message) {
+    answer_ = HttpAnswer{};
+    impl_.routes.refuse(status, reason, message, answer_);
+    answer_.close = true;
+    write_answer();
+  }
+
+  // A request Beast could not read: too large a body (413), malformed (400),
+  // or a peer that went away (nothing to answer).
+  void refuse_unreadable(const error_code& ec) {
+    if (ec == http::error::body_limit) {
+      refuse(413, "RequestEntityTooLarge",
+             "body is over the limit of " + std::to_string(impl_.opt.max_body_bytes) + " bytes");
+    } else if (!is_disconnect(ec)) {
+      refuse(400, "BadRequest", "malformed HTTP request: " + ec.message());
+    }
+  }
+
+  void on_head(const error_code& ec) {
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        impl_.metrics.deadline_exceeded(head_deadline_is_request_ ? Deadline::kRequest : Deadline::kHead);
+      } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+        if (request_line_too_long()) {
+          refuse(414, "RequestURITooLong",
+                 "request line over " + std::to_string(impl_.opt.max_request_line) + " bytes");
+        } else {
+          refuse(431, "RequestHeaderFieldsTooLarge",
+                 "request head over " + std::to_string(impl_.opt.max_head_bytes) + " bytes");
+        }
+      } else {
+        refuse_unreadable(ec);
+      }
+      return;
+    }
+    Request& req = parser_->get();
+    head_.bind(&req);
+    if (req.target().size() > impl_.opt.max_request_line) {
+      return refuse(414, "RequestURITooLong",
+                    "request line over " + std::to_string(impl_.opt.max_request_line) + " bytes");
+    }
+    std::size_t fields = 0;
+    for (auto it = req.begin(); it != req.end(); ++it) ++fields;
+    if (fields > impl_.opt.max_header_fields) {
+      return refuse(431, "RequestHeaderFieldsTooLarge",
+                    "more than " + std::to_string(impl_.opt.max_header_fields) + " header fields");
+    }
+    answer_ = HttpAnswer{};
+    if (!impl_.routes.accept_head(head_, answer_)) {
+      const auto length = parser_->content_length();
+      if (parser_->chunked() || (length && *length > 0)) answer_.close = true;
+      return write_answer();
+    }
+    set_phase(Phase::kBody);
+    const std::size_t need = static_cast<std::size_t>(parser_->content_length().value_or(0)) + impl_.opt.body_padding;
+    if (!impl_.reserve_body(need)) return wait_for_body_budget(need);
+    start_body(need);
+  }
+
+  // Other requests hold the body budget: wait (bounded by the request
+  // deadline) until answers written give enough of it back, in arrival order.
+  void wait_for_body_budget(std::size_t need) {
+    timer_.expires_at(request_deadline());
+    timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
+      if (ec || self->body_reserved_ > 0) return;
+      self->impl_.metrics.deadline_exceeded(Deadline::kRequest);
+      self->close_now();
+    });
+    impl_.body_waiters.emplace_back([weak = this->weak_from_this(), need]() {
+      auto self = weak.lock();
+      if (!self || !self->lowest().socket().is_open()) return true;  // gone: skip it
+      if (!self->impl_.reserve_body(need)) return false;
+      self->timer_.cancel();
+      self->start_body(need);
+      return true;
+    });
+  }
+
+  void start_body(std::size_t reserved) {
+    body_reserved_ = reserved;
+    Request& req = parser_->get();
+    req.body().reserve(reserved);
+    lowest().expires_at(request_deadline());
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      continue_.emplace(http::status::continue_, req.version());
+      http::async_write(*stream_, *continue_,
+                        [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+                          if (ec) return self->on_body(ec);
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(*stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](const error_code& ec, std::size_t) { self->on_body(ec); });
+  }
+
+  void on_body(const error_code& ec) {
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        impl_.metrics.deadline_exceeded(Deadline::kRequest);
+      } else {
+        refuse_unreadable(ec);
+      }
+      return;
+    }
+    std::string& body = parser_->get().body();
+    if (impl_.opt.body_padding > 0) {
+      const std::size_t size = body.size();
+      body.append(impl_.opt.body_padding, '\0');  // within the reserved capacity
+      body.resize(size);
+    }
+    set_phase(Phase::kDeciding);
+    lowest().expires_never();
+    if (impl_.workers && body.size() > impl_.opt.inline_body_bytes) {
+      asio::post(*impl_.workers, [self = this->shared_from_this(), guard = asio::make_work_guard(impl_.io)] {
+        self->impl_.metrics.worker_busy(1);
+        self->respond();
+        self->impl_.metrics.worker_busy(-1);
+        asio::post(self->impl_.io, [self] { self->write_answer(); });
+      });
+      return;
+    }
+    respond();
+    write_answer();
+  }
+
+  void respond() {
+    try {
+      impl_.routes.respond(head_, parser_->get().body(), answer_);
+    } catch (...) {
+      answer_ = HttpAnswer{};
+      impl_.routes.refuse(500, "InternalError", "internal error", answer_);
+    }
+  }
+
+  void write_answer() {
+    res_.emplace();
+    res_->version(11);
+    res_->result(static_cast<unsigned>(answer_.status));
+    if (!answer_.content_type.empty()) res_->set(http::field::content_type, answer_.content_type);
+    for (const auto& [name, value] : answer_.headers) res_->set(name, value);
+    res_->body() = std::move(answer_.body);
+    const bool client_keeps = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
+    keep_alive_ = client_keeps && !answer_.close && !impl_.draining.load() && !impl_.stopping.load();
+    res_->keep_alive(keep_alive_);
+    res_->prepare_payload();
+    set_phase(Phase::kWriting);
+    lowest().expires_after(impl_.opt.write_timeout);
+    http::async_write(*stream_, *res_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+      self->on_written(ec);
+    });
+  }
+
+  void give_back_body() {
+    if (body_reserved_ == 0) return;
+    const std::size_t n = body_reserved_;
+    body_reserved_ = 0;
+    impl_.release_body(n);
+  }
+
+  void on_written(const error_code& ec) {
+    res_.reset();
+    end_request();
+    if (parser_) parser_->get().body() = std::string();  // the memory goes with the budget
+    give_back_body();
+    if (ec) {
+      if (ec == beast::error::timeout) impl_.metrics.deadline_exceeded(Deadline::kWrite);
+      return;
+    }
+    if (!keep_alive_) return graceful_close();
+    parser_.reset();
+    continue_.reset();
+    await_request(false);
+  }
+
+  // The answer is out: stop sending, then read (and drop) whatever the peer
+  // still sends for a short while, so that an unread body does not turn the
+  // close into a reset that destroys the answer before the peer reads it.
+  void graceful_close() {
+    set_phase(Phase::kClosing);
+    error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().expires_after(impl_.opt.linger);
+    discard();
+  }
+
+  void discard() {
+    lowest().async_read_some(asio::buffer(drain_), [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+      if (!ec) self->discard();
+    });
+  }
+
+  HttpListener::Impl& impl_;
+  beast::tcp_stream raw_;          // the connection until the TLS stream is made
+  asio::steady_timer timer_;       // the head deadline while waiting for the first byte
+  std::optional<Stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> continue_;
+  std::optional<http::response<http::string_body>> res_;
+  BeastHead head_;
+  HttpAnswer answer_;
+  Clock::time_point accepted_{};
+  Clock::time_point request_start_{};
+  bool first_ = true;
+  bool counted_ = false;
+  bool keep_alive_ = false;
+  bool head_deadline_is_request_ = false;
+  std::size_t body_reserved_ = 0;
+  std::array<char, 1024> drain_{};
+};
+
+}  // namespace
+
+template <class Stream>
+void HttpListener::Impl::open_session(tcp::socket socket) {
+  error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  std::string remote = ec ? std::string("unknown") : peer.address().to_string() + ":" + std::to_string(peer.port());
+  auto session = std::make_shared<Session<Stream>>(*this, std::move(remote), std::move(socket));
+  session->start();
+}
+
+void HttpListener::Impl::do_accept() {
+  acceptor.async_accept([this](const error_code& ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+}
+
+bool HttpListener::Impl::close_oldest_idle() {
+  SessionBase* oldest = nullptr;
+  for (SessionBase* s : sessions) {
+    if (s->phase() == Phase::kIdle && (oldest == nullptr || s->idle_since() < oldest->idle_since())) oldest = s;
+  }
+  if (oldest == nullptr) return false;
+  oldest->close_now();
+  metrics.idle_closed_for_room();
+  return true;
+}
+
+void HttpListener::Impl::on_accept(const error_code& ec, tcp::socket socket) {
+  if (stopping.load() || !acceptor.is_open()) return;
+  if (ec) {
+    // Out of descriptors or memory: make room if we can, and retry shortly
+    // instead of spinning on an accept that keeps failing.
+    std::uint64_t suppressed = 0;
+    if (log_limit.allow(15, suppressed)) {
+      LogLine("accept failed").str("listener", opt.name).str("error", ec.message())
+          .num("suppressed", static_cast<std::int64_t>(suppressed)).emit(spdlog::level::warn);
+    }
+    std::int64_t none = 0;
+    accept_failing_since_ns.compare_exchange_strong(none, now_ns());
+    close_oldest_idle();
+    accept_retry.expires_after(std::chrono::milliseconds(20));
+    accept_retry.async_wait([this](const error_code& wait_ec) {
+      if (!wait_ec) do_accept();
+    });
+    return;
+  }
+  accept_failing_since_ns.store(0, std::memory_order_relaxed);
+  if (sessions.size() >= opt.max_connections && !close_oldest_idle()) {
+    metrics.connection_refused();
+    std::uint64_t suppressed = 0;
+    if (log_limit.allow(14, suppressed)) {
+      LogLine("connection refused: open-connection cap reached").str("listener", opt.name)
+          .num("cap", static_cast<std::int64_t>(opt.max_connections))
+          .num("suppressed", static_cast<std::int64_t>(suppressed)).emit(spdlog::level::warn);
+    }
+    error_code ignored;
+    socket.close(ignored);
+    return do_accept();
+  }
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (tls) open_session<beast::ssl_stream<beast::tcp_stream>>(std::move(socket));
+  else open_session<beast::tcp_stream>(std::move(socket));
+  do_accept();
+}
+
+void HttpListener::Impl::schedule_tick() {
+  last_tick_ns.store(now_ns(), std::memory_order_relaxed);
+  tick.expires_after(std::chrono::milliseconds(250));
+  tick.async_wait([this](const error_code& ec) {
+    if (!ec && !stopping.load()) schedule_tick();
+  });
+}
+
+void HttpListener::Impl::handshake_failed(HandshakeFailure why, const std::string& remote, const error_code& ec) {
+  metrics.handshake_failed(why);
+  std::uint64_t suppressed = 0;
+  if (!log_limit.allow(static_cast<std::size_t>(why), suppressed)) return;
+  LogLine("TLS handshake failed")
+      .str("listener", opt.name)
+      .str("reason", handshake_failure_name(why))
+      .str("peer", remote)
+      .str("error", ec.message())
+      .num("suppressedSinceLast", static_cast<std::int64_t>(suppressed))
+      .emit(spdlog::level::warn);
+}
+
+HttpListener::HttpListener(HttpRoutes& routes, TransportMetrics& metrics, HttpListenerOptions options)
+    : impl_(std::make_unique<Impl>(routes, metrics, std::move(options))) {}
+
+HttpListener::~HttpListener() { stop(true); }
+
+core::Status HttpListener::bind() {
+  Impl& s = *impl_;
+  if (s.opt.configure_tls) {
+    s.tls.emplace(asio::ssl::context::tls_server);
+    SSL_CTX* ctx = s.tls->native_handle();
+    // Idle connections keep no record buffers (a few KB each instead of ~35).
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (auto status = s.opt.configure_tls(*ctx); !status) return status;
+  }
+  const std::string where = s.opt.host + ":" + std::to_string(s.opt.port);
+  error_code ec;
+  asio::ip::address address = asio::ip::make_address(s.opt.host, ec);
+  if (ec) {
+    tcp::resolver resolver(s.io);
+    const auto results = resolver.resolve(s.opt.host, "", ec);
+    if (ec || results.empty()) return core::Status::failure("cannot resolve " + s.opt.host);
+    address = results.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(s.opt.port));
+  // SO_REUSEADDR only (never SO_REUSEPORT): a restart may reuse a port in
+  // TIME_WAIT, a second live listener gets "address in use".
+  if (!s.acceptor.open(endpoint.protocol(), ec) && !ec) {
+    s.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  }
+  if (!ec) s.acceptor.bind(endpoint, ec);
+  // The kernel clamps to net.core.somaxconn: a burst of API server
+  // connections is queued, not dropped.
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error_code ignored;
+    s.acceptor.close(ignored);
+    return core::Status::failure("cannot bind " + where + ": " + ec.message());
+  }
+  s.port = s.acceptor.local_endpoint().port();
+  if (s.opt.workers > 0) s.workers = std::make_unique<asio::thread_pool>(s.opt.workers);
+  s.metrics.set_workers(static_cast<std::int64_t>(s.opt.workers));
+  return core::ok_status();
+}
+
+void HttpListener::start() {
+  Impl& s = *impl_;
+  if (!s.acceptor.is_open() || s.started.exchange(true)) return;
+  s.schedule_tick();
+  s.do_accept();
+  s.thread = std::thread([&s] {
+    for (;;) {
+      try {
+        s.io.run();
+        break;
+      } catch (const std::exception& e) {
+        // A handler threw (it should not): log and keep serving.
+        LogLine("I/O loop error").str("listener", s.opt.name).str("error", e.what()).emit(spdlog::level::err);
+      }
+    }
+    s.finished.store(true);
+  });
+}
+
+void HttpListener::begin_drain() { impl_->draining.store(true); }
+bool HttpListener::draining() const { return impl_->draining.load(); }
+
+void HttpListener::stop(bool join) {
+  Impl& s = *impl_;
+  if (!s.started.load()) {
+    error_code ignored;
+    s.acceptor.close(ignored);
+    return;
+  }
+  if (!s.stopping.exchange(true)) {
+    asio::post(s.io, [&s] {
+      error_code ignored;
+      s.acceptor.close(ignored);
+      s.tick.cancel();
+      s.accept_retry.cancel();
+      // Connections with no request under way go now; the others when their
+      // answer is written (or their deadline passes).
+      std::vector<SessionBase*> quiet;
+      for (SessionBase* session : s.sessions) {
+        const Phase p = session->phase();
+        if (p == Phase::kIdle || p == Phase::kAwaitFirst || p == Phase::kHandshake) quiet.push_back(session);
+      }
+      for (SessionBase* session : quiet) session->close_now();
+    });
+  }
+  if (!join || !s.thread.joinable()) return;
+  // Bounded: after a grace period, connections still open are cut.
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (!s.finished.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!s.finished.load()) {
+    asio::post(s.io, [&s] {
+      std::vector<SessionBase*> all(s.sessions.begin(), s.sessions.end());
+      for (SessionBase* session : all) session->close_now();
+    });
+  }
+  s.thread.join();
+  if (s.workers) s.workers->join();
+}
+
+int HttpListener::port() const { return impl_->port; }
+std::int64_t HttpListener::in_flight() const { return impl_->in_flight.load(); }
+
+bool HttpListener::wait_idle(std::chrono::milliseconds timeout) const {
+  const auto deadline = Clock::now() + timeout;
+  while (impl_->in_flight.load() > 0) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::string HttpListener::not_live_reason() const {
+  const Impl& s = *impl_;
+  if (!s.started.load() || s.stopping.load()) return {};
+  if (s.finished.load()) return s.opt.name + " listener stopped serving";
+  const std::int64_t lag_ms = (now_ns() - s.last_tick_ns.load(std::memory_order_relaxed)) / 1'000'000;
+  if (lag_ms > 10'000) return s.opt.name + " I/O loop has not turned for " + std::to_string(lag_ms) + " ms";
+  const std::int64_t failing = s.accept_failing_since_ns.load(std::memory_order_relaxed);
+  if (failing != 0 && now_ns() - failing > 10'000'000'000) {
+    return s.opt.name + " listener has failed to accept connections for over 10 s";
+  }
+  return {};
+}
+
+std::string HttpListener::not_ready_reason() const {
+  const Impl& s = *impl_;
+  if (std::string dead = not_live_reason(); !dead.empty()) return dead;
+  const std::int64_t lag_ms = (now_ns() - s.last_tick_ns.load(std::memory_order_relaxed)) / 1'000'000;
+  if (s.started.load() && lag_ms > 1'000) {
+    return s.opt.name + " I/O loop is " + std::to_string(lag_ms) + " ms behind";
+  }
+  if (s.accept_failing_since_ns.load(std::memory_order_relaxed) != 0) {
+    return s.opt.name + " listener cannot accept connections (out of descriptors or memory)";
+  }
+  if (s.open.load(std::memory_order_relaxed) >= s.opt.max_connections && s.idle.load(std::memory_order_relaxed) == 0) {
+    return s.opt.name + " listener is at its cap of " + std::to_string(s.opt.max_connections) +
+           " open connections with none idle";
+  }
+  return {};
+}
+
+}  // namespace wirecheck::server

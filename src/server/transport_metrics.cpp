@@ -1,0 +1,92 @@
+#include "server/transport_metrics.hpp"
+
+namespace wirecheck::server {
+
+std::string_view deadline_name(Deadline d) {
+  switch (d) {
+    case Deadline::kHead: return "handshake_and_head";
+    case Deadline::kRequest: return "request";
+    case Deadline::kWrite: return "write";
+    default: return "other";
+  }
+}
+
+std::string_view handshake_failure_name(HandshakeFailure f) {
+  switch (f) {
+    case HandshakeFailure::kNoClientCertificate: return "no_client_certificate";
+    case HandshakeFailure::kUnknownCa: return "unknown_ca";
+    case HandshakeFailure::kProtocolVersion: return "protocol_version";
+    case HandshakeFailure::kNotTls: return "not_tls";
+    default: return "other";
+  }
+}
+
+void TransportMetrics::render(std::string& out, std::string_view name_a, const TransportMetrics& a,
+                              std::string_view name_b, const TransportMetrics& b) {
+  const std::pair<std::string_view, const TransportMetrics*> listeners[] = {{name_a, &a}, {name_b, &b}};
+  const auto block = [&](std::string_view metric, std::string_view type, std::string_view help,
+                         auto&& each) {
+    out += "# HELP ";
+    out += metric;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += metric;
+    out += ' ';
+    out += type;
+    out += '\n';
+    for (const auto& [name, m] : listeners) {
+      each(*m, [&](std::string_view extra_labels, std::int64_t value) {
+        out += metric;
+        out += "{listener=\"";
+        out += name;
+        out += '"';
+        if (!extra_labels.empty()) {
+          out += ',';
+          out += extra_labels;
+        }
+        out += "} ";
+        out += std::to_string(value);
+        out += '\n';
+      });
+    }
+  };
+  const auto u = [](const Counter& c) { return static_cast<std::int64_t>(c.load(std::memory_order_relaxed)); };
+
+  block("wirecheck_http_open_connections", "gauge", "Connections open now.",
+        [&](const TransportMetrics& m, auto emit) { emit("", m.open_.load(std::memory_order_relaxed)); });
+  block("wirecheck_http_connections_accepted_total", "counter", "Connections accepted.",
+        [&](const TransportMetrics& m, auto emit) { emit("", u(m.accepted_)); });
+  block("wirecheck_http_connections_refused_total", "counter",
+        "Connections refused at accept because the open-connection cap was reached and none was idle.",
+        [&](const TransportMetrics& m, auto emit) { emit("", u(m.refused_)); });
+  block("wirecheck_http_idle_connections_closed_total", "counter",
+        "Idle keep-alive connections closed, by reason (idle timeout, or to make room at the cap).",
+        [&](const TransportMetrics& m, auto emit) {
+          emit("reason=\"timeout\"", u(m.idle_timeouts_));
+          emit("reason=\"cap\"", u(m.evicted_));
+        });
+  block("wirecheck_http_deadline_exceeded_total", "counter",
+        "Connections cut because a phase overran its deadline (handshake and head, whole request, response write).",
+        [&](const TransportMetrics& m, auto emit) {
+          for (std::size_t d = 0; d < m.deadlines_.size(); ++d) {
+            emit("deadline=\"" + std::string(deadline_name(static_cast<Deadline>(d))) + "\"", u(m.deadlines_[d]));
+          }
+        });
+  block("wirecheck_tls_handshake_failures_total", "counter", "TLS handshakes that failed, by reason.",
+        [&](const TransportMetrics& m, auto emit) {
+          for (std::size_t f = 0; f < m.handshakes_.size(); ++f) {
+            emit("reason=\"" + std::string(handshake_failure_name(static_cast<HandshakeFailure>(f))) + "\"",
+                 u(m.handshakes_[f]));
+          }
+        });
+  block("wirecheck_http_workers", "gauge",
+        "Decision workers by state (large reviews are decided on workers; small ones on the I/O thread).",
+        [&](const TransportMetrics& m, auto emit) {
+          const std::int64_t busy = m.busy_.load(std::memory_order_relaxed);
+          emit("state=\"busy\"", busy);
+          emit("state=\"idle\"", m.workers_.load(std::memory_order_relaxed) - busy);
+        });
+}
+
+}  // namespace wirecheck::server
