@@ -38,12 +38,16 @@ test: build
 e2e: binary
 	@scripts/e2e.sh $(BUILD_DIR)
 
-# The whole ctest suite built with ASan + UBSan (+ float-cast-overflow) in
-# its own tree; any report fails the test that triggered it.
+# The whole ctest suite (but e2e, its own tier) built with ASan + UBSan
+# (+ float-cast-overflow) in its own tree; any report fails the test that
+# triggered it. Warnings are never errors here, whatever CMAKE_FLAGS says:
+# with the sanitizers' instrumentation g++ 12 has been seen to warn inside
+# libstdc++'s std::regex (tests/test_main.cpp via Catch2), which is not ours
+# to fix; `make test` holds the -Werror line.
 SANITIZE_DIR ?= build-sanitize
 test-sanitize: deps
 	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIRECHECK_SANITIZE=ON \
-	  -DWIRECHECK_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	  -DWIRECHECK_BENCH=OFF $(CMAKE_FLAGS) -DWIRECHECK_WERROR=OFF >/dev/null
 	@cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE e2e
