@@ -12,7 +12,8 @@ OPS_LISTEN ?= 127.0.0.1:8080
 # are noise here.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build binary test e2e run certs bench bench-lint abuse lint-examples docs clean
+.PHONY: all deps configure build binary test e2e run certs bench bench-lint abuse lint-examples docs clean \
+	test-sanitize fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -36,6 +37,37 @@ test: build
 # builds it, ~10 min on 2 cores, then cached in ~/.cache/wirecheck).
 e2e: binary
 	@scripts/e2e.sh $(BUILD_DIR)
+
+# The whole ctest suite (but e2e, its own tier) built with ASan + UBSan
+# (+ float-cast-overflow) in its own tree; any report fails the test that
+# triggered it. Warnings are never errors here, whatever CMAKE_FLAGS says:
+# with the sanitizers' instrumentation g++ 12 has been seen to warn inside
+# libstdc++'s std::regex (tests/test_main.cpp via Catch2), which is not ours
+# to fix; `make test` holds the -Werror line.
+SANITIZE_DIR ?= build-sanitize
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIRECHECK_SANITIZE=ON \
+	  -DWIRECHECK_BENCH=OFF $(CMAKE_FLAGS) -DWIRECHECK_WERROR=OFF >/dev/null
+	@cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -LE e2e
+
+# libFuzzer targets (fuzz/, clang) in their own tree. `fuzz` runs each for
+# FUZZ_SECONDS, `fuzz-smoke` for FUZZ_SMOKE_SECONDS (CI).
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 30
+fuzz-build:
+	@scripts/install-deps.sh --fuzz
+	@cmake -S . -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DWIRECHECK_FUZZ=ON -DWIRECHECK_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS)
 
 certs: deps
 	@certs/gen-dev-certs.sh

@@ -145,3 +145,8 @@ done
 wait "${CURLS[@]}"  # not a bare wait: the server is a job of this shell too
 sleep 2
 echo "16 concurrent 6 MB reviews: RSS before ${before} kB, after $(awk '/VmRSS/ {print $2}' "/proc/$PID/status") kB"
+
+# Reviews that once blew up memory or CPU (issue 10): time and peak RSS each.
+echo
+echo "== hostile reviews: one request each against a fresh server =="
+PORT=$((PORT + 2)) OPS_PORT=$((OPS_PORT + 2)) "$HERE/scripts/bench-hostile.sh" "$BUILD/wirecheck"

@@ -25,6 +25,10 @@ fi
 if [[ ${1:-} == --e2e ]]; then
   PACKAGES+=(etcd-server golang-go golang-github-modern-go-reflect2-dev dpkg-dev)
 fi
+# `install-deps.sh --fuzz` adds clang and its libFuzzer/sanitizer runtimes.
+if [[ ${1:-} == --fuzz ]]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -251,6 +251,81 @@ TEST_CASE("decode: a thread's parser gives back the buffers a large document gre
   CHECK(decode_object(big)->name() == "s");
 }
 
+TEST_CASE("decode: numbers outside int64 (1e308, -1e308, 2^63) are not integers, never a cast") {
+  // Casting such a double to int64 is undefined behaviour (UBSan:
+  // float-cast-overflow); they are simply not valid ports.
+  const auto r = decode_object(R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+    "spec": {"ports": [{"port": 1e308, "targetPort": -1e308}, {"port": 9223372036854775808.0},
+                       {"port": 8080.0, "targetPort": 1.5}]}})");
+  REQUIRE(r.ok());
+  const Service* s = r.value().service();
+  REQUIRE(s != nullptr);
+  REQUIRE(s->ports.size() == 3);
+  CHECK(s->ports[0].port == 0);
+  CHECK_FALSE(s->ports[0].target_port.set);
+  CHECK(s->ports[1].port == 0);
+  CHECK(s->ports[2].port == 8080);
+  CHECK_FALSE(s->ports[2].target_port.set);
+}
+
+namespace {
+
+std::string deployment_with_containers(std::size_t n, const std::string& container) {
+  std::string list;
+  for (std::size_t i = 0; i < n; ++i) list += (i > 0 ? "," : "") + container;
+  return R"({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+    "spec": {"template": {"spec": {"containers": [)" + list + "]}}}}";
+}
+
+}  // namespace
+
+TEST_CASE("decode: an object past a list cap is marked over its limits, not expanded") {
+  const auto within = decode_object(deployment_with_containers(kDecodeLimits.containers, "{}"));
+  REQUIRE(within.ok());
+  CHECK_FALSE(within.value().over_limit);
+  CHECK(within.value().pod_template()->containers.size() == kDecodeLimits.containers);
+
+  const auto over = decode_object(deployment_with_containers(kDecodeLimits.containers + 1, "{}"));
+  REQUIRE(over.ok());
+  const OverLimit& limit = over.value().over_limit;
+  REQUIRE(limit);
+  CHECK(limit.what == "containers");
+  CHECK(limit.count == kDecodeLimits.containers + 1);
+  CHECK(limit.limit == kDecodeLimits.containers);
+  CHECK(over.value().pod_template()->containers.empty());  // the list was skipped
+  CHECK(over.value().name() == "d");                       // but the object is still named
+}
+
+TEST_CASE("decode: caps count per object across containers, and the next object starts afresh") {
+  // 11 containers x 1,000 env entries: each list is small, the object is not.
+  std::string env = R"({"name": "c", "env": [)";
+  for (int i = 0; i < 1000; ++i) env += std::string(i > 0 ? "," : "") + R"({"name": "V"})";
+  env += "]}";
+  const auto r = decode_object(deployment_with_containers(11, env));
+  REQUIRE(r.ok());
+  REQUIRE(r.value().over_limit);
+  CHECK(r.value().over_limit.what == "env entries");
+  CHECK(r.value().over_limit.count == 11000);
+
+  const auto next = decode_object(deployment_with_containers(2, env));
+  REQUIRE(next.ok());
+  CHECK_FALSE(next.value().over_limit);
+  CHECK(next.value().pod_template()->containers[1].env.size() == 1000);
+}
+
+TEST_CASE("decode: every list counts toward the entry cap (labels, webhook rules' strings)") {
+  std::string labels;
+  for (std::size_t i = 0; i <= kDecodeLimits.entries; ++i) {
+    labels += (i > 0 ? "," : "") + std::string("\"k") + std::to_string(i) + "\": \"v\"";
+  }
+  const auto r = decode_object(R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "labels": {)" +
+                               labels + "}}}");
+  REQUIRE(r.ok());
+  REQUIRE(r.value().over_limit);
+  CHECK(r.value().over_limit.what == "list entries");
+  CHECK(r.value().meta.labels.empty());
+}
+
 TEST_CASE("decode: RBAC roles, bindings and the pod's service account") {
   const auto role = decode_object(R"({
     "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "patcher"},

@@ -2,6 +2,8 @@
 // severity overrides, disabled rules, exemptions, context availability.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 #include "support.hpp"
 #include "wirecheck/context.hpp"
 #include "wirecheck/engine.hpp"
@@ -181,4 +183,63 @@ TEST_CASE("settings: extra listen flags and host/port pairs extend the built-in 
   CHECK(*s.host_port_flags.back().default_port == 9000);
   CHECK(s.ca_expiry_warn_days == 14);
   CHECK(policy::parse_settings("").ok());
+}
+
+TEST_CASE("engine: an object over its decode limits is not evaluated; evaluate says so in one warn finding") {
+  core::Object o = testing::load_yaml(R"(
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: big, namespace: demo}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          args: ["--metrics-bind-address=127.0.0.1:8080"]
+          readinessProbe: {httpGet: {port: 8080}}
+)").objects.front();
+  const policy::Engine engine;
+  const policy::EmptyContext none;
+  REQUIRE_FALSE(engine.evaluate(o, nullptr, Operation::kCreate, none).empty());  // it does break a rule
+
+  o.over_limit = {"containers", 5000, 1000};
+  const auto findings = engine.evaluate(o, nullptr, Operation::kCreate, none);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].rule == policy::kNotCheckedRule);
+  CHECK(findings[0].severity == policy::Severity::kWarn);
+  CHECK(findings[0].object.name == "big");
+  CHECK(findings[0].message == "not checked: it holds at least 5000 containers, over wirecheck's limit of 1000 per object");
+
+  const policy::Evaluation e = engine.check(o, nullptr, Operation::kCreate, none);
+  CHECK(e.findings.empty());
+  REQUIRE(e.not_checked);
+  CHECK(e.not_checked->reason == policy::NotChecked::Reason::kObjectLimit);
+}
+
+TEST_CASE("engine: a passed deadline stops evaluation with the budget reason and no partial findings") {
+  const auto set = testing::load_fixture("rules/probe-targets-loopback-port/fail.ksm-rbac-proxy-probes.yaml");
+  const policy::Engine engine;
+  const policy::EmptyContext none;
+  const auto past = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  const policy::Evaluation e = engine.check(set.objects[0], nullptr, Operation::kCreate, none, past);
+  CHECK(e.findings.empty());
+  REQUIRE(e.not_checked);
+  CHECK(e.not_checked->reason == policy::NotChecked::Reason::kBudget);
+  CHECK_THAT(e.not_checked->message, Catch::StartsWith("not checked: evaluation ran past its time budget"));
+
+  const auto future = std::chrono::steady_clock::now() + std::chrono::hours(1);
+  const policy::Evaluation in_time = engine.check(set.objects[0], nullptr, Operation::kCreate, none, future);
+  CHECK_FALSE(in_time.not_checked);
+  CHECK_FALSE(in_time.findings.empty());
+}
+
+TEST_CASE("engine: an old object over its limits is ignored, the change judged like a create") {
+  const auto set = testing::load_fixture("rules/probe-targets-loopback-port/fail.ksm-rbac-proxy-probes.yaml");
+  core::Object old = set.objects[0];
+  old.over_limit = {"containers", 5000, 1000};
+  const policy::Engine engine;
+  const policy::EmptyContext none;
+  const policy::Evaluation e = engine.check(set.objects[0], &old, Operation::kUpdate, none);
+  CHECK_FALSE(e.not_checked);
+  CHECK(e.findings.size() == engine.evaluate(set.objects[0], nullptr, Operation::kUpdate, none).size());
 }

@@ -395,6 +395,17 @@ class Boxed {
   std::shared_ptr<const T> value_;
 };
 
+// Decoding caps every list at limits far above any real object (decode.hpp);
+// an object past one is marked here instead of being decoded in full, and
+// the engine reports it as not checked rather than evaluating a partial view.
+struct OverLimit {
+  std::string_view what;   // "containers", "env entries", ... (static text); empty: within limits
+  std::size_t count = 0;   // entries of that kind the object carries (at least)
+  std::size_t limit = 0;
+
+  explicit operator bool() const { return !what.empty(); }
+};
+
 using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
                           Boxed<CustomResourceDefinition>, Boxed<APIService>, Certificate, Role, RoleBinding,
                           CustomResource>;
@@ -406,6 +417,7 @@ struct Object {
   Metadata meta;
   Spec spec;
   SourceLocation source;
+  OverLimit over_limit;
 
   // Typed accessors; nullptr when the object is of another shape.
   const PodTemplate* pod_template() const { return std::get_if<PodTemplate>(&spec); }

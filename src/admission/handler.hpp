@@ -4,10 +4,15 @@
 // logging and metrics are too: the handler returns an Outcome with what they
 // need and never logs.
 //
-// The handler is the admission boundary: nothing escapes it. An exception
-// while evaluating becomes an allowed answer with a warning (fail-open) or a
-// denial with code 500 (fail-closed); either way the uid is echoed and the
-// Outcome says `internal_error`.
+// The handler is the admission boundary: nothing escapes it. An object it
+// could not check (past its decode limits, or its evaluation past the time
+// budget) and an exception while evaluating (allocation failure included)
+// take one path: an allowed answer with a `wirecheck: not checked` warning
+// and audit annotation (fail-open, the default), or a denial with code 500
+// (fail-closed). Never a silent allow: the Outcome says `not_checked` (and
+// `internal_error` for exceptions) for the log line and the metrics. One
+// exception: a DELETE of an object past its limits is allowed even
+// fail-closed, or such an object could never be removed.
 //
 // Thread-safety: immutable after construction; `handle` may run on many
 // threads at once (one simdjson parser per thread). The engine must outlive
@@ -38,6 +43,12 @@ ContextSource empty_context_source();
 
 struct HandlerOptions {
   bool fail_closed = false;
+  // Wall time from the start of `handle` after which no further rule runs
+  // and the object is answered as not checked. Rules are linear in the
+  // object and objects are capped, so this is a safety net far above the
+  // normal microseconds to milliseconds; it stays below the API server's
+  // shortest sensible webhook timeout so the answer is ours, not a timeout.
+  std::chrono::milliseconds evaluation_budget{1000};
 };
 
 struct Outcome {
@@ -62,7 +73,10 @@ struct Outcome {
   // Rules that matched but could not run for lack of cluster context.
   std::vector<policy::SkippedRule> skipped;
   bool internal_error = false;
-  std::string error;       // why the body was rejected, or the internal error
+  // Why the object was not checked ("object_limit", "budget",
+  // "out_of_memory", "internal_error"); empty when it was checked.
+  std::string not_checked;
+  std::string error;       // why the body was rejected, not checked, or the internal error
 };
 
 class AdmissionHandler {

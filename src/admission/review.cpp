@@ -9,6 +9,15 @@ std::string_view string_or_empty(simdjson::dom::object obj, std::string_view key
   return value;
 }
 
+// Client text quoted in an error (answered and logged): enough to recognise it.
+std::string quoted(std::string_view text) {
+  constexpr std::size_t kMax = 64;
+  if (text.size() <= kMax) return "'" + std::string(text) + "'";
+  std::size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return "'" + std::string(text.substr(0, cut)) + "...' (" + std::to_string(text.size()) + " bytes)";
+}
+
 // A present, non-null JSON object.
 bool object_field(simdjson::dom::object obj, std::string_view key, simdjson::dom::element& out) {
   simdjson::dom::element element;
@@ -44,9 +53,8 @@ bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t s
   }
   if (out.api_version.empty()) {
     error = api_version.empty() ? "not an AdmissionReview: apiVersion missing"
-                                : "unsupported AdmissionReview apiVersion '" +
-                                      std::string(api_version) +
-                                      "' (want admission.k8s.io/v1 or v1beta1)";
+                                : "unsupported AdmissionReview apiVersion " + quoted(api_version) +
+                                      " (want admission.k8s.io/v1 or v1beta1)";
     return false;
   }
   if (string_or_empty(root, "kind") != kAdmissionReviewKind) {
@@ -64,7 +72,7 @@ bool parse_review(simdjson::dom::parser& parser, const char* data, std::size_t s
   out.operation_text = string_or_empty(request, "operation");
   const auto op = policy::parse_operation(out.operation_text);
   if (!op) {
-    error = "AdmissionReview request has an unknown operation '" + std::string(out.operation_text) + "'";
+    error = "AdmissionReview request has an unknown operation " + quoted(out.operation_text);
     return false;
   }
   out.operation = *op;

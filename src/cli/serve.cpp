@@ -3,6 +3,7 @@
 // and handles SIGTERM: readiness fails at once, requests are still answered
 // for --shutdown-delay (so endpoints can be removed while the API server
 // moves away), in-flight requests finish, then the process exits 0.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -47,7 +48,10 @@ constexpr const char* kServeUsage =
     "  --metrics-tls-private-key-file F\n"
     "  --max-body-bytes N            request body limit (default 8388608)\n"
     "  --shutdown-delay D            keep serving this long after SIGTERM (default 5s)\n"
-    "  --fail-closed                 deny (code 500) on internal errors instead of allowing\n"
+    "  --fail-closed                 deny (code 500) objects not checked (internal error, limits,\n"
+    "                                budget) instead of allowing with a warning\n"
+    "  --evaluation-budget D         longest evaluation of one review; past it the object is\n"
+    "                                answered as not checked (default 1s)\n"
     "  --threads N                   workers deciding reviews over 64 KiB (default 2)\n"
     "  --max-connections N           open webhook connections; at the cap the oldest idle one\n"
     "                                is closed, else new ones are refused (default 2048)\n"
@@ -84,6 +88,7 @@ struct ServeConfig {
   std::chrono::milliseconds reload_interval{2000};
   std::chrono::milliseconds drain_timeout{20000};
   bool fail_closed = false;
+  std::chrono::milliseconds evaluation_budget{1000};
   bool cluster = false;
   std::string kubeconfig;
   std::string kube_context;
@@ -160,6 +165,10 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
       const auto d = parse_duration(*value);
       if (!d) return bad(flag + " must be a duration like 30s or 500ms (0 = no limit)");
       cfg.webhook.request_timeout = *d;
+    } else if (flag == "--evaluation-budget") {
+      const auto d = parse_duration(*value);
+      if (!d || d->count() <= 0) return bad(flag + " must be a positive duration like 1s or 500ms");
+      cfg.evaluation_budget = *d;
     } else if (flag == "--shutdown-delay" || flag == "--cert-reload-interval") {
       const auto d = parse_duration(*value);
       if (!d) return bad(flag + " must be a duration like 5s or 500ms");
@@ -272,6 +281,11 @@ int run_serve(const Args& args) {
     return 0;
   }
   server::setup_json_logging(cfg.log_level);
+  // Buffers of 1 MiB and more (large bodies, parser tapes) get their own
+  // mappings, unmapped when freed. glibc's default threshold rises to 32 MiB
+  // after the first large free, and each burst of large reviews then ratchets
+  // RSS up (issue 13: 53 -> 226 -> 299 MB; with this, ~55 MB).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   // A peer that went away must not kill the process on the next write.
   ::signal(SIGPIPE, SIG_IGN);
   // SIGTERM/SIGINT are taken by sigwait below; block them before any thread starts.
@@ -346,7 +360,8 @@ int run_serve(const Args& args) {
         .boolean("probe", cfg.audit_probe).boolean("policyReports", cfg.policy_reports)
         .emit(spdlog::level::info);
   }
-  const admission::AdmissionHandler handler(engine, context_source, admission::HandlerOptions{cfg.fail_closed});
+  const admission::AdmissionHandler handler(engine, context_source,
+                                            admission::HandlerOptions{cfg.fail_closed, cfg.evaluation_budget});
   server::WebhookServer webhook(handler, certs, metrics, cfg.webhook);
   cfg.ops.not_live = [&webhook] { return webhook.not_live_reason(); };
   server::OpsServer ops(metrics, [&]() -> std::string {
@@ -376,6 +391,7 @@ int run_serve(const Args& args) {
       .str("opsListen", cfg.ops.host).num("opsPort", ops.port())
       .str("mode", admission::mode_name(cfg.webhook.default_mode))
       .boolean("failClosed", cfg.fail_closed)
+      .num("evaluationBudgetMs", cfg.evaluation_budget.count())
       .boolean("clientAuth", !cfg.webhook.client_ca_file.empty())
       .boolean("cluster", cfg.cluster)
       .num("rules", static_cast<std::int64_t>(policy::Registry::all().size()))

@@ -44,6 +44,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   else if (unit == "s" || (unit.empty() && number == 0)) ms = number * 1000;
   else if (unit == "m") ms = number * 60000;
   else return std::nullopt;
+  // Casting a double past int64's range is undefined: "1e300s" is refused,
+  // like any duration over about 30 years.
+  if (!(ms < 1e12)) return std::nullopt;
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 

@@ -5,6 +5,10 @@
 
 #include "core/decode_dom.hpp"
 
+#include <array>
+#include <iterator>
+#include <unordered_set>
+
 namespace wirecheck::core {
 
 namespace {
@@ -15,6 +19,53 @@ using simdjson::dom::element;
 using simdjson::dom::object;
 
 bool as_object(element e, object& out) { return e.get_object().get(out) == SUCCESS; }
+
+// ------------------------------------------------------------ limits
+
+// What each list counts against (decode.hpp, DecodeLimits). Every list also
+// counts against kEntries.
+enum class Cap : std::uint8_t { kEntries, kContainers, kPorts, kEnv, kArgs, kEndpoints, kWebhooks, kRules };
+
+struct CapInfo {
+  std::string_view what;
+  std::size_t DecodeLimits::*limit;
+};
+constexpr CapInfo kCaps[] = {
+    {"list entries", &DecodeLimits::entries}, {"containers", &DecodeLimits::containers},
+    {"ports", &DecodeLimits::ports},          {"env entries", &DecodeLimits::env},
+    {"command and args entries", &DecodeLimits::args},
+    {"monitor endpoints", &DecodeLimits::endpoints},
+    {"webhooks", &DecodeLimits::webhooks},    {"webhook rules", &DecodeLimits::rules},
+};
+
+// Entries admitted so far in the object this thread is decoding
+// (decode_element is not reentrant). Once one cap is passed nothing more is
+// decoded: the object will not be evaluated, so a partial decode is enough
+// to name it.
+struct Tally {
+  std::array<std::size_t, std::size(kCaps)> used{};
+  OverLimit over;
+};
+thread_local Tally tally;
+
+bool count_against(Cap cap, std::size_t n) {
+  const CapInfo& info = kCaps[static_cast<std::size_t>(cap)];
+  std::size_t& used = tally.used[static_cast<std::size_t>(cap)];
+  used += n;
+  if (used <= kDecodeLimits.*info.limit) return true;
+  tally.over = {info.what, used, kDecodeLimits.*info.limit};
+  return false;
+}
+
+// Whether a list of `n` entries may be decoded; false (the object then
+// marked over its limits) when it would pass a cap.
+bool admit(std::size_t n, Cap cap = Cap::kEntries) {
+  if (tally.over) return false;
+  // The specific cap first: "containers" says more than "list entries".
+  if (cap != Cap::kEntries && !count_against(cap, n)) return false;
+  return count_against(Cap::kEntries, n);
+}
+bool admit(array a, Cap cap = Cap::kEntries) { return admit(a.size(), cap); }
 
 bool field(object o, std::string_view key, element& out) {
   return o.at_key(key).get(out) == SUCCESS;
@@ -41,11 +92,14 @@ bool int_value(element e, std::int64_t& out) {
   if (e.get_int64().get(out) == SUCCESS) return true;
   double d = 0;
   // YAML converted to JSON may carry 8080.0; only exact integers count.
-  if (e.get_double().get(d) == SUCCESS && d == static_cast<double>(static_cast<std::int64_t>(d))) {
-    out = static_cast<std::int64_t>(d);
-    return true;
-  }
-  return false;
+  // Casting a double outside int64's range (1e308) is undefined behaviour:
+  // range-check first ([-2^63, 2^63) are exactly representable bounds).
+  constexpr double kMin = -9223372036854775808.0;
+  constexpr double kMax = 9223372036854775808.0;
+  if (e.get_double().get(d) != SUCCESS || !(d >= kMin && d < kMax)) return false;
+  if (d != static_cast<double>(static_cast<std::int64_t>(d))) return false;
+  out = static_cast<std::int64_t>(d);
+  return true;
 }
 
 bool int_field(object o, std::string_view key, std::int64_t& out) {
@@ -82,7 +136,7 @@ IntOrString int_or_string(object o, std::string_view key) {
 StringMap string_map(object o, std::string_view key) {
   StringMap map;
   object m;
-  if (!object_field(o, key, m)) return map;
+  if (!object_field(o, key, m) || !admit(m.size())) return map;
   for (auto [k, v] : m) {
     std::string_view s;
     if (v.get_string().get(s) == SUCCESS) map.emplace_back(std::string(k), std::string(s));
@@ -90,10 +144,10 @@ StringMap string_map(object o, std::string_view key) {
   return map;
 }
 
-std::vector<std::string> string_list(object o, std::string_view key) {
+std::vector<std::string> string_list(object o, std::string_view key, Cap cap = Cap::kEntries) {
   std::vector<std::string> list;
   array a;
-  if (!array_field(o, key, a)) return list;
+  if (!array_field(o, key, a) || !admit(a, cap)) return list;
   for (element e : a) {
     std::string_view s;
     if (e.get_string().get(s) == SUCCESS) {
@@ -114,7 +168,7 @@ LabelSelector label_selector(object o, std::string_view key) {
   sel.present = true;
   sel.match_labels = string_map(s, "matchLabels");
   array exprs;
-  if (array_field(s, "matchExpressions", exprs)) {
+  if (array_field(s, "matchExpressions", exprs) && admit(exprs)) {
     for (element e : exprs) {
       object x;
       if (!as_object(e, x)) continue;
@@ -153,7 +207,7 @@ Probe probe(object c, std::string_view key) {
 std::vector<Container> containers(object spec, std::string_view key, bool init) {
   std::vector<Container> list;
   array a;
-  if (!array_field(spec, key, a)) return list;
+  if (!array_field(spec, key, a) || !admit(a, Cap::kContainers)) return list;
   for (element e : a) {
     Container c;
     c.init = init;
@@ -162,10 +216,10 @@ std::vector<Container> containers(object spec, std::string_view key, bool init) 
     if (as_object(e, o)) {
       c.name = string_field(o, "name");
       c.sidecar = init && string_field(o, "restartPolicy") == "Always";
-      c.command = string_list(o, "command");
-      c.args = string_list(o, "args");
+      c.command = string_list(o, "command", Cap::kArgs);
+      c.args = string_list(o, "args", Cap::kArgs);
       array env;
-      if (array_field(o, "env", env)) {
+      if (array_field(o, "env", env) && admit(env, Cap::kEnv)) {
         for (element ev : env) {
           object v;
           if (!as_object(ev, v)) continue;
@@ -181,7 +235,7 @@ std::vector<Container> containers(object spec, std::string_view key, bool init) 
         }
       }
       array ports;
-      if (array_field(o, "ports", ports)) {
+      if (array_field(o, "ports", ports) && admit(ports, Cap::kPorts)) {
         for (element pe : ports) {
           object p;
           if (!as_object(pe, p)) continue;
@@ -250,7 +304,7 @@ Service service(object root) {
   s.selector = string_map(spec, "selector");
   s.has_selector = !s.selector.empty();
   array ports;
-  if (array_field(spec, "ports", ports)) {
+  if (array_field(spec, "ports", ports) && admit(ports, Cap::kPorts)) {
     for (element e : ports) {
       ServicePort p;
       p.index = s.ports.size();
@@ -313,7 +367,10 @@ Monitor monitor(object root, bool pod_monitor) {
     m.namespace_names = string_list(ns, "matchNames");
   }
   array eps;
-  if (!array_field(spec, pod_monitor ? "podMetricsEndpoints" : "endpoints", eps)) return m;
+  if (!array_field(spec, pod_monitor ? "podMetricsEndpoints" : "endpoints", eps) ||
+      !admit(eps, Cap::kEndpoints)) {
+    return m;
+  }
   for (element e : eps) {
     MonitorEndpoint ep;
     ep.index = m.endpoints.size();
@@ -329,7 +386,7 @@ Monitor monitor(object root, bool pod_monitor) {
                     has_field(o, "bearerTokenSecret") || has_field(o, "authorization") ||
                     has_field(o, "basicAuth") || has_field(o, "oauth2");
       array relabelings;
-      if (array_field(o, "relabelings", relabelings)) {
+      if (array_field(o, "relabelings", relabelings) && admit(relabelings)) {
         for (element r : relabelings) {
           object rule;
           if (as_object(r, rule) && string_field(rule, "targetLabel") == "__address__") ep.relabels_address = true;
@@ -370,7 +427,7 @@ WebhookConfiguration webhook_configuration(object root, bool mutating) {
   WebhookConfiguration w;
   w.mutating = mutating;
   array hooks;
-  if (!array_field(root, "webhooks", hooks)) return w;
+  if (!array_field(root, "webhooks", hooks) || !admit(hooks, Cap::kWebhooks)) return w;
   for (element e : hooks) {
     Webhook h;
     h.index = w.webhooks.size();
@@ -384,9 +441,9 @@ WebhookConfiguration webhook_configuration(object root, bool mutating) {
       h.namespace_selector = label_selector(o, "namespaceSelector");
       h.object_selector = label_selector(o, "objectSelector");
       array conditions;
-      if (array_field(o, "matchConditions", conditions)) h.match_conditions = conditions.size();
+      if (array_field(o, "matchConditions", conditions) && admit(conditions)) h.match_conditions = conditions.size();
       array rules;
-      if (array_field(o, "rules", rules)) {
+      if (array_field(o, "rules", rules) && admit(rules, Cap::kRules)) {
         for (element re : rules) {
           object r;
           if (!as_object(re, r)) continue;
@@ -450,7 +507,7 @@ Certificate certificate(object root) {
 Role role(object root) {
   Role r;
   array rules;
-  if (!array_field(root, "rules", rules)) return r;
+  if (!array_field(root, "rules", rules) || !admit(rules)) return r;
   for (element e : rules) {
     object o;
     if (!as_object(e, o)) continue;
@@ -467,7 +524,7 @@ RoleBinding role_binding(object root) {
     b.role_ref = {string_field(ref, "apiGroup"), string_field(ref, "kind"), string_field(ref, "name")};
   }
   array subjects;
-  if (!array_field(root, "subjects", subjects)) return b;
+  if (!array_field(root, "subjects", subjects) || !admit(subjects)) return b;
   for (element e : subjects) {
     object o;
     if (!as_object(e, o)) continue;
@@ -483,9 +540,12 @@ CustomResource custom_resource(object root) {
   CustomResource cr;
   object spec;
   if (!object_field(root, "spec", spec)) return cr;
+  // The first source that sets a key wins; a set keeps this linear in the
+  // labels (each map may hold up to kDecodeLimits.entries of them).
+  std::unordered_set<std::string> seen;
   auto merge = [&](const StringMap& labels) {
     for (const auto& kv : labels) {
-      if (find_value(cr.pod_labels, kv.first) == nullptr) cr.pod_labels.push_back(kv);
+      if (seen.insert(kv.first).second) cr.pod_labels.push_back(kv);
     }
   };
   object m, tmpl;
@@ -509,7 +569,7 @@ void release_large_thread_parser(std::size_t keep_bytes) {
 
 namespace {
 
-Object decode_typed(element e, std::string_view default_api_version, std::string_view default_kind) {
+Object decode_within_limits(element e, std::string_view default_api_version, std::string_view default_kind) {
   Object obj;
   object root;
   if (!as_object(e, root)) return obj;
@@ -572,6 +632,13 @@ Object decode_typed(element e, std::string_view default_api_version, std::string
       if (obj.group.find('.') != std::string::npos) obj.spec = custom_resource(root);
       break;
   }
+  return obj;
+}
+
+Object decode_typed(element e, std::string_view default_api_version, std::string_view default_kind) {
+  tally = Tally{};
+  Object obj = decode_within_limits(e, default_api_version, default_kind);
+  obj.over_limit = tally.over;
   return obj;
 }
 

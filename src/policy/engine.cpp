@@ -91,20 +91,62 @@ bool Engine::inspects(core::Kind kind, Operation op) const {
                      [&](const Active& a) { return a.spec->operations.has(op); });
 }
 
+std::string_view not_checked_label(NotChecked::Reason reason) {
+  return reason == NotChecked::Reason::kBudget ? "budget" : "object_limit";
+}
+
 std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Object* old_object,
                                       Operation op, const Context& context,
                                       std::vector<SkippedRule>* skipped) const {
-  std::vector<Finding> findings;
+  Evaluation e = check(object, old_object, op, context);
+  if (skipped != nullptr) skipped->insert(skipped->end(), e.skipped.begin(), e.skipped.end());
+  if (!e.not_checked) return std::move(e.findings);
+  Finding f;
+  f.rule = std::string(kNotCheckedRule);
+  f.severity = Severity::kWarn;
+  f.object = object.ref;
+  f.path = e.not_checked->path;
+  f.message = e.not_checked->message;
+  f.fix = "split the object, or remove the unused entries";
+  f.source = object.source;
+  return {std::move(f)};
+}
+
+Evaluation Engine::check(const core::Object& object, const core::Object* old_object, Operation op,
+                         const Context& context, std::chrono::steady_clock::time_point deadline) const {
+  Evaluation result;
   const auto& rules = by_kind_[static_cast<std::size_t>(object.kind)];
-  if (rules.empty()) return findings;
+  if (rules.empty()) return result;
+  if (object.over_limit) {
+    const core::OverLimit& over = object.over_limit;
+    result.not_checked = NotChecked{
+        NotChecked::Reason::kObjectLimit, "",
+        "not checked: it holds at least " + std::to_string(over.count) + " " +
+            std::string(over.what) + ", over wirecheck's limit of " + std::to_string(over.limit) +
+            " per object"};
+    return result;
+  }
+  if (old_object != nullptr && old_object->over_limit) old_object = nullptr;
+  std::vector<Finding>& findings = result.findings;
   const RuleInput input{object, old_object, op, context, settings_, clock_()};
+  std::size_t ran = 0;
   for (const Active& active : rules) {
     const RuleSpec& spec = *active.spec;
     if (!spec.operations.has(op)) continue;
     if (const auto missing = missing_context(spec, context)) {
-      if (skipped != nullptr) skipped->push_back({spec.id, *missing, context.unknown_reason(*missing)});
+      result.skipped.push_back({spec.id, *missing, context.unknown_reason(*missing)});
       continue;
     }
+    if (deadline != std::chrono::steady_clock::time_point::max() &&
+        std::chrono::steady_clock::now() >= deadline) {
+      result.findings.clear();
+      result.not_checked = NotChecked{
+          NotChecked::Reason::kBudget, "",
+          "not checked: evaluation ran past its time budget after " + std::to_string(ran) + " of " +
+              std::to_string(rules.size()) + " rules"};
+      return result;
+    }
+    ++ran;
     FindingSink sink(spec.severity);
     spec.check(input, sink);
     if (sink.items().empty()) continue;
@@ -117,7 +159,7 @@ std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Ob
     if (a.severity != b.severity) return a.severity > b.severity;
     return a.rule != b.rule ? a.rule < b.rule : a.path < b.path;
   });
-  return findings;
+  return result;
 }
 
 std::vector<Finding> Engine::finish(const RuleSpec& spec, const core::Object& object,

@@ -42,17 +42,111 @@ void append_words(std::string_view text, const std::string& path, std::vector<Wo
   }
 }
 
+// Expansion may add at most this many bytes per container, env values and
+// command line together: a value can reference earlier ones several times,
+// so unbounded expansion doubles with every variable (30 of them reach a
+// terabyte). Real command lines add a few hundred bytes.
+constexpr std::size_t kExpansionBudget = 64 * 1024;
+
+template <typename Lookup>
+std::string expand(std::string_view text, const Lookup& lookup, std::size_t& budget) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c != '$' || i + 1 >= text.size()) {
+      out += c;
+      ++i;
+      continue;
+    }
+    char next = text[i + 1];
+    if (next == '$') {  // escape: "$$" -> "$", so "$$(VAR)" stays "$(VAR)"
+      out += '$';
+      i += 2;
+      continue;
+    }
+    if (next != '(') {
+      out += '$';
+      out += next;
+      i += 2;
+      continue;
+    }
+    std::size_t close = text.find(')', i + 2);
+    if (close == std::string_view::npos) {  // unterminated: kept as written
+      out += "$(";
+      i += 2;
+      continue;
+    }
+    std::string_view name = text.substr(i + 2, close - i - 2);
+    const std::string_view written = text.substr(i, close - i + 1);
+    const std::string* value = lookup(name);
+    // Past the budget a reference stays as written: unresolved, as if the
+    // variable were only known at runtime.
+    if (value != nullptr && value->size() <= written.size() + budget) {
+      if (value->size() > written.size()) budget -= value->size() - written.size();
+      out += *value;
+    } else {
+      out.append(written);
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> literal_env_within(const core::Container& container,
+                                                                    std::size_t& budget) {
+  // Workloads can carry hundreds of env vars (the 200 KB benchmark fixture has
+  // 320), a hostile one ten thousand: index by name instead of searching, and
+  // expand only values that reference other variables. `known[i]` is false
+  // once a later valueFrom entry makes the name a runtime-only value.
+  std::vector<std::pair<std::string, std::string>> vars;
+  std::vector<bool> known;
+  std::unordered_map<std::string, std::size_t> position;
+  const auto defined_so_far = [&](std::string_view name) -> const std::string* {
+    const auto it = position.find(std::string(name));
+    return it != position.end() && known[it->second] ? &vars[it->second].second : nullptr;
+  };
+  for (const core::EnvVar& env : container.env) {
+    std::string value;
+    if (env.has_value) {
+      value = env.value.find("$(") == std::string::npos ? env.value
+                                                         : expand(env.value, defined_so_far, budget);
+    }
+    const auto [it, inserted] = position.try_emplace(env.name, vars.size());
+    if (inserted) {
+      vars.emplace_back(env.name, std::move(value));
+      known.push_back(env.has_value);
+    } else {
+      vars[it->second].second = std::move(value);
+      known[it->second] = env.has_value;
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = 0; i < vars.size(); ++i) {
+    if (known[i]) out.push_back(std::move(vars[i]));
+  }
+  return out;
+}
+
 std::vector<Word> command_line(const core::Container& container) {
   // The env only matters when the command line references it.
-  const auto vars = container.command_references_env() ? literal_env(container)
+  std::size_t budget = kExpansionBudget;
+  const auto vars = container.command_references_env() ? literal_env_within(container, budget)
                                                : std::vector<std::pair<std::string, std::string>>{};
+  // Indexed once: a reference costs a lookup, not a scan of the env.
+  std::unordered_map<std::string_view, const std::string*> by_name;
+  for (const auto& [name, value] : vars) by_name.emplace(name, &value);
+  const auto lookup = [&](std::string_view name) -> const std::string* {
+    const auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  };
   std::vector<Word> words;
   for (std::size_t i = 0; i < container.command.size(); ++i) {
-    append_words(expand_k8s_vars(container.command[i], vars), "command[" + std::to_string(i) + "]",
-                 words);
+    append_words(expand(container.command[i], lookup, budget), "command[" + std::to_string(i) + "]", words);
   }
   for (std::size_t i = 0; i < container.args.size(); ++i) {
-    append_words(expand_k8s_vars(container.args[i], vars), "args[" + std::to_string(i) + "]", words);
+    append_words(expand(container.args[i], lookup, budget), "args[" + std::to_string(i) + "]", words);
   }
   return words;
 }
@@ -137,78 +231,21 @@ std::string_view authority(std::string_view rest) {
 
 std::string expand_k8s_vars(std::string_view text,
                             const std::vector<std::pair<std::string, std::string>>& vars) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    char c = text[i];
-    if (c != '$' || i + 1 >= text.size()) {
-      out += c;
-      ++i;
-      continue;
-    }
-    char next = text[i + 1];
-    if (next == '$') {  // escape: "$$" -> "$", so "$$(VAR)" stays "$(VAR)"
-      out += '$';
-      i += 2;
-      continue;
-    }
-    if (next != '(') {
-      out += '$';
-      out += next;
-      i += 2;
-      continue;
-    }
-    std::size_t close = text.find(')', i + 2);
-    if (close == std::string_view::npos) {  // unterminated: kept as written
-      out += "$(";
-      i += 2;
-      continue;
-    }
-    std::string_view name = text.substr(i + 2, close - i - 2);
-    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == name; });
-    if (it != vars.end()) {
-      out += it->second;
-    } else {
-      out.append(text.substr(i, close - i + 1));
-    }
-    i = close + 1;
-  }
-  return out;
+  std::size_t budget = kExpansionBudget;
+  return expand(
+      text,
+      [&](std::string_view name) -> const std::string* {
+        auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == name; });
+        return it == vars.end() ? nullptr : &it->second;
+      },
+      budget);
 }
 
 std::vector<std::pair<std::string, std::string>> literal_env(const core::Container& container) {
-  // Workloads can carry hundreds of env vars (the 200 KB benchmark fixture has
-  // 320): index by name instead of searching, and expand only values that
-  // reference other variables. `known[i]` is false once a later valueFrom
-  // entry makes the name a runtime-only value.
-  std::vector<std::pair<std::string, std::string>> vars;
-  std::vector<bool> known;
-  std::unordered_map<std::string, std::size_t> position;
-  auto defined_so_far = [&]() {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (std::size_t i = 0; i < vars.size(); ++i) {
-      if (known[i]) out.push_back(vars[i]);
-    }
-    return out;
-  };
-  for (const core::EnvVar& env : container.env) {
-    std::string value;
-    if (env.has_value) {
-      value = env.value.find("$(") == std::string::npos ? env.value
-                                                         : expand_k8s_vars(env.value, defined_so_far());
-    }
-    const auto [it, inserted] = position.try_emplace(env.name, vars.size());
-    if (inserted) {
-      vars.emplace_back(env.name, std::move(value));
-      known.push_back(env.has_value);
-    } else {
-      vars[it->second].second = std::move(value);
-      known[it->second] = env.has_value;
-    }
-  }
-  return defined_so_far();
+  std::size_t budget = kExpansionBudget;
+  return literal_env_within(container, budget);
 }
+
 
 BindHost classify_host(std::string_view host) {
   std::string h = lower(strip_brackets(trim(host)));
@@ -341,29 +378,43 @@ PodBinds::PodBinds(const core::PodTemplate& pod, const policy::Settings& setting
       for (Bind& b : find_binds(c, settings)) binds_.push_back({&c, std::move(b)});
     }
   }
+  // First matches in pod order, so that lookups answer what a scan of
+  // binds_ would, in constant time: rules look up a port per probe or per
+  // upstream, and a pod may have a thousand of each.
+  for (std::size_t i = 0; i < binds_.size(); ++i) {
+    const ContainerBind& cb = binds_[i];
+    By& by = by_port_[cb.bind.port];
+    if (cb.bind.kind == BindHost::kLoopback) {
+      if (by.loopback == kNone) by.loopback = i;
+      continue;
+    }
+    if (by.reachable == kNone) by.reachable = i;
+    if (cb.bind.kind != BindHost::kAllInterfaces && cb.bind.kind != BindHost::kDefault) continue;
+    if (by.all_first == kNone) {
+      by.all_first = i;
+    } else if (by.all_other == kNone && binds_[by.all_first].container != cb.container) {
+      by.all_other = i;
+    }
+  }
 }
 
-const ContainerBind* PodBinds::loopback(std::int64_t port) const {
-  for (const ContainerBind& cb : binds_) {
-    if (cb.bind.port == port && cb.bind.kind == BindHost::kLoopback) return &cb;
-  }
-  return nullptr;
+const ContainerBind* PodBinds::at(std::int64_t port, std::size_t By::*which) const {
+  const auto it = by_port_.find(port);
+  if (it == by_port_.end() || it->second.*which == kNone) return nullptr;
+  return &binds_[it->second.*which];
 }
 
-const ContainerBind* PodBinds::reachable(std::int64_t port) const {
-  for (const ContainerBind& cb : binds_) {
-    if (cb.bind.port == port && cb.bind.kind != BindHost::kLoopback) return &cb;
-  }
-  return nullptr;
-}
+const ContainerBind* PodBinds::loopback(std::int64_t port) const { return at(port, &By::loopback); }
+
+const ContainerBind* PodBinds::reachable(std::int64_t port) const { return at(port, &By::reachable); }
 
 const ContainerBind* PodBinds::all_interfaces(std::int64_t port,
                                               const core::Container* except) const {
-  for (const ContainerBind& cb : binds_) {
-    if (cb.container == except || cb.bind.port != port) continue;
-    if (cb.bind.kind == BindHost::kAllInterfaces || cb.bind.kind == BindHost::kDefault) return &cb;
-  }
-  return nullptr;
+  // The first such bind, or when that one is `except`'s, the first by any
+  // other container.
+  const ContainerBind* first = at(port, &By::all_first);
+  if (first == nullptr || first->container != except) return first;
+  return at(port, &By::all_other);
 }
 
 std::string rebind_all_interfaces(const Bind& bind) {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "wirecheck/object.hpp"
@@ -110,7 +111,20 @@ class PodBinds {
   const std::vector<ContainerBind>& all() const { return binds_; }
 
  private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  // Per port: indexes into binds_ of the first loopback bind, the first
+  // other one, the first on all interfaces and the first on all interfaces
+  // by a container other than that one's.
+  struct By {
+    std::size_t loopback = kNone;
+    std::size_t reachable = kNone;
+    std::size_t all_first = kNone;
+    std::size_t all_other = kNone;
+  };
+  const ContainerBind* at(std::int64_t port, std::size_t By::*which) const;
+
   std::vector<ContainerBind> binds_;
+  std::unordered_map<std::int64_t, By> by_port_;
 };
 
 // The argument that rebinds `bind` on all interfaces ("--host=0.0.0.0",

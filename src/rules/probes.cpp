@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "loopback.hpp"
@@ -79,36 +81,72 @@ std::optional<std::int64_t> resolve_port(const Container& c, const core::IntOrSt
   return std::nullopt;
 }
 
+bool is_health_flag(std::string_view flag) {
+  return flag.find("health") != std::string_view::npos || flag.find("probe") != std::string_view::npos;
+}
+
 // ------------------------------------------------- probe-targets-loopback-port
+
+// What the fix texts of one pod can point at, gathered in one pass so that
+// each finding costs a lookup, not a scan of the pod (a pod of many
+// containers probing a loopback port would otherwise be quadratic).
+struct Alternatives {
+  // The first health/probe bind on all interfaces, and the first one on
+  // another port than that.
+  const ContainerBind* health = nullptr;
+  const ContainerBind* health_other_port = nullptr;
+  // Per loopback upstream port: the first proxy container fronting it and
+  // that proxy's first bind reachable from outside the pod.
+  std::unordered_map<std::int64_t, const ContainerBind*> proxy;
+
+  Alternatives(const PodTemplate& t, const PodBinds& binds) {
+    std::unordered_map<const Container*, const ContainerBind*> reachable_of;
+    for (const ContainerBind& cb : binds.all()) {
+      if (cb.bind.kind != BindHost::kLoopback) reachable_of.try_emplace(cb.container, &cb);
+      if (cb.bind.kind != BindHost::kAllInterfaces || !is_health_flag(cb.bind.flag)) continue;
+      if (health == nullptr) {
+        health = &cb;
+      } else if (health_other_port == nullptr && cb.bind.port != health->bind.port) {
+        health_other_port = &cb;
+      }
+    }
+    for (const auto* list : {&t.containers, &t.init_containers}) {
+      for (const Container& c : *list) {
+        const auto open = reachable_of.find(&c);
+        if (open == reachable_of.end()) continue;
+        for (const Upstream& u : find_upstreams(c)) {
+          if (u.kind == BindHost::kLoopback) proxy.try_emplace(u.port, open->second);
+        }
+      }
+    }
+  }
+
+  // A health bind on all interfaces other than `port`.
+  const ContainerBind* health_besides(std::int64_t port) const {
+    return health != nullptr && health->bind.port == port ? health_other_port : health;
+  }
+  const ContainerBind* proxy_for(std::int64_t port) const {
+    const auto it = proxy.find(port);
+    return it == proxy.end() ? nullptr : it->second;
+  }
+};
 
 // A way to probe that works, for the fix text: a health port the pod serves
 // on all interfaces, or the authenticating proxy in front of `port`.
-std::string working_alternative(const PodBinds& binds, std::int64_t port, const PodTemplate& t,
+std::string working_alternative(const Alternatives& alternatives, std::int64_t port,
                                 const ProbeRef& probe) {
-  for (const ContainerBind& cb : binds.all()) {
-    if (cb.bind.port == port || cb.bind.kind != BindHost::kAllInterfaces) continue;
-    if (cb.bind.flag.find("health") != std::string::npos || cb.bind.flag.find("probe") != std::string::npos) {
-      return "point it at " + std::to_string(cb.bind.port) + " (" + cb.bind.written + " in " +
-             cb.container->name + ")";
-    }
+  if (const ContainerBind* cb = alternatives.health_besides(port)) {
+    return "point it at " + std::to_string(cb->bind.port) + " (" + cb->bind.written + " in " +
+           cb->container->name + ")";
   }
   if (probe.probe->handler == Probe::Handler::kHttpGet) {
-    for (const auto* list : {&t.containers, &t.init_containers}) {
-      for (const Container& c : *list) {
-        for (const Upstream& u : find_upstreams(c)) {
-          if (u.kind != BindHost::kLoopback || u.port != port) continue;
-          for (const ContainerBind& cb : binds.all()) {
-            if (cb.container == &c && cb.bind.kind != BindHost::kLoopback) {
-              // The probe must speak the proxy's protocol, not the upstream's.
-              const bool tls = cb.bind.flag.find("insecure") == std::string::npos &&
-                               (cb.bind.flag.find("secure") != std::string::npos ||
-                                cb.bind.flag.find("https") != std::string::npos);
-              return "probe " + c.name + " on " + std::to_string(cb.bind.port) + " (scheme: " +
-                     (tls ? "HTTPS" : "HTTP") + ", path allowed without auth)";
-            }
-          }
-        }
-      }
+    if (const ContainerBind* cb = alternatives.proxy_for(port)) {
+      // The probe must speak the proxy's protocol, not the upstream's.
+      const bool tls = cb->bind.flag.find("insecure") == std::string::npos &&
+                       (cb->bind.flag.find("secure") != std::string::npos ||
+                        cb->bind.flag.find("https") != std::string::npos);
+      return "probe " + cb->container->name + " on " + std::to_string(cb->bind.port) + " (scheme: " +
+             (tls ? "HTTPS" : "HTTP") + ", path allowed without auth)";
     }
   }
   return "serve health on a separate port bound on all interfaces and probe that";
@@ -121,6 +159,7 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
   if (probes.empty()) return;
   const PodBinds binds(*t, in.settings);
   if (binds.all().empty()) return;
+  std::optional<Alternatives> alternatives;
   for (const ProbeRef& p : probes) {
     // An explicit loopback host reaches loopback listeners: on a hostNetwork
     // pod that is how static control-plane pods are probed. Any other host,
@@ -131,6 +170,7 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
     const ContainerBind* lb = binds.loopback(*port);
     if (lb == nullptr || binds.reachable(*port) != nullptr) continue;
 
+    if (!alternatives) alternatives.emplace(*t, binds);
     const std::string target = p.probe->host.empty() ? "the pod IP" : p.probe->host;
     const std::string port_text = std::to_string(*port);
     const std::string loopback_host =
@@ -140,7 +180,7 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
                 ", which " + lb->container->name + " binds to " + loopback_host + " only (" +
                 lb->bind.written + "): the probe always fails, " + std::string(consequence(p.field)),
             "remove the " + std::string(p.field) + " or " +
-                working_alternative(binds, *port, *t, p) + "; " + rebind_all_interfaces(lb->bind) +
+                working_alternative(*alternatives, *port, p) + "; " + rebind_all_interfaces(lb->bind) +
                 " in " + lb->container->name + " works too but exposes " + std::to_string(*port) +
                 " unauthenticated");
   }
@@ -148,10 +188,33 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
 
 // ---------------------------------------------------- probe-port-not-declared
 
+// Where each port name is declared and which port each container serves
+// health on, gathered once per pod for the fix texts (see Alternatives).
+struct Declarations {
+  // Per port name: the first container declaring it (pod order) and its
+  // first port of that name.
+  std::unordered_map<std::string_view, std::pair<const Container*, const core::ContainerPort*>> by_name;
+  std::unordered_map<const Container*, std::int64_t> health_port;
+
+  Declarations(const PodTemplate& t, const PodBinds& binds) {
+    for (const auto* list : {&t.containers, &t.init_containers}) {
+      for (const Container& c : *list) {
+        for (const core::ContainerPort& cp : c.ports) by_name.try_emplace(cp.name, &c, &cp);
+      }
+    }
+    for (const ContainerBind& cb : binds.all()) {
+      if (cb.bind.kind != BindHost::kLoopback && is_health_flag(cb.bind.flag)) {
+        health_port.try_emplace(cb.container, cb.bind.port);
+      }
+    }
+  }
+};
+
 void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
   std::optional<PodBinds> binds;
+  std::optional<Declarations> declarations;
   for (const ProbeRef& p : port_probes(*t)) {
     const core::IntOrString& port = p.probe->port;
     if (!port.set || port.is_int || port.str.empty() || all_digits(port.str)) continue;
@@ -159,27 +222,20 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
 
     // Where the name is declared after all, or which port the container
     // serves health on, gives the number for the fix.
+    if (!declarations) {
+      binds.emplace(*t, in.settings);
+      declarations.emplace(*t, *binds);
+    }
     const Container* elsewhere = nullptr;
     std::optional<std::int64_t> number;
-    for (const auto* list : {&t->containers, &t->init_containers}) {
-      for (const Container& c : *list) {
-        if (elsewhere == nullptr && &c != p.container) {
-          if (const core::ContainerPort* cp = c.port_named(port.str)) {
-            elsewhere = &c;
-            number = cp->container_port;
-          }
-        }
-      }
+    // The probed container does not declare the name: a declarer is another.
+    if (const auto it = declarations->by_name.find(port.str); it != declarations->by_name.end()) {
+      elsewhere = it->second.first;
+      number = it->second.second->container_port;
     }
     if (!number) {
-      if (!binds) binds.emplace(*t, in.settings);
-      for (const ContainerBind& cb : binds->all()) {
-        if (cb.container == p.container && cb.bind.kind != BindHost::kLoopback &&
-            (cb.bind.flag.find("health") != std::string::npos ||
-             cb.bind.flag.find("probe") != std::string::npos)) {
-          number = cb.bind.port;
-          break;
-        }
+      if (const auto it = declarations->health_port.find(p.container); it != declarations->health_port.end()) {
+        number = it->second;
       }
     }
 

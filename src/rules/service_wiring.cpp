@@ -6,7 +6,11 @@
 // and the workload whose change breaks a Service (workload-breaks-service).
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "loopback.hpp"
@@ -136,24 +140,54 @@ Declared find_named_other_protocol(const std::vector<Container>& containers, std
   return {};
 }
 
-bool declares_number(const PodTemplate& t, std::int64_t number, std::string_view protocol) {
-  for (const auto* list : {&t.containers, &t.init_containers}) {
-    for (const Container& c : *list) {
-      for (const ContainerPort& p : c.ports) {
-        if (p.container_port == number && protocol_of(p.protocol) == protocol) return true;
-      }
-    }
-  }
-  return false;
-}
-
 // A container seen listening (by its flags) on `number` on a non-loopback
 // address, or nullptr: the only container a fix may tell to declare it.
-const Container* listener_on(const PodTemplate& t, std::int64_t number, const policy::Settings& settings) {
-  const PodBinds binds(t, settings);
+const Container* listener_on(const PodBinds& binds, std::int64_t number) {
   const ContainerBind* cb = binds.reachable(number);
   return cb != nullptr && !cb->container->init ? cb->container : nullptr;
 }
+
+// The pod templates a Service selects, with the indexes
+// service-target-port-missing looks up in each (listeners from the flags,
+// declared numbers), each built at most once per template per evaluation and
+// only when asked for: a Service of many ports then costs a lookup per port
+// and template, not a scan of the pod.
+class SelectedPods {
+ public:
+  SelectedPods(std::vector<const Object*> templates, const policy::Settings& settings)
+      : templates_(std::move(templates)),
+        settings_(settings),
+        binds_(templates_.size()),
+        numbers_(templates_.size()) {}
+
+  const std::vector<const Object*>& templates() const { return templates_; }
+  std::size_t size() const { return templates_.size(); }
+  const PodTemplate& pod(std::size_t i) const { return *templates_[i]->pod_template(); }
+
+  const PodBinds& binds(std::size_t i) {
+    if (!binds_[i]) binds_[i].emplace(pod(i), settings_);
+    return *binds_[i];
+  }
+
+  // Whether any container (init ones included) declares `number` for `protocol`.
+  bool declares_number(std::size_t i, std::int64_t number, std::string_view protocol) {
+    if (!numbers_[i]) {
+      numbers_[i].emplace();
+      for (const auto* list : {&pod(i).containers, &pod(i).init_containers}) {
+        for (const Container& c : *list) {
+          for (const ContainerPort& p : c.ports) numbers_[i]->emplace(p.container_port, protocol_of(p.protocol));
+        }
+      }
+    }
+    return numbers_[i]->count({number, protocol}) > 0;
+  }
+
+ private:
+  std::vector<const Object*> templates_;
+  const policy::Settings& settings_;
+  std::vector<std::optional<PodBinds>> binds_;
+  std::vector<std::optional<std::set<std::pair<std::int64_t, std::string_view>>>> numbers_;
+};
 
 // A port with the Service port's number declared under another name: the
 // name the targetPort probably means.
@@ -174,15 +208,14 @@ Declared same_number_other_name(const std::vector<const Object*>& templates, con
 // The fix for a named targetPort nobody declares, from what the input shows:
 // the same number under another name, or a container listening on the
 // Service's port; otherwise what to check, without a value.
-std::string named_port_fix(const std::vector<const Object*>& templates, const ServicePort& sp,
-                           const std::string& name, const policy::Settings& settings) {
+std::string named_port_fix(SelectedPods& pods, const ServicePort& sp, const std::string& name) {
   const std::string_view protocol = protocol_of(sp.protocol);
-  if (Declared d = same_number_other_name(templates, sp, protocol); d.port != nullptr) {
+  if (Declared d = same_number_other_name(pods.templates(), sp, protocol); d.port != nullptr) {
     return "set targetPort to " + d.port->name + " (container " + d.container->name + " declares " +
            std::to_string(sp.port) + " under that name)";
   }
-  for (const Object* o : templates) {
-    if (const Container* c = listener_on(*o->pod_template(), sp.port, settings)) {
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    if (const Container* c = listener_on(pods.binds(i), sp.port)) {
       return "declare containerPort " + std::to_string(sp.port) + " named " + name + " in container " +
              c->name + " (it listens there)";
     }
@@ -197,8 +230,9 @@ std::vector<const Object*> selected_templates(const RuleInput& in, const Service
 
 // ------------------------------------------------- service-target-port-missing
 
-void check_named_target(const RuleInput& in, const ServicePort& sp, const Target& target,
-                        const std::vector<const Object*>& selected, FindingSink& out) {
+void check_named_target(const ServicePort& sp, const Target& target, SelectedPods& pods,
+                        FindingSink& out) {
+  const std::vector<const Object*>& selected = pods.templates();
   const std::string_view protocol = protocol_of(sp.protocol);
   const Container* init_declaring = nullptr;
   Declared other_protocol;
@@ -238,23 +272,22 @@ void check_named_target(const RuleInput& in, const ServicePort& sp, const Target
   out.add(Severity::kDeny, path,
           "port " + describe_port(sp) + " targets \"" + target.name + "\", which no container of " + where +
               " declares: the name cannot resolve, so the Service has no endpoints for it",
-          named_port_fix(selected, sp, target.name, in.settings));
+          named_port_fix(pods, sp, target.name));
 }
 
-void check_numbered_target(const RuleInput& in, const ServicePort& sp, const Target& target,
-                           const std::vector<const Object*>& selected, FindingSink& out) {
+void check_numbered_target(const ServicePort& sp, const Target& target, SelectedPods& pods,
+                           FindingSink& out) {
   const std::string_view protocol = protocol_of(sp.protocol);
   const std::string number = std::to_string(target.number);
-  for (const Object* o : selected) {
-    const PodTemplate& t = *o->pod_template();
-    if (declares_number(t, target.number, protocol)) return;
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    if (pods.declares_number(i, target.number, protocol)) return;
     // containerPort is informational for numbers: a listener on a
     // non-loopback address serves the Service as well as a declaration.
-    if (PodBinds(t, in.settings).reachable(target.number) != nullptr) return;
+    if (pods.binds(i).reachable(target.number) != nullptr) return;
   }
-  for (const Object* o : selected) {
-    const PodBinds binds(*o->pod_template(), in.settings);
-    const ContainerBind* cb = binds.loopback(target.number);
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    const Object* o = pods.templates()[i];
+    const ContainerBind* cb = pods.binds(i).loopback(target.number);
     if (cb == nullptr) continue;
     out.add(Severity::kWarn, port_path(sp),
             "port " + describe_port(sp) + " targets " + number + ", which container " +
@@ -269,7 +302,7 @@ void check_numbered_target(const RuleInput& in, const ServicePort& sp, const Tar
   // port serves the Service. Nothing here says which container that is.
   out.add(Severity::kInfo, port_path(sp),
           "port " + describe_port(sp) + (sp.target_port.set ? " targets " : " (no targetPort) targets ") +
-              number + ", which no container of " + describe_all(selected) +
+              number + ", which no container of " + describe_all(pods.templates()) +
               " declares: fine if a container listens there",
           "declare containerPort " + number +
               " in the container that listens on it, so named ports, NetworkPolicies and readers see it");
@@ -278,14 +311,14 @@ void check_numbered_target(const RuleInput& in, const ServicePort& sp, const Tar
 void check_target_port(const RuleInput& in, FindingSink& out) {
   const Service* svc = in.object.service();
   if (svc == nullptr || skipped_service(*svc)) return;
-  const auto selected = selected_templates(in, *svc);
-  if (selected.empty()) return;  // service-selects-nothing reports that
+  SelectedPods pods(selected_templates(in, *svc), in.settings);
+  if (pods.size() == 0) return;  // service-selects-nothing reports that
   for (const ServicePort& sp : svc->ports) {
     const Target target = target_of(sp);
     if (target.named) {
-      check_named_target(in, sp, target, selected, out);
+      check_named_target(sp, target, pods, out);
     } else if (target.number > 0) {
-      check_numbered_target(in, sp, target, selected, out);
+      check_numbered_target(sp, target, pods, out);
     }
   }
 }
@@ -418,6 +451,7 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
   const PodTemplate* old_t = in.old_object != nullptr ? in.old_object->pod_template() : nullptr;
+  std::optional<PodBinds> binds;  // built once, for the first fix that needs a listener
   for (const Object* svc_obj : policy::services_selecting(in.context, in.object.ns(), t->labels)) {
     const Service& svc = *svc_obj->service();
     if (skipped_service(svc)) continue;
@@ -461,7 +495,7 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
       } else if (elsewhere.port != nullptr) {
         container_name = elsewhere.container->name;
         number = elsewhere.port->container_port;
-      } else if (const Container* c = listener_on(*t, sp.port, in.settings)) {
+      } else if (const Container* c = listener_on(binds ? *binds : binds.emplace(*t, in.settings), sp.port)) {
         container_name = c->name;
       }
       const Container* container = nullptr;

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "rules/names.hpp"
@@ -117,8 +118,12 @@ bool has_port(const Monitor& mon, const MonitorEndpoint& ep) {
 // ------------------------------------------------------------- selection
 
 std::vector<std::string> target_namespaces(const Object& obj, const Monitor& mon) {
+  // matchNames is user input of any length: a set keeps this linear.
   std::vector<std::string> out;
-  for (std::string& ns : mon.target_namespaces(obj.ns())) push_unique(out, std::move(ns));
+  std::unordered_set<std::string_view> seen;
+  for (const std::string& ns : mon.target_namespaces(obj.ns())) {
+    if (seen.insert(ns).second) out.push_back(ns);
+  }
   return out;
 }
 

@@ -82,6 +82,15 @@ bool HttpsClient::connect() {
     } else {
       SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
     }
+    // Called when the server asks for a client certificate: remembered to
+    // explain a connection it closes right after the handshake.
+    SSL_CTX_set_cert_cb(
+        ctx_,
+        [](SSL* ssl, void*) {
+          static_cast<HttpsClient*>(SSL_get_app_data(ssl))->certificate_requested_ = true;
+          return 1;
+        },
+        nullptr);
     if (!options_.client_cert_file.empty()) {
       if (SSL_CTX_use_certificate_chain_file(ctx_, options_.client_cert_file.c_str()) != 1 ||
           SSL_CTX_use_PrivateKey_file(ctx_, options_.client_key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
@@ -122,6 +131,9 @@ bool HttpsClient::connect() {
 
   ssl_ = SSL_new(ctx_);
   SSL_set_fd(ssl_, fd_);
+  SSL_set_app_data(ssl_, this);
+  certificate_requested_ = false;
+  answered_ = 0;
   if (is_ip_literal(options_.host)) {
     // Like the API server: no SNI for an IP; verify the IP SAN.
     if (options_.verify) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), options_.host.c_str());
@@ -131,21 +143,67 @@ bool HttpsClient::connect() {
   }
   if (SSL_connect(ssl_) != 1) {
     const long verify = SSL_get_verify_result(ssl_);
-    std::string message = verify != X509_V_OK
-                              ? std::string("certificate verification failed: ") +
-                                    X509_verify_cert_error_string(verify)
-                              : "TLS handshake failed: " + openssl_error("connection closed during the handshake");
+    std::string message = client_certificate_refusal();
+    if (!message.empty()) return fail(Stage::kTls, message);
+    message = verify != X509_V_OK
+                  ? std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify)
+                  : "TLS handshake failed: " + openssl_error("connection closed during the handshake");
     ERR_clear_error();
     return fail(Stage::kTls, message);
   }
   return true;
 }
 
+std::string HttpsClient::client_certificate_refusal() {
+  int reason = 0;
+  while (const unsigned long e = ERR_get_error()) {
+    if (ERR_GET_LIB(e) == ERR_LIB_SSL) reason = ERR_GET_REASON(e);
+  }
+  const bool have_certificate = !options_.client_cert_file.empty();
+  switch (reason) {
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return "client certificate required: the server refused the connection without one"
+             " (give --client-cert-file and --client-key-file)";
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+      // TLS 1.2 servers answer a missing certificate with a generic alert.
+      if (certificate_requested_ && !have_certificate) {
+        return "client certificate required: the server asked for one and refused the handshake without it"
+               " (give --client-cert-file and --client-key-file)";
+      }
+      return {};
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+      if (!have_certificate) return {};
+      return std::string("client certificate refused by the server (") +
+             ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, reason)) + "): check that " +
+             options_.client_cert_file + " is signed by the CA the server trusts and still valid";
+    default:
+      break;
+  }
+  // Under TLS 1.3 the refusal comes after our handshake completed, and the
+  // alert is often lost to the reset that follows our first write: a server
+  // that asked for a certificate and dropped the connection before any
+  // answer refused the certificate (or its absence).
+  if (!certificate_requested_ || answered_ > 0) return {};
+  if (!have_certificate) {
+    return "client certificate required: the server asked for one and closed the connection"
+           " (give --client-cert-file and --client-key-file)";
+  }
+  return "client certificate refused by the server (it asked for one and closed the connection): check that " +
+         options_.client_cert_file + " is signed by the CA the server trusts and still valid";
+}
+
 bool HttpsClient::write_all(std::string_view bytes) {
   while (!bytes.empty()) {
     const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
     if (n <= 0) {
+      std::string refusal = client_certificate_refusal();
       ERR_clear_error();
+      if (!refusal.empty()) return fail(Stage::kTls, std::move(refusal));
       return fail(Stage::kHttp, "write failed (connection closed?)");
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
@@ -185,9 +243,11 @@ bool HttpsClient::get(std::string_view target, HttpResponse& out) {
 bool HttpsClient::read_response(HttpResponse& out) {
   out = HttpResponse{};
   char chunk[16384];
+  std::string refusal;
   const auto read_more = [&]() -> bool {
     const int n = SSL_read(ssl_, chunk, sizeof chunk);
     if (n <= 0) {
+      refusal = client_certificate_refusal();
       ERR_clear_error();
       return false;
     }
@@ -196,7 +256,10 @@ bool HttpsClient::read_response(HttpResponse& out) {
   };
   std::size_t end = 0;
   while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-    if (buffer_.size() > 65536 || !read_more()) return fail(Stage::kHttp, "no HTTP response (connection closed)");
+    if (buffer_.size() > 65536 || !read_more()) {
+      if (!refusal.empty()) return fail(Stage::kTls, refusal);
+      return fail(Stage::kHttp, "no HTTP response (connection closed)");
+    }
   }
   const std::string head = buffer_.substr(0, end);
   buffer_.erase(0, end + 4);
@@ -234,6 +297,7 @@ bool HttpsClient::read_response(HttpResponse& out) {
     close();
     return true;
   }
+  ++answered_;
   if (lower(out.header("connection")) == "close") close();
   return true;
 }

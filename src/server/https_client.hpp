@@ -2,7 +2,10 @@
 // API server's webhook client (ALPN http/1.1, no SNI for IP literals,
 // Content-Length bodies, keep-alive) and reports which stage failed:
 // connecting, verifying the server's certificate (chain and host name) or
-// the HTTP exchange. `wirecheck selftest` and the server tests use it.
+// the HTTP exchange. `wirecheck selftest` and the server tests use it. A
+// server that requires a client certificate and refuses ours (or our lack
+// of one) is reported as such ("client certificate required"), also under
+// TLS 1.3, where the refusal arrives only with the first read.
 //
 // Not thread-safe: one client per thread.
 #pragma once
@@ -65,6 +68,10 @@ class HttpsClient {
 
  private:
   bool fail(Stage stage, std::string message);
+  // Why the server ended the TLS session, when its alert says the client
+  // certificate was missing or refused; empty otherwise. Reads (and clears)
+  // the thread's OpenSSL error queue.
+  std::string client_certificate_refusal();
   bool write_all(std::string_view bytes);
 
   HttpsClientOptions options_;
@@ -73,6 +80,8 @@ class HttpsClient {
   int fd_ = -1;
   std::string buffer_;  // bytes read past the previous answer
   Stage stage_ = Stage::kNone;
+  bool certificate_requested_ = false;  // the server sent a CertificateRequest on this connection
+  std::size_t answered_ = 0;            // responses read on this connection
   std::string error_;
 };
 

@@ -8,6 +8,22 @@
 
 namespace wirecheck::server {
 
+namespace {
+
+// A value cut to kMaxLogValueBytes (at a UTF-8 boundary), saying how long it was.
+void append_capped(std::string& text, std::string_view value) {
+  if (value.size() <= kMaxLogValueBytes) {
+    admission::append_json_string(text, value);
+    return;
+  }
+  std::string cut = admission::truncate_utf8(std::string(value.substr(0, kMaxLogValueBytes + 4)),
+                                             kMaxLogValueBytes);
+  cut += "(" + std::to_string(value.size()) + " bytes)";
+  admission::append_json_string(text, cut);
+}
+
+}  // namespace
+
 void setup_json_logging(spdlog::level::level_enum level) {
   auto logger = spdlog::stderr_logger_mt("wirecheck");
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":%v})",
@@ -30,7 +46,7 @@ void LogLine::key(std::string_view key) {
 
 LogLine& LogLine::str(std::string_view k, std::string_view value) {
   key(k);
-  admission::append_json_string(text_, value);
+  append_capped(text_, value);
   return *this;
 }
 
@@ -57,9 +73,13 @@ LogLine& LogLine::boolean(std::string_view k, bool value) {
 LogLine& LogLine::list(std::string_view k, const std::vector<std::string>& values) {
   key(k);
   text_ += '[';
-  for (std::size_t i = 0; i < values.size(); ++i) {
+  for (std::size_t i = 0; i < values.size() && i < kMaxLogListItems; ++i) {
     if (i > 0) text_ += ',';
-    admission::append_json_string(text_, values[i]);
+    append_capped(text_, values[i]);
+  }
+  if (values.size() > kMaxLogListItems) {
+    text_ += ',';
+    admission::append_json_string(text_, "+" + std::to_string(values.size() - kMaxLogListItems) + " more");
   }
   text_ += ']';
   return *this;

@@ -10,6 +10,9 @@ namespace wirecheck::server {
 namespace {
 
 constexpr std::array<int, 8> kRejectedCodes = {400, 404, 405, 411, 413, 414, 415, 431};
+// admission::Outcome::not_checked values.
+constexpr std::array<std::string_view, 4> kNotCheckedReasons = {"object_limit", "budget", "out_of_memory",
+                                                                "internal_error"};
 
 std::string_view decision_name(std::size_t d) {
   switch (d) {
@@ -75,6 +78,11 @@ void Metrics::record_review(const admission::Outcome& outcome, std::chrono::nano
   latency_count_.fetch_add(1, std::memory_order_relaxed);
 
   if (outcome.internal_error) internal_errors_.fetch_add(1, std::memory_order_relaxed);
+  if (!outcome.not_checked.empty()) {
+    std::size_t i = 0;
+    while (i + 1 < kNotCheckedReasons.size() && kNotCheckedReasons[i] != outcome.not_checked) ++i;
+    not_checked_[i].fetch_add(1, std::memory_order_relaxed);
+  }
   if (!outcome.parsed) {
     invalid_reviews_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -151,6 +159,14 @@ std::string Metrics::render() const {
   header(out, "wirecheck_admission_internal_errors_total", "counter",
          "Internal errors while evaluating (answered fail-open or fail-closed).");
   out += "wirecheck_admission_internal_errors_total " + load(internal_errors_) + "\n";
+
+  header(out, "wirecheck_admission_not_checked_total", "counter",
+         "Objects answered without being checked (fail-open or fail-closed), by reason.");
+  for (std::size_t i = 0; i < kNotCheckedReasons.size(); ++i) {
+    out += "wirecheck_admission_not_checked_total{reason=\"";
+    out += kNotCheckedReasons[i];
+    out += "\"} " + load(not_checked_[i]) + "\n";
+  }
 
   TransportMetrics::render(out, "webhook", webhook_transport_, "ops", ops_transport_);
 

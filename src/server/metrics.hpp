@@ -80,6 +80,7 @@ class Metrics {
   Counter latency_count_{0};
   Counter invalid_reviews_{0};
   Counter internal_errors_{0};
+  std::array<Counter, 4> not_checked_{};  // kNotCheckedReasons (metrics.cpp)
   std::array<Counter, 9> rejected_{};  // 400 404 405 411 413 414 415 431 other
   TransportMetrics webhook_transport_;
   TransportMetrics ops_transport_;

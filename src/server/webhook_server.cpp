@@ -1,5 +1,6 @@
 #include "server/webhook_server.hpp"
 
+#include <malloc.h>
 #include <simdjson.h>
 
 #include <cctype>
@@ -141,14 +142,20 @@ void WebhookServer::respond(const HttpHead& head, std::string& body, HttpAnswer&
   const auto mode_path = mode_for_path(head.path());
   const Mode mode = mode_path && *mode_path ? **mode_path : options_.default_mode;
   metrics_.add_in_flight(1);
+  // Declared before the outcome, so this runs after the decoded object and
+  // findings are freed.
   struct Done {
     Metrics& metrics;
+    bool large;  // a body over kKeepPerThreadBytes
     ~Done() {
       metrics.add_in_flight(-1);
       // The thread's parser grew for a large review: give the memory back.
       core::release_large_thread_parser(kKeepPerThreadBytes);
+      // The decoded object of a large review was many small allocations:
+      // hand the pages they leave free back to the OS (glibc keeps them).
+      if (large) malloc_trim(0);
     }
-  } done{metrics_};
+  } done{metrics_, body.size() > kKeepPerThreadBytes};
 
   const auto start = std::chrono::steady_clock::now();
   admission::Outcome out;
@@ -187,9 +194,11 @@ void WebhookServer::respond(const HttpHead& head, std::string& body, HttpAnswer&
     line.str("decision", decision_label(out)).str("remote", head.remote());
   }
   line.real("duration_us", std::chrono::duration<double, std::micro>(own).count());
-  if (out.internal_error || !out.parsed) line.str("error", out.error);
+  if (!out.not_checked.empty()) line.str("notChecked", out.not_checked);
+  if (out.internal_error || !out.parsed || !out.not_checked.empty()) line.str("error", out.error);
   line.emit(out.internal_error ? spdlog::level::err
-                               : (out.parsed ? spdlog::level::info : spdlog::level::warn));
+                               : (out.parsed && out.not_checked.empty() ? spdlog::level::info
+                                                                        : spdlog::level::warn));
 }
 
 }  // namespace wirecheck::server

@@ -85,6 +85,30 @@ TEST_CASE("loopback: literal env values expand earlier ones and valueFrom hides 
   CHECK(vars[1] == std::pair<std::string, std::string>{"ADDR", "127.0.0.1:8080"});
 }
 
+TEST_CASE("loopback: self-doubling env values stop expanding at the budget and stay unresolved") {
+  // V0 is 1 KiB and each next value is "$(prev)$(prev)": fully expanded,
+  // V63 would be 2^63 KiB. Past 64 KiB of growth a reference stays as
+  // written, so the bind that uses it is "other", not a guess.
+  core::Container c;
+  c.env.push_back(literal("V0", std::string(1024, 'x')));
+  for (int i = 1; i < 64; ++i) {
+    c.env.push_back(literal("V" + std::to_string(i), "$(V" + std::to_string(i - 1) + ")$(V" + std::to_string(i - 1) + ")"));
+  }
+  const auto vars = rules::literal_env(c);
+  REQUIRE(vars.size() == 64);
+  std::size_t total = 0;
+  for (const auto& v : vars) total += v.second.size();
+  CHECK(total < 256 * 1024);
+  CHECK(vars[5].second == std::string(32 * 1024, 'x'));  // small expansions still happen
+  CHECK(vars[63].second == "$(V62)$(V62)");
+
+  c.args = {"--metrics-bind-address=$(V63):8080", "--health-probe-bind-address=127.0.0.1:8081"};
+  const auto binds = rules::find_binds(c, policy::Settings::defaults());
+  REQUIRE(binds.size() == 2);
+  CHECK(binds[0].kind == BindHost::kOther);
+  CHECK(binds[1].kind == BindHost::kLoopback);
+}
+
 TEST_CASE("loopback: hosts classify as loopback, all interfaces or other") {
   struct Case {
     const char* host;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support.hpp"
+#include "wide_pod.hpp"
 #include "wirecheck/settings.hpp"
 
 namespace wirecheck {
@@ -288,6 +289,48 @@ spec:
   CHECK_FALSE(contains(f[0].fix, "metrics"));
   CHECK_FALSE(contains(f[0].fix, "9090"));
   CHECK(contains(f[0].fix, "declare a containerPort named healthz in container app"));
+}
+
+}  // namespace wirecheck
+
+// ------------------------------------------------------------------ scale
+
+namespace wirecheck {
+
+using testing::wide_pod;
+
+TEST_CASE("probes: 16,384 containers probing a loopback port -> every finding, linear in the pod") {
+  // This took 67 s when each finding rescanned the pod for a fix
+  // (bench: BM_LoopbackProbes shows the per-container cost stays flat).
+  const core::Object o = wide_pod(16384);
+  const policy::Engine engine;
+  const policy::EmptyContext none;
+  const auto findings = engine.evaluate(o, nullptr, policy::Operation::kCreate, none);
+  // One finding per rule, listing every probe's path (the engine merges).
+  const auto loopback = of_rule(findings, kLoopback);
+  REQUIRE(loopback.size() == 1);
+  CHECK(loopback.front().paths.size() == 16384);
+  CHECK(loopback.front().path == "spec.template.spec.containers[0].readinessProbe.httpGet.port");
+  CHECK(contains(loopback.front().fix, "point it at 8081 (--health-probe-bind-address=:8081 in open)"));
+  const auto undeclared = of_rule(findings, kNotDeclared);
+  REQUIRE(undeclared.size() == 1);
+  CHECK(undeclared.front().paths.size() == 16384);
+  CHECK(contains(undeclared.front().fix, "declare a containerPort named health in container c0"));
+  const auto bypass = of_rule(findings, kBypass);
+  REQUIRE(bypass.size() == 1);
+  CHECK(contains(bypass.front().message, "proxy-9090 fronts 9090"));
+}
+
+TEST_CASE("probes: the fix names the proxy fronting the port when no health port exists") {
+  core::Object o = wide_pod(3);
+  auto& containers = std::get<core::PodTemplate>(o.spec).containers;
+  containers.pop_back();  // proxy-9090
+  containers.back().args = {"--metrics-bind-address=:9090"};  // "open" has no health port now
+  const auto f = of_rule(policy::Engine().evaluate(o, nullptr, policy::Operation::kCreate, policy::EmptyContext()),
+                         kLoopback);
+  REQUIRE(f.size() == 1);
+  CHECK(f.front().paths.size() == 3);
+  CHECK(contains(f.front().fix, "probe kube-rbac-proxy on 8443 (scheme: HTTPS, path allowed without auth)"));
 }
 
 }  // namespace wirecheck

@@ -390,7 +390,13 @@ TEST_CASE("abuse: header and request-line floods are refused with 431/414 and me
   std::printf("[abuse] header/request-line floods: %zu tried, %zu refused with 431/414, 0 held; RSS grew %ld MB (bound 64 MB); %s\n",
               tried, refused, grown_mb, probe.summary().c_str());
   CHECK(refused == tried);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine and adds shadow and redzones, so
+  // RSS says nothing about the server's own footprint there (289 MB seen);
+  // the figure is printed, the bound holds in the plain build (make test).
+#else
   CHECK(grown_mb < 64);
+#endif
   require_probe_all_answered(probe);
 }
 

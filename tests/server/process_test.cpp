@@ -28,8 +28,9 @@ struct Run {
   std::string output;
 };
 
-Run run_selftest(const std::string& url, const std::string& ca_file) {
-  const std::string cmd = std::string(WIRECHECK_BINARY) + " selftest --url " + url + " --ca-file " + ca_file + " 2>&1";
+Run run_selftest(const std::string& url, const std::string& ca_file, const std::string& extra = "") {
+  const std::string cmd =
+      std::string(WIRECHECK_BINARY) + " selftest --url " + url + " --ca-file " + ca_file + " " + extra + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;
@@ -104,6 +105,34 @@ TEST_CASE("process: selftest fails on a wrong host name and on an unreachable we
   const Run down = run_selftest("https://127.0.0.1:" + std::to_string(free_port()) + "/validate", ca);
   CHECK(down.code == 1);
   CHECK_THAT(down.output, Catch::Contains("reachable:   FAIL"));
+}
+
+TEST_CASE("process: selftest against a server requiring client certificates says so", "[server][process]") {
+  HarnessOptions options;
+  options.client_auth = true;
+  Harness harness(options);
+  const std::string url = "https://127.0.0.1:" + std::to_string(harness.port()) + "/validate";
+  const std::string ca = harness.dir().file("ca.crt");
+
+  const Run anonymous = run_selftest(url, ca);
+  INFO(anonymous.output);
+  CHECK(anonymous.code == 1);
+  CHECK_THAT(anonymous.output, Catch::Contains("client certificate required"));
+  CHECK_THAT(anonymous.output, !Catch::Contains("no HTTP response"));
+
+  auto stranger_ca = TestCert::ca("stranger CA");
+  stranger_ca->issue("intruder", 31, "", /*client=*/true)->write(harness.dir().path(), "intruder");
+  const Run intruder = run_selftest(url, ca, "--client-cert-file " + harness.dir().file("intruder.crt") +
+                                                 " --client-key-file " + harness.dir().file("intruder.key"));
+  INFO(intruder.output);
+  CHECK(intruder.code == 1);
+  CHECK_THAT(intruder.output, Catch::Contains("client certificate refused by the server"));
+
+  harness.ca().issue("kube-apiserver", 32, "", /*client=*/true)->write(harness.dir().path(), "apiserver");
+  const Run apiserver = run_selftest(url, ca, "--client-cert-file " + harness.dir().file("apiserver.crt") +
+                                                  " --client-key-file " + harness.dir().file("apiserver.key"));
+  INFO(apiserver.output);
+  CHECK(apiserver.code == 0);
 }
 
 TEST_CASE("process: SIGTERM fails readiness at once then drains without failed requests and exits 0", "[server][process]") {

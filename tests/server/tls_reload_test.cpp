@@ -106,6 +106,8 @@ TEST_CASE("tls: client certificates are required with a client CA and not withou
 
     auto anonymous = harness.client();
     CHECK_FALSE(review_ok(*anonymous));
+    CHECK(anonymous->failed_stage() == server::HttpsClient::Stage::kTls);
+    CHECK_THAT(anonymous->error(), Catch::StartsWith("client certificate required"));
 
     harness.ca().issue("kube-apiserver", 20, "", /*client=*/true)->write(harness.dir().path(), "apiserver");
     auto options_with_cert = harness.client_options();
@@ -121,6 +123,7 @@ TEST_CASE("tls: client certificates are required with a client CA and not withou
     intruder_options.client_key_file = harness.dir().file("intruder.key");
     server::HttpsClient intruder(intruder_options);
     CHECK_FALSE(review_ok(intruder));
+    CHECK_THAT(intruder.error(), Catch::StartsWith("client certificate refused by the server"));
   }
 }
 

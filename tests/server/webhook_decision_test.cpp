@@ -198,7 +198,8 @@ TEST_CASE("webhook: internal error -> fail-open allowed with a warning and the u
   const json a = post(*client, "/validate", servicemonitor_review(bad_endpoints(), "uid-err"));
   CHECK(a["response"]["uid"] == "uid-err");
   CHECK(a["response"]["allowed"] == true);
-  CHECK(has_warning(a["response"], "wirecheck: internal error"));
+  CHECK(has_warning(a["response"], "wirecheck: not checked: internal error while evaluating it (cache snapshot unavailable)"));
+  CHECK_THAT(harness.metrics().render(), Catch::Contains("wirecheck_admission_not_checked_total{reason=\"internal_error\"} 1"));
   CHECK_THAT(harness.metrics().render(), Catch::Contains("wirecheck_admission_internal_errors_total 1"));
   CHECK_THAT(harness.metrics().render(), Catch::Contains("decision=\"error\""));
 }
