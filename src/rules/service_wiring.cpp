@@ -404,7 +404,11 @@ std::string absent_component(const policy::Context& ctx, const Object& svc_obj, 
     for (const Object* o : ctx.list(Kind::kOther, svc_obj.ns())) in_ns.push_back(o);
     for (const Object* o : ctx.list_all(Kind::kOther)) everywhere.push_back(o);
   }
-  for (const auto& [key, value] : selector) {
+  for (const auto& kv : selector) {
+    // Named copies, not structured bindings: clang 14 (the fuzz build) cannot
+    // capture those in a lambda.
+    const std::string& key = kv.first;
+    const std::string& value = kv.second;
     const bool carried = std::any_of(in_ns.begin(), in_ns.end(), [&](const Object* o) { return carries(*o, key, value); });
     if (carried) continue;
     const bool mentioned =

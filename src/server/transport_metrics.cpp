@@ -35,7 +35,10 @@ void TransportMetrics::render(std::string& out, std::string_view name_a, const T
     out += ' ';
     out += type;
     out += '\n';
-    for (const auto& [name, m] : listeners) {
+    for (const auto& listener : listeners) {
+      // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+      const auto& name = listener.first;
+      const auto* m = listener.second;
       each(*m, [&](std::string_view extra_labels, std::int64_t value) {
         out += metric;
         out += "{listener=\"";
