@@ -1,5 +1,7 @@
 #include "server/transport_metrics.hpp"
 
+#include "server/metrics.hpp"
+
 namespace wirecheck::server {
 
 std::string_view deadline_name(Deadline d) {
@@ -26,15 +28,7 @@ void TransportMetrics::render(std::string& out, std::string_view name_a, const T
   const std::pair<std::string_view, const TransportMetrics*> listeners[] = {{name_a, &a}, {name_b, &b}};
   const auto block = [&](std::string_view metric, std::string_view type, std::string_view help,
                          auto&& each) {
-    out += "# HELP ";
-    out += metric;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += metric;
-    out += ' ';
-    out += type;
-    out += '\n';
+    metric_family(out, metric, type, help);
     for (const auto& listener : listeners) {
       // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
       const auto& name = listener.first;
