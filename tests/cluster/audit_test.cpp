@@ -124,7 +124,8 @@ TEST_CASE("audit: SARIF of cluster findings (no file) validates against the offi
   std::remove(file.c_str());
   INFO(v.out);
   CHECK(v.exit_code == 0);
-  for (const nlohmann::json& result : nlohmann::json::parse(sarif)["runs"][0]["results"]) {
+  const nlohmann::json parsed = nlohmann::json::parse(sarif);  // outlives the loop below
+  for (const nlohmann::json& result : parsed["runs"][0]["results"]) {
     const nlohmann::json& where = result["locations"][0];
     CHECK(!where.contains("physicalLocation"));
     CHECK(where["logicalLocations"][0]["fullyQualifiedName"].get<std::string>().find('/') != std::string::npos);
