@@ -23,6 +23,8 @@
 #include <variant>
 #include <vector>
 
+#include "wirecheck/string_map.hpp"
+
 namespace wirecheck::core {
 
 // Kinds wirecheck understands. Everything else decodes as kOther (still
@@ -66,11 +68,6 @@ bool is_namespaced(Kind kind);
 // Every kind that carries a pod template (safe to call during static
 // initialisation, where rules are registered).
 const std::vector<Kind>& workload_kinds();
-
-// Ordered list of key/value pairs (labels, annotations, matchLabels). Small
-// vectors beat maps for the handful of entries objects carry.
-using StringMap = std::vector<std::pair<std::string, std::string>>;
-const std::string* find_value(const StringMap& map, std::string_view key);
 
 struct ObjectRef {
   std::string api_version;
@@ -438,7 +435,7 @@ struct Object {
 
   const std::string& name() const { return meta.name; }
   const std::string& ns() const { return meta.ns; }
-  const std::string* annotation(std::string_view key) const {
+  FoundValue annotation(std::string_view key) const {
     return find_value(meta.annotations, key);
   }
 

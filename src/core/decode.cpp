@@ -134,14 +134,15 @@ IntOrString int_or_string(object o, std::string_view key) {
 }
 
 StringMap string_map(object o, std::string_view key) {
-  StringMap map;
   object m;
-  if (!object_field(o, key, m) || !admit(m.size())) return map;
+  if (!object_field(o, key, m) || !admit(m.size())) return {};
+  std::vector<StringMap::value_type> entries;  // views into the parsed document
+  entries.reserve(m.size());
   for (auto [k, v] : m) {
     std::string_view s;
-    if (v.get_string().get(s) == SUCCESS) map.emplace_back(std::string(k), std::string(s));
+    if (v.get_string().get(s) == SUCCESS) entries.emplace_back(k, s);
   }
-  return map;
+  return StringMap(entries);
 }
 
 std::vector<std::string> string_list(object o, std::string_view key, Cap cap = Cap::kEntries) {
@@ -542,16 +543,20 @@ CustomResource custom_resource(object root) {
   if (!object_field(root, "spec", spec)) return cr;
   // The first source that sets a key wins; a set keeps this linear in the
   // labels (each map may hold up to kDecodeLimits.entries of them).
-  std::unordered_set<std::string> seen;
-  auto merge = [&](const StringMap& labels) {
-    for (const auto& kv : labels) {
-      if (seen.insert(kv.first).second) cr.pod_labels.push_back(kv);
+  std::unordered_set<std::string_view> seen;
+  std::vector<StringMap::value_type> merged;  // views into `sources`
+  std::vector<StringMap> sources;
+  sources.reserve(3);
+  auto merge = [&](StringMap labels) {
+    for (const auto& kv : sources.emplace_back(std::move(labels))) {
+      if (seen.insert(kv.first).second) merged.push_back(kv);
     }
   };
   object m, tmpl;
   if (object_field(spec, "podMetadata", m)) merge(string_map(m, "labels"));
   if (object_field(spec, "template", tmpl) && object_field(tmpl, "metadata", m)) merge(string_map(m, "labels"));
   merge(string_map(spec, "labels"));
+  cr.pod_labels = StringMap(merged);
   return cr;
 }
 

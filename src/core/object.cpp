@@ -95,13 +95,6 @@ bool is_namespaced(Kind kind) {
   }
 }
 
-const std::string* find_value(const StringMap& map, std::string_view key) {
-  for (const auto& [k, v] : map) {
-    if (k == key) return &v;
-  }
-  return nullptr;
-}
-
 std::string IntOrString::to_string() const {
   if (!set) return "";
   return is_int ? std::to_string(num) : str;
@@ -109,21 +102,19 @@ std::string IntOrString::to_string() const {
 
 bool LabelSelector::matches(const StringMap& labels) const {
   for (const auto& [key, value] : match_labels) {
-    const std::string* have = find_value(labels, key);
-    if (have == nullptr || *have != value) return false;
+    if (find_value(labels, key) != value) return false;
   }
   for (const LabelSelectorRequirement& req : match_expressions) {
-    const std::string* have = find_value(labels, req.key);
-    const bool listed =
-        have != nullptr && std::find(req.values.begin(), req.values.end(), *have) != req.values.end();
+    const FoundValue have = find_value(labels, req.key);
+    const bool listed = have && std::find(req.values.begin(), req.values.end(), *have) != req.values.end();
     if (req.op == "In") {
       if (!listed) return false;
     } else if (req.op == "NotIn") {
       if (listed) return false;
     } else if (req.op == "Exists") {
-      if (have == nullptr) return false;
+      if (!have) return false;
     } else if (req.op == "DoesNotExist") {
-      if (have != nullptr) return false;
+      if (have) return false;
     } else {
       return false;
     }

@@ -55,11 +55,11 @@ Finding merged_finding(const RuleSpec& spec, std::optional<Severity> severity_ov
   f.message = std::move(raw.message);
   f.fix = std::move(raw.fix);
   f.source = object.source;
-  const std::string* reason = object.annotation(exemption_key(spec.id));
-  if (reason != nullptr && !reason->empty()) {
+  const core::FoundValue reason = object.annotation(exemption_key(spec.id));
+  if (reason && !reason->empty()) {
     f.exempted = true;
     f.exemption_reason = *reason;
-  } else if (reason != nullptr) {
+  } else if (reason) {
     f.message += " (annotation " + exemption_key(spec.id) +
                  " has an empty reason, so it does not exempt: give a reason)";
   }
