@@ -28,7 +28,7 @@ TEST_CASE("decode: a Deployment's template, containers, ports, env and probes") 
   REQUIRE(r.ok());
   const Object& o = r.value();
   CHECK(o.kind == Kind::kDeployment);
-  CHECK(o.group == "apps");
+  CHECK(o.group() == "apps");
   CHECK(o.ref.ns == "demo");
   CHECK(*o.annotation("ignore.wirecheck.dev/x") == "because");
   const PodTemplate* t = o.pod_template();

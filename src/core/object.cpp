@@ -95,6 +95,18 @@ bool is_namespaced(Kind kind) {
   }
 }
 
+std::string_view Object::group() const {
+  const std::string_view api_version = ref.api_version;
+  const std::size_t slash = api_version.find('/');
+  return slash == std::string_view::npos ? std::string_view() : api_version.substr(0, slash);
+}
+
+const SourceLocation& Object::source() const {
+  static const SourceLocation kNowhere;
+  const SourceLocation* where = source_.get();
+  return where != nullptr ? *where : kNowhere;
+}
+
 std::string IntOrString::to_string() const {
   if (!set) return "";
   return is_int ? std::to_string(num) : str;

@@ -54,7 +54,7 @@ Finding merged_finding(const RuleSpec& spec, std::optional<Severity> severity_ov
   f.path = std::move(raw.path);
   f.message = std::move(raw.message);
   f.fix = std::move(raw.fix);
-  f.source = object.source;
+  f.source = object.source();
   const core::FoundValue reason = object.annotation(exemption_key(spec.id));
   if (reason && !reason->empty()) {
     f.exempted = true;
@@ -108,7 +108,7 @@ std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Ob
   f.path = e.not_checked->path;
   f.message = e.not_checked->message;
   f.fix = "split the object, or remove the unused entries";
-  f.source = object.source;
+  f.source = object.source();
   return {std::move(f)};
 }
 
