@@ -5,6 +5,7 @@
 #include <vector>
 
 using wirecheck::core::find_value;
+using wirecheck::core::StringList;
 using wirecheck::core::StringMap;
 
 TEST_CASE("string map: keeps entries in insertion order, empty keys and values included", "[string_map]") {
@@ -41,4 +42,20 @@ TEST_CASE("string map: copies are deep and compare by content", "[string_map]") 
   CHECK(a.empty());
   CHECK(a.begin() == a.end());
   CHECK(a == StringMap{});
+}
+
+TEST_CASE("string list: keeps strings in order and converts from a vector of strings", "[string_map]") {
+  StringList args = std::vector<std::string>{"--metrics-bind-address=127.0.0.1:8080", "", "9090"};
+  REQUIRE(args.size() == 3);
+  CHECK(args.front() == "--metrics-bind-address=127.0.0.1:8080");
+  CHECK(args[1].empty());
+  CHECK(args.back() == "9090");
+  std::vector<std::string> seen(args.begin(), args.end());
+  CHECK(seen == std::vector<std::string>{"--metrics-bind-address=127.0.0.1:8080", "", "9090"});
+  StringList copy = args;
+  copy.push_back("--v=2");
+  CHECK(args.size() == 3);
+  CHECK(copy.back() == "--v=2");
+  CHECK_FALSE(copy == args);
+  CHECK(StringList{} == StringList(std::vector<std::string>{}));
 }

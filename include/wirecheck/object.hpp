@@ -23,6 +23,7 @@
 #include <variant>
 #include <vector>
 
+#include "wirecheck/string_list.hpp"
 #include "wirecheck/string_map.hpp"
 
 namespace wirecheck::core {
@@ -139,8 +140,8 @@ struct Probe {
 
 struct Container {
   std::string name;
-  std::vector<std::string> command;
-  std::vector<std::string> args;
+  StringList command;
+  StringList args;
   std::vector<EnvVar> env;
   std::vector<ContainerPort> ports;
   Probe liveness;

@@ -1,11 +1,11 @@
 // StringMap: the ordered key/value pairs of labels, annotations, a Service's
 // selector and matchLabels. Objects carry a handful of entries, so a linear
 // scan beats any map; what costs is memory, since the cluster cache holds
-// tens of thousands of objects with four such maps each. Every key and value
-// therefore lives in one heap block (their end offsets, then their
-// characters): 16 bytes in the object plus one allocation, where a vector of
-// string pairs costs 64 bytes an entry plus an allocation for every key past
-// 15 characters (every `app.kubernetes.io/...` key).
+// tens of thousands of objects with up to four such maps each. The keys and
+// values are one StringList (string_list.hpp): 16 bytes in the object plus
+// one allocation, where a vector of string pairs costs 64 bytes an entry plus
+// an allocation for every key past 15 characters (every
+// `app.kubernetes.io/...` key).
 //
 // Reading yields string_view pairs, in insertion order:
 //   for (const auto& [key, value] : object.meta.labels) ...
@@ -17,14 +17,13 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <initializer_list>
-#include <iterator>
-#include <memory>
 #include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "wirecheck/string_list.hpp"
 
 namespace wirecheck::core {
 
@@ -32,52 +31,20 @@ class StringMap {
  public:
   using value_type = std::pair<std::string_view, std::string_view>;
 
-  class const_iterator {
-   public:
-    using iterator_concept = std::forward_iterator_tag;
-    using iterator_category = std::input_iterator_tag;  // yields values, not references
-    using value_type = StringMap::value_type;
-    using difference_type = std::ptrdiff_t;
-    using reference = value_type;
-    using pointer = void;
-
-    const_iterator() = default;
-    value_type operator*() const { return (*map_)[index_]; }
-    const_iterator& operator++() {
-      ++index_;
-      return *this;
-    }
-    const_iterator operator++(int) {
-      const_iterator before = *this;
-      ++index_;
-      return before;
-    }
-    bool operator==(const const_iterator& other) const { return index_ == other.index_; }
-
-   private:
-    friend class StringMap;
-    const_iterator(const StringMap* map, std::size_t index) : map_(map), index_(index) {}
-    const StringMap* map_ = nullptr;
-    std::size_t index_ = 0;
-  };
+  using const_iterator = IndexIterator<StringMap, value_type>;
   using iterator = const_iterator;
 
   StringMap() = default;
-  StringMap(std::initializer_list<value_type> entries) { assign(entries.begin(), entries.size()); }
-  explicit StringMap(const std::vector<value_type>& entries) { assign(entries.data(), entries.size()); }
-  StringMap(const StringMap& other);
-  StringMap& operator=(const StringMap& other);
-  StringMap(StringMap&&) noexcept = default;
-  StringMap& operator=(StringMap&&) noexcept = default;
-  ~StringMap() = default;
+  StringMap(std::initializer_list<value_type> entries) : entries_(flatten(entries.begin(), entries.size())) {}
+  explicit StringMap(const std::vector<value_type>& entries) : entries_(flatten(entries.data(), entries.size())) {}
 
-  std::size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
+  std::size_t size() const { return entries_.size() / 2; }
+  bool empty() const { return entries_.empty(); }
   // Entry `i` (i < size()).
-  value_type operator[](std::size_t i) const;
+  value_type operator[](std::size_t i) const { return {entries_[2 * i], entries_[2 * i + 1]}; }
   value_type front() const { return (*this)[0]; }
   const_iterator begin() const { return {this, 0}; }
-  const_iterator end() const { return {this, size_}; }
+  const_iterator end() const { return {this, size()}; }
 
   // Appends an entry (no check for an existing key, as with a vector).
   void emplace_back(std::string_view key, std::string_view value);
@@ -90,24 +57,15 @@ class StringMap {
     for (const value_type& entry : *this) {
       if (!remove(entry)) kept.push_back(entry);
     }
-    if (kept.size() != size_) *this = StringMap(kept);
+    if (kept.size() != size()) *this = StringMap(kept);
   }
 
-  friend bool operator==(const StringMap& a, const StringMap& b);
+  friend bool operator==(const StringMap& a, const StringMap& b) = default;
 
  private:
-  // Builds the block from `n` entries (which may view this map's block).
-  void assign(const value_type* entries, std::size_t n);
-  std::uint32_t end_offset(std::size_t i) const;
-  const char* chars() const { return data_.get() + kOffsetBytes * 2 * size_; }
+  static StringList flatten(const value_type* entries, std::size_t n);
 
-  static constexpr std::size_t kOffsetBytes = sizeof(std::uint32_t);
-
-  // 2 * size_ end offsets (key i ends at offset 2i, its value at 2i + 1,
-  // relative to the characters), then the characters; null when empty.
-  std::unique_ptr<char[]> data_;
-  std::uint32_t size_ = 0;
-  std::uint32_t chars_ = 0;  // characters of all keys and values
+  StringList entries_;  // key 0, value 0, key 1, value 1, ...
 };
 
 // A value looked up in a StringMap: empty when the key is absent. It compares

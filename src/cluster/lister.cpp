@@ -33,8 +33,6 @@ bool controlled_by_cached_workload(element item) {
 }
 
 void shrink(core::Container& c) {
-  c.command.shrink_to_fit();
-  c.args.shrink_to_fit();
   // env only feeds `$(VAR)` expansion of the command line; without a
   // reference it is the largest part of a container and says nothing.
   if (!c.command_references_env()) c.env.clear();

@@ -170,7 +170,7 @@ const ContainerPort* Container::port_numbered(std::int64_t number) const {
 }
 
 bool Container::command_references_env() const {
-  const auto has_ref = [](const std::string& s) { return s.find("$(") != std::string::npos; };
+  const auto has_ref = [](std::string_view s) { return s.find("$(") != std::string_view::npos; };
   return std::any_of(command.begin(), command.end(), has_ref) || std::any_of(args.begin(), args.end(), has_ref);
 }
 
