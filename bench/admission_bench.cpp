@@ -88,7 +88,7 @@ void BM_DecodeObject(benchmark::State& state, const std::string& name) {
       return;
     }
     core::Object o = core::decode_element(root["request"]["object"].value_unsafe());
-    benchmark::DoNotOptimize(o.meta.name.data());
+    benchmark::DoNotOptimize(o.name().data());
   }
 }
 

@@ -28,7 +28,7 @@ TEST_CASE("decode: a Deployment's template, containers, ports, env and probes") 
   REQUIRE(r.ok());
   const Object& o = r.value();
   CHECK(o.kind == Kind::kDeployment);
-  CHECK(o.group == "apps");
+  CHECK(o.group() == "apps");
   CHECK(o.ref.ns == "demo");
   CHECK(*o.annotation("ignore.wirecheck.dev/x") == "because");
   const PodTemplate* t = o.pod_template();
@@ -43,7 +43,7 @@ TEST_CASE("decode: a Deployment's template, containers, ports, env and probes") 
   CHECK(t->init_containers[1].init);
   CHECK(t->container_path(t->init_containers[0]) == "spec.template.spec.initContainers[0]");
   const Container& app = t->containers[0];
-  CHECK(app.args == std::vector<std::string>{"--listen=127.0.0.1:8080", "9090"});
+  CHECK(app.args == StringList{"--listen=127.0.0.1:8080", "9090"});
   REQUIRE(app.env.size() == 2);
   CHECK(app.env[0].has_value);
   CHECK_FALSE(app.env[1].has_value);

@@ -30,12 +30,12 @@ metadata: {name: c}
   REQUIRE(set.errors.empty());
   REQUIRE(set.objects.size() == 3);
   CHECK(set.objects[0].name() == "a");
-  CHECK(set.objects[0].source.file == "multi.yaml");
-  CHECK(set.objects[0].source.line == 2);
-  CHECK(set.objects[1].source.line == 8);
+  CHECK(set.objects[0].source().file == "multi.yaml");
+  CHECK(set.objects[0].source().line == 2);
+  CHECK(set.objects[1].source().line == 8);
   CHECK(set.objects[1].kind == Kind::kDeployment);
   CHECK(set.objects[2].name() == "c");
-  CHECK(set.objects[2].source.line == 14);
+  CHECK(set.objects[2].source().line == 14);
 }
 
 TEST_CASE("manifest: a broken document is reported with its line and the others still load") {
@@ -60,7 +60,7 @@ metadata: {name: no-kind}
   REQUIRE(set.objects.size() == 2);
   CHECK(set.objects[0].name() == "first");
   CHECK(set.objects[1].name() == "third");
-  CHECK(set.objects[1].source.line == 9);
+  CHECK(set.objects[1].source().line == 9);
   REQUIRE(set.errors.size() == 3);
   CHECK(set.errors[0].file == "broken.yaml");
   CHECK(set.errors[0].line >= 5);
@@ -86,8 +86,8 @@ items:
               "list.yaml", set);
   REQUIRE(set.errors.empty());
   REQUIRE(set.objects.size() == 2);
-  CHECK(set.objects[0].source.line == 4);
-  CHECK(set.objects[1].source.line == 7);
+  CHECK(set.objects[0].source().line == 4);
+  CHECK(set.objects[1].source().line == 7);
   ManifestSet services;
   load_stream(R"({"apiVersion":"v1","kind":"ServiceList","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"x"}}]})",
               "list.json", services);

@@ -20,8 +20,6 @@ inline core::Object wide_pod(std::size_t n, bool with_proxies = true) {
   core::Object o;
   o.kind = core::Kind::kDeployment;
   o.ref = {"apps/v1", "Deployment", "demo", "wide"};
-  o.meta.name = "wide";
-  o.meta.ns = "demo";
   core::PodTemplate t;
   t.spec_path = "spec.template.spec";
   const auto add = [&t](std::string name, std::vector<std::string> args) -> core::Container& {

@@ -42,7 +42,7 @@ Reading read(const std::string& text, bool libyaml) {
 std::string describe(const ManifestSet& set) {
   std::string s;
   for (const auto& o : set.objects) {
-    s += o.ref.kind + " " + o.ref.ns + "/" + o.ref.name + " line " + std::to_string(o.source.line) + "\n";
+    s += o.ref.kind + " " + o.ref.ns + "/" + o.ref.name + " line " + std::to_string(o.source().line) + "\n";
   }
   for (const auto& e : set.errors) s += "error line " + std::to_string(e.line) + ": " + e.message + "\n";
   for (const auto& e : set.skipped) s += "skipped line " + std::to_string(e.line) + ": " + e.message + "\n";

@@ -27,7 +27,7 @@ inline constexpr std::string_view kInjectCaFrom = "cert-manager.io/inject-ca-fro
 // The first injection annotation on the object, or nullptr.
 inline const std::string_view* ca_injection_annotation(const Object& o) {
   for (const std::string_view& key : kCaInjectionAnnotations) {
-    if (o.annotation(key) != nullptr) return &key;
+    if (o.annotation(key)) return &key;
   }
   return nullptr;
 }

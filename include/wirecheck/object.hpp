@@ -23,6 +23,9 @@
 #include <variant>
 #include <vector>
 
+#include "wirecheck/string_list.hpp"
+#include "wirecheck/string_map.hpp"
+
 namespace wirecheck::core {
 
 // Kinds wirecheck understands. Everything else decodes as kOther (still
@@ -67,21 +70,16 @@ bool is_namespaced(Kind kind);
 // initialisation, where rules are registered).
 const std::vector<Kind>& workload_kinds();
 
-// Ordered list of key/value pairs (labels, annotations, matchLabels). Small
-// vectors beat maps for the handful of entries objects carry.
-using StringMap = std::vector<std::pair<std::string, std::string>>;
-const std::string* find_value(const StringMap& map, std::string_view key);
-
+// An object's identity as written. Object holds it once: name() and ns()
+// read it.
 struct ObjectRef {
   std::string api_version;
   std::string kind;
   std::string ns;  // empty for cluster-scoped objects
-  std::string name;
+  std::string name;  // metadata.name, else metadata.generateName
 };
 
 struct Metadata {
-  std::string name;
-  std::string ns;
   StringMap labels;
   StringMap annotations;
 };
@@ -142,8 +140,8 @@ struct Probe {
 
 struct Container {
   std::string name;
-  std::vector<std::string> command;
-  std::vector<std::string> args;
+  StringList command;
+  StringList args;
   std::vector<EnvVar> env;
   std::vector<ContainerPort> ports;
   Probe liveness;
@@ -381,6 +379,28 @@ struct SourceLocation {
   int line = 0;
 };
 
+// A value most objects lack, held out of line so that it costs one pointer
+// where it is absent; copied with its owner.
+template <typename T>
+class Rare {
+ public:
+  Rare() = default;
+  Rare(const Rare& other) : value_(other.value_ ? std::make_unique<T>(*other.value_) : nullptr) {}
+  Rare& operator=(const Rare& other) {
+    if (this != &other) value_ = other.value_ ? std::make_unique<T>(*other.value_) : nullptr;
+    return *this;
+  }
+  Rare(Rare&&) noexcept = default;
+  Rare& operator=(Rare&&) noexcept = default;
+  ~Rare() = default;
+
+  const T* get() const { return value_.get(); }
+  void set(T value) { value_ = std::make_unique<T>(std::move(value)); }
+
+ private:
+  std::unique_ptr<T> value_;
+};
+
 // A spec held out of line: CRDs and APIServices are few but their specs are
 // the largest, and a variant is as big as its largest alternative, in every
 // Object (the cluster cache holds tens of thousands). Immutable, so copies
@@ -399,9 +419,9 @@ class Boxed {
 // an object past one is marked here instead of being decoded in full, and
 // the engine reports it as not checked rather than evaluating a partial view.
 struct OverLimit {
-  std::string_view what;   // "containers", "env entries", ... (static text); empty: within limits
-  std::size_t count = 0;   // entries of that kind the object carries (at least)
-  std::size_t limit = 0;
+  std::string_view what;     // "containers", "env entries", ... (static text); empty: within limits
+  std::uint32_t count = 0;   // entries of that kind the object carries (at least)
+  std::uint32_t limit = 0;
 
   explicit operator bool() const { return !what.empty(); }
 };
@@ -410,13 +430,14 @@ using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, Webhook
                           Boxed<CustomResourceDefinition>, Boxed<APIService>, Certificate, Role, RoleBinding,
                           CustomResource>;
 
+// One decoded object. The cluster cache holds tens of thousands of them, so
+// nothing is stored twice: the group, name and namespace are read from `ref`,
+// and the lint-only source location is held out of line.
 struct Object {
   Kind kind = Kind::kOther;
-  std::string group;    // API group from apiVersion ("" for core)
   ObjectRef ref;        // apiVersion, kind, namespace, name as written
   Metadata meta;
   Spec spec;
-  SourceLocation source;
   OverLimit over_limit;
 
   // Typed accessors; nullptr when the object is of another shape.
@@ -436,9 +457,14 @@ struct Object {
   // Objects of kind kOther from a custom API group (a dot in the group).
   const CustomResource* custom_resource() const { return std::get_if<CustomResource>(&spec); }
 
-  const std::string& name() const { return meta.name; }
-  const std::string& ns() const { return meta.ns; }
-  const std::string* annotation(std::string_view key) const {
+  const std::string& name() const { return ref.name; }
+  const std::string& ns() const { return ref.ns; }
+  // API group from apiVersion ("" for core).
+  std::string_view group() const;
+  // Where the object came from in lint input; no file and line 0 elsewhere.
+  const SourceLocation& source() const;
+  void set_source(SourceLocation where) { source_.set(std::move(where)); }
+  FoundValue annotation(std::string_view key) const {
     return find_value(meta.annotations, key);
   }
 
@@ -448,6 +474,8 @@ struct Object {
     const auto* boxed = std::get_if<Boxed<T>>(&spec);
     return boxed != nullptr ? &boxed->get() : nullptr;
   }
+
+  Rare<SourceLocation> source_;
 };
 
 }  // namespace wirecheck::core

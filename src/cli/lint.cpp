@@ -38,8 +38,7 @@ constexpr const char* kLintUsage =
 // use it (never "svc..svc").
 void default_namespaces(core::ManifestSet& set, const std::string& ns) {
   for (core::Object& o : set.objects) {
-    if (!o.meta.ns.empty() || !core::is_namespaced(o.kind)) continue;
-    o.meta.ns = ns;
+    if (!o.ns().empty() || !core::is_namespaced(o.kind)) continue;
     o.ref.ns = ns;
   }
 }

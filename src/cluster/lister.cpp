@@ -33,8 +33,6 @@ bool controlled_by_cached_workload(element item) {
 }
 
 void shrink(core::Container& c) {
-  c.command.shrink_to_fit();
-  c.args.shrink_to_fit();
   // env only feeds `$(VAR)` expansion of the command line; without a
   // reference it is the largest part of a container and says nothing.
   if (!c.command_references_env()) c.env.clear();
@@ -55,17 +53,11 @@ void compact(core::Object& object) {
                                  object.kind == core::Kind::kMutatingWebhookConfiguration ||
                                  object.kind == core::Kind::kCustomResourceDefinition ||
                                  object.kind == core::Kind::kAPIService;
-  annotations.erase(std::remove_if(annotations.begin(), annotations.end(),
-                                   [keeps_annotations](const auto& kv) {
-                                     if (kv.first == kLastApplied) return true;
-                                     return !keeps_annotations &&
-                                            !std::string_view(kv.first).starts_with(policy::kExemptionPrefix);
-                                   }),
-                    annotations.end());
-  annotations.shrink_to_fit();
-  object.meta.labels.shrink_to_fit();
+  annotations.erase_if([keeps_annotations](const auto& kv) {
+    if (kv.first == kLastApplied) return true;
+    return !keeps_annotations && !kv.first.starts_with(policy::kExemptionPrefix);
+  });
   if (auto* t = std::get_if<core::PodTemplate>(&object.spec)) {
-    t->labels.shrink_to_fit();
     for (auto* list : {&t->containers, &t->init_containers}) {
       list->shrink_to_fit();
       for (core::Container& c : *list) shrink(c);

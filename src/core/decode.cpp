@@ -5,8 +5,10 @@
 
 #include "core/decode_dom.hpp"
 
+#include <algorithm>
 #include <array>
 #include <iterator>
+#include <limits>
 #include <unordered_set>
 
 namespace wirecheck::core {
@@ -48,12 +50,16 @@ struct Tally {
 };
 thread_local Tally tally;
 
+std::uint32_t saturated_u32(std::size_t n) {
+  return static_cast<std::uint32_t>(std::min<std::size_t>(n, std::numeric_limits<std::uint32_t>::max()));
+}
+
 bool count_against(Cap cap, std::size_t n) {
   const CapInfo& info = kCaps[static_cast<std::size_t>(cap)];
   std::size_t& used = tally.used[static_cast<std::size_t>(cap)];
   used += n;
   if (used <= kDecodeLimits.*info.limit) return true;
-  tally.over = {info.what, used, kDecodeLimits.*info.limit};
+  tally.over = {info.what, saturated_u32(used), saturated_u32(kDecodeLimits.*info.limit)};
   return false;
 }
 
@@ -134,14 +140,15 @@ IntOrString int_or_string(object o, std::string_view key) {
 }
 
 StringMap string_map(object o, std::string_view key) {
-  StringMap map;
   object m;
-  if (!object_field(o, key, m) || !admit(m.size())) return map;
+  if (!object_field(o, key, m) || !admit(m.size())) return {};
+  std::vector<StringMap::value_type> entries;  // views into the parsed document
+  entries.reserve(m.size());
   for (auto [k, v] : m) {
     std::string_view s;
-    if (v.get_string().get(s) == SUCCESS) map.emplace_back(std::string(k), std::string(s));
+    if (v.get_string().get(s) == SUCCESS) entries.emplace_back(k, s);
   }
-  return map;
+  return StringMap(entries);
 }
 
 std::vector<std::string> string_list(object o, std::string_view key, Cap cap = Cap::kEntries) {
@@ -542,16 +549,20 @@ CustomResource custom_resource(object root) {
   if (!object_field(root, "spec", spec)) return cr;
   // The first source that sets a key wins; a set keeps this linear in the
   // labels (each map may hold up to kDecodeLimits.entries of them).
-  std::unordered_set<std::string> seen;
-  auto merge = [&](const StringMap& labels) {
-    for (const auto& kv : labels) {
-      if (seen.insert(kv.first).second) cr.pod_labels.push_back(kv);
+  std::unordered_set<std::string_view> seen;
+  std::vector<StringMap::value_type> merged;  // views into `sources`
+  std::vector<StringMap> sources;
+  sources.reserve(3);
+  auto merge = [&](StringMap labels) {
+    for (const auto& kv : sources.emplace_back(std::move(labels))) {
+      if (seen.insert(kv.first).second) merged.push_back(kv);
     }
   };
   object m, tmpl;
   if (object_field(spec, "podMetadata", m)) merge(string_map(m, "labels"));
   if (object_field(spec, "template", tmpl) && object_field(tmpl, "metadata", m)) merge(string_map(m, "labels"));
   merge(string_map(spec, "labels"));
+  cr.pod_labels = StringMap(merged);
   return cr;
 }
 
@@ -577,19 +588,15 @@ Object decode_within_limits(element e, std::string_view default_api_version, std
   obj.ref.kind = string_field(root, "kind");
   if (obj.ref.api_version.empty()) obj.ref.api_version = default_api_version;
   if (obj.ref.kind.empty()) obj.ref.kind = default_kind;
-  const auto slash = obj.ref.api_version.find('/');
-  obj.group = slash == std::string::npos ? "" : obj.ref.api_version.substr(0, slash);
   object meta;
   if (object_field(root, "metadata", meta)) {
-    obj.meta.name = string_field(meta, "name");
-    if (obj.meta.name.empty()) obj.meta.name = string_field(meta, "generateName");
-    obj.meta.ns = string_field(meta, "namespace");
+    obj.ref.name = string_field(meta, "name");
+    if (obj.ref.name.empty()) obj.ref.name = string_field(meta, "generateName");
+    obj.ref.ns = string_field(meta, "namespace");
     obj.meta.labels = string_map(meta, "labels");
     obj.meta.annotations = string_map(meta, "annotations");
   }
-  obj.ref.ns = obj.meta.ns;
-  obj.ref.name = obj.meta.name;
-  obj.kind = kind_from(obj.group, obj.ref.kind);
+  obj.kind = kind_from(obj.group(), obj.ref.kind);
 
   if (is_workload(obj.kind)) {
     obj.spec = pod_template(root, obj.kind, obj.meta);
@@ -629,7 +636,7 @@ Object decode_within_limits(element e, std::string_view default_api_version, std
       obj.spec = role_binding(root);
       break;
     default:  // kOther; workloads returned above
-      if (obj.group.find('.') != std::string::npos) obj.spec = custom_resource(root);
+      if (obj.group().find('.') != std::string_view::npos) obj.spec = custom_resource(root);
       break;
   }
   return obj;

@@ -117,7 +117,7 @@ void add_decoded(std::string_view text, const std::string& file, int line, Manif
     out.errors.push_back({file, line, decoded.error()});
     return;
   }
-  decoded->source = {file, line};
+  decoded->set_source({file, line});
   out.objects.push_back(std::move(decoded).value());
   if (out.keep_json) out.json.emplace_back(text);
 }

@@ -95,11 +95,16 @@ bool is_namespaced(Kind kind) {
   }
 }
 
-const std::string* find_value(const StringMap& map, std::string_view key) {
-  for (const auto& [k, v] : map) {
-    if (k == key) return &v;
-  }
-  return nullptr;
+std::string_view Object::group() const {
+  const std::string_view api_version = ref.api_version;
+  const std::size_t slash = api_version.find('/');
+  return slash == std::string_view::npos ? std::string_view() : api_version.substr(0, slash);
+}
+
+const SourceLocation& Object::source() const {
+  static const SourceLocation kNowhere;
+  const SourceLocation* where = source_.get();
+  return where != nullptr ? *where : kNowhere;
 }
 
 std::string IntOrString::to_string() const {
@@ -109,21 +114,19 @@ std::string IntOrString::to_string() const {
 
 bool LabelSelector::matches(const StringMap& labels) const {
   for (const auto& [key, value] : match_labels) {
-    const std::string* have = find_value(labels, key);
-    if (have == nullptr || *have != value) return false;
+    if (find_value(labels, key) != value) return false;
   }
   for (const LabelSelectorRequirement& req : match_expressions) {
-    const std::string* have = find_value(labels, req.key);
-    const bool listed =
-        have != nullptr && std::find(req.values.begin(), req.values.end(), *have) != req.values.end();
+    const FoundValue have = find_value(labels, req.key);
+    const bool listed = have && std::find(req.values.begin(), req.values.end(), *have) != req.values.end();
     if (req.op == "In") {
       if (!listed) return false;
     } else if (req.op == "NotIn") {
       if (listed) return false;
     } else if (req.op == "Exists") {
-      if (have == nullptr) return false;
+      if (!have) return false;
     } else if (req.op == "DoesNotExist") {
-      if (have != nullptr) return false;
+      if (have) return false;
     } else {
       return false;
     }
@@ -167,7 +170,7 @@ const ContainerPort* Container::port_numbered(std::int64_t number) const {
 }
 
 bool Container::command_references_env() const {
-  const auto has_ref = [](const std::string& s) { return s.find("$(") != std::string::npos; };
+  const auto has_ref = [](std::string_view s) { return s.find("$(") != std::string_view::npos; };
   return std::any_of(command.begin(), command.end(), has_ref) || std::any_of(args.begin(), args.end(), has_ref);
 }
 

@@ -29,10 +29,7 @@ std::vector<const core::Object*> Context::list_all_matching(core::Kind kind,
 std::vector<const core::Object*> Context::list_all_annotated(core::Kind kind, std::string_view key,
                                                              std::string_view value) const {
   std::vector<const core::Object*> out = list_all(kind);
-  std::erase_if(out, [&](const core::Object* o) {
-    const std::string* have = o->annotation(key);
-    return have == nullptr || *have != value;
-  });
+  std::erase_if(out, [&](const core::Object* o) { return o->annotation(key) != value; });
   return out;
 }
 
@@ -95,8 +92,7 @@ bool namespace_in_view(const Context& ctx, std::string_view ns) {
 bool selector_contains(const core::StringMap& selector, const core::StringMap& labels) {
   if (selector.empty()) return false;
   for (const auto& [key, value] : selector) {
-    const std::string* have = core::find_value(labels, key);
-    if (have == nullptr || *have != value) return false;
+    if (core::find_value(labels, key) != value) return false;
   }
   return true;
 }

@@ -54,12 +54,12 @@ Finding merged_finding(const RuleSpec& spec, std::optional<Severity> severity_ov
   f.path = std::move(raw.path);
   f.message = std::move(raw.message);
   f.fix = std::move(raw.fix);
-  f.source = object.source;
-  const std::string* reason = object.annotation(exemption_key(spec.id));
-  if (reason != nullptr && !reason->empty()) {
+  f.source = object.source();
+  const core::FoundValue reason = object.annotation(exemption_key(spec.id));
+  if (reason && !reason->empty()) {
     f.exempted = true;
     f.exemption_reason = *reason;
-  } else if (reason != nullptr) {
+  } else if (reason) {
     f.message += " (annotation " + exemption_key(spec.id) +
                  " has an empty reason, so it does not exempt: give a reason)";
   }
@@ -108,7 +108,7 @@ std::vector<Finding> Engine::evaluate(const core::Object& object, const core::Ob
   f.path = e.not_checked->path;
   f.message = e.not_checked->message;
   f.fix = "split the object, or remove the unused entries";
-  f.source = object.source;
+  f.source = object.source();
   return {std::move(f)};
 }
 

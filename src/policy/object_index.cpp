@@ -105,8 +105,7 @@ std::vector<const core::Object*> ObjectIndex::list_all_annotated(core::Kind kind
   if (p == nullptr) return out;
   for (const Entry& e : *p) {
     // The index holds every pair; a repeated key answers with its first value.
-    const std::string* have = e.object->annotation(key);
-    if (have != nullptr && *have == value) out.push_back(e.object);
+    if (e.object->annotation(key) == value) out.push_back(e.object);
   }
   return out;
 }

@@ -329,7 +329,7 @@ std::string format_labels(const core::StringMap& labels) {
   std::string s;
   for (const auto& [k, v] : labels) {
     if (!s.empty()) s += ",";
-    s += k + "=" + v;
+    s.append(k).append("=").append(v);
   }
   return s;
 }
@@ -355,8 +355,7 @@ const Object* operator_resource_selected(const policy::Context& ctx, const Objec
     const core::CustomResource* cr = o->custom_resource();
     if (cr == nullptr || cr->pod_labels.empty()) continue;
     const bool covered = std::all_of(selector.begin(), selector.end(), [&](const auto& kv) {
-      const std::string* have = core::find_value(cr->pod_labels, kv.first);
-      return (have != nullptr && *have == kv.second) || kv.second == o->name();
+      return core::find_value(cr->pod_labels, kv.first) == kv.second || kv.second == o->name();
     });
     if (covered) return o;
   }
@@ -370,10 +369,7 @@ bool describes_components(core::Kind k) {
 }
 
 bool carries(const Object& o, const std::string& key, const std::string& value) {
-  auto has = [&](const core::StringMap& labels) {
-    const std::string* v = core::find_value(labels, key);
-    return v != nullptr && *v == value;
-  };
+  auto has = [&](const core::StringMap& labels) { return core::find_value(labels, key) == value; };
   if (has(o.meta.labels)) return true;
   if (const PodTemplate* t = o.pod_template(); t != nullptr && has(t->labels)) return true;
   if (const core::CustomResource* cr = o.custom_resource(); cr != nullptr && has(cr->pod_labels)) return true;
@@ -407,8 +403,8 @@ std::string absent_component(const policy::Context& ctx, const Object& svc_obj, 
   for (const auto& kv : selector) {
     // Named copies, not structured bindings: clang 14 (the fuzz build) cannot
     // capture those in a lambda.
-    const std::string& key = kv.first;
-    const std::string& value = kv.second;
+    const std::string key(kv.first);
+    const std::string value(kv.second);
     const bool carried = std::any_of(in_ns.begin(), in_ns.end(), [&](const Object* o) { return carries(*o, key, value); });
     if (carried) continue;
     const bool mentioned =

@@ -340,7 +340,7 @@ std::vector<std::string> available_port_names(const Context& ctx, const Object& 
 std::string describe_selector(const core::LabelSelector& selector) {
   if (selector.empty()) return "{} (everything)";
   std::vector<std::string> parts;
-  for (const auto& [key, value] : selector.match_labels) parts.push_back(key + "=" + value);
+  for (const auto& [key, value] : selector.match_labels) parts.push_back(std::string(key) + "=" + std::string(value));
   for (const core::LabelSelectorRequirement& req : selector.match_expressions) {
     if (req.op == "Exists") {
       parts.push_back(req.key);

@@ -68,7 +68,7 @@ cluster::ObjectSource source_of(const core::ManifestSet& set, std::vector<Kind> 
     for (const core::Object& o : set.objects) {
       if (o.kind != kind) continue;
       core::Object listed = o;
-      listed.source = {};  // objects from the API server come from no file
+      listed.set_source({});  // objects from the API server come from no file
       l.objects.push_back(std::make_shared<const core::Object>(std::move(listed)));
     }
     return l;

@@ -15,8 +15,8 @@ namespace {
 ObjectPtr service(const std::string& ns, const std::string& name, std::int64_t port = 80) {
   core::Object o;
   o.kind = Kind::kService;
-  o.meta.ns = ns;
-  o.meta.name = name;
+  o.ref.ns = ns;
+  o.ref.name = name;
   core::Service s;
   s.ports.push_back({"http", port, {}, "TCP", 0});
   o.spec = std::move(s);
