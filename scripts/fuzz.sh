@@ -32,7 +32,7 @@ seeds_for() {
     fuzz_manifest) echo "$HERE/tests/fixtures $HERE/examples $SHARED/corpus" ;;
     fuzz_ca_bundle) echo "$REGRESSIONS/ca_bundle $SEEDS/ca_bundle" ;;
     fuzz_settings) echo "$REGRESSIONS/settings $HERE/fuzz/seeds/settings" ;;
-    # fuzz_watch_event (cluster branch): echo "<dir of captured watch events>" ;;
+    fuzz_watch_event) echo "$REGRESSIONS/watch_event $HERE/fuzz/seeds/watch_event" ;;
     *) echo "" ;;
   esac
 }

@@ -43,6 +43,12 @@ Result<std::string> write_private_copy(const std::string& pem) {
 time_t seconds(std::chrono::milliseconds d) { return static_cast<time_t>(d.count() / 1000); }
 time_t micros(std::chrono::milliseconds d) { return static_cast<time_t>((d.count() % 1000) * 1000); }
 
+httplib::Headers request_headers(const std::string& authorization) {
+  httplib::Headers headers{{"Accept", "application/json"}};
+  if (!authorization.empty()) headers.emplace("Authorization", authorization);
+  return headers;
+}
+
 }  // namespace
 
 ApiClient::ApiClient(KubeConfig config, ApiClientOptions options)
@@ -98,19 +104,18 @@ core::Status ApiClient::ensure_client() {
   return core::ok_status();
 }
 
-core::Result<std::string> ApiClient::auth_header() {
+core::Result<std::string> ApiClient::prepare(std::chrono::milliseconds read_timeout) {
+  if (auto s = ensure_client(); !s) return Result<std::string>::failure(s.error());
   auto token = current_token(config_);
   if (!token) return token;
+  client_->set_read_timeout(seconds(read_timeout), micros(read_timeout));
   return token->empty() ? std::string() : "Bearer " + *token;
 }
 
 core::Result<ApiResponse> ApiClient::get(const std::string& path) {
-  if (auto s = ensure_client(); !s) return Result<ApiResponse>::failure(s.error());
-  auto auth = auth_header();
+  auto auth = prepare(options_.read_timeout);
   if (!auth) return Result<ApiResponse>::failure(auth.error());
-  httplib::Headers headers{{"Accept", "application/json"}};
-  if (!auth->empty()) headers.emplace("Authorization", *auth);
-  client_->set_read_timeout(seconds(options_.read_timeout), micros(options_.read_timeout));
+  const httplib::Headers headers = request_headers(*auth);
   auto res = client_->Get(config_.base_path + path, headers);
   if (!res) {
     return Result<ApiResponse>::failure("GET " + path + ": " + httplib::to_string(res.error()));
@@ -120,12 +125,9 @@ core::Result<ApiResponse> ApiClient::get(const std::string& path) {
 
 core::Result<ApiResponse> ApiClient::send(const std::string& method, const std::string& path,
                                           const std::string& body, const std::string& content_type) {
-  if (auto s = ensure_client(); !s) return Result<ApiResponse>::failure(s.error());
-  auto auth = auth_header();
+  auto auth = prepare(options_.read_timeout);
   if (!auth) return Result<ApiResponse>::failure(auth.error());
-  httplib::Headers headers{{"Accept", "application/json"}};
-  if (!auth->empty()) headers.emplace("Authorization", *auth);
-  client_->set_read_timeout(seconds(options_.read_timeout), micros(options_.read_timeout));
+  const httplib::Headers headers = request_headers(*auth);
   const std::string target = config_.base_path + path;
   httplib::Result res = method == "POST"  ? client_->Post(target, headers, body, content_type)
                         : method == "PUT" ? client_->Put(target, headers, body, content_type)
@@ -139,12 +141,9 @@ core::Result<ApiResponse> ApiClient::send(const std::string& method, const std::
 core::Result<int> ApiClient::stream(const std::string& path, std::chrono::milliseconds read_timeout,
                                     const std::function<bool(std::string_view)>& on_data,
                                     std::string* error_body) {
-  if (auto s = ensure_client(); !s) return Result<int>::failure(s.error());
-  auto auth = auth_header();
+  auto auth = prepare(read_timeout);
   if (!auth) return Result<int>::failure(auth.error());
-  httplib::Headers headers{{"Accept", "application/json"}};
-  if (!auth->empty()) headers.emplace("Authorization", *auth);
-  client_->set_read_timeout(seconds(read_timeout), micros(read_timeout));
+  const httplib::Headers headers = request_headers(*auth);
   int status = 0;
   bool stopped_by_caller = false;
   auto res = client_->Get(

@@ -69,7 +69,9 @@ class ApiClient {
 
  private:
   core::Status ensure_client();
-  core::Result<std::string> auth_header();
+  // Connects if needed, sets the read timeout, and gives the Authorization
+  // value ("" without a token; the token file is read again each time).
+  core::Result<std::string> prepare(std::chrono::milliseconds read_timeout);
 
   KubeConfig config_;
   ApiClientOptions options_;

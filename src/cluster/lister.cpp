@@ -67,6 +67,11 @@ void compact(core::Object& object) {
 
 }  // namespace
 
+std::string_view string_at(simdjson::simdjson_result<element> e, std::string_view key) {
+  element parent;
+  return e.get(parent) == SUCCESS ? string_at(parent, key) : std::string_view();
+}
+
 std::string_view string_at(element e, std::string_view key) {
   std::string_view s;
   return e[key].get_string().get(s) == SUCCESS ? s : std::string_view();

@@ -47,8 +47,11 @@ core::Result<KindList> list_kind(ApiClient& client, const WatchedKind& kind, con
 // whose template is checked on the owner; or not of `kind`.
 ObjectPtr cache_object(simdjson::dom::element item, core::Kind kind, std::string_view api_version);
 
-// The string at `key` of an object element; "" when absent or not a string.
+// The string at `key` of an object element; "" when absent or not a string,
+// or when `e` is itself an error (a missing parent: `string_at(o["metadata"],
+// "name")` is safe where converting `o["metadata"]` to an element throws).
 std::string_view string_at(simdjson::dom::element e, std::string_view key);
+std::string_view string_at(simdjson::simdjson_result<simdjson::dom::element> e, std::string_view key);
 // Percent-encodes everything but unreserved characters (query values).
 std::string url_escape(std::string_view s);
 

@@ -3,13 +3,11 @@
 #include <random>
 
 #include "cluster/lister.hpp"
+#include "cluster/watch_event.hpp"
 #include "core/decode_dom.hpp"
 
 namespace wirecheck::cluster {
 namespace {
-
-using simdjson::SUCCESS;
-using simdjson::dom::element;
 
 std::int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -139,8 +137,8 @@ bool Reflector::discover() {
   return true;
 }
 
-ObjectPtr Reflector::to_object(element item) const {
-  return cache_object(item, kind_.kind, kind_.group.empty() ? version_ : std::string(kind_.group) + "/" + version_);
+std::string Reflector::api_version() const {
+  return kind_.group.empty() ? version_ : std::string(kind_.group) + "/" + version_;
 }
 
 bool Reflector::list() {
@@ -215,47 +213,36 @@ Reflector::WatchEnd Reflector::watch() {
 }
 
 bool Reflector::apply_event(std::string_view line, WatchEnd& end) {
-  element event;
-  element object;
-  std::string_view type;
-  if (parser_.parse(line.data(), line.size()).get(event) != SUCCESS ||
-      event["type"].get_string().get(type) != SUCCESS || event["object"].get(object) != SUCCESS ||
-      !object.is_object()) {
-    stats_.malformed_events.fetch_add(1, std::memory_order_relaxed);
-    log(LogLevel::kWarn, "malformed watch event: restarting the watch", line.substr(0, 200));
-    return false;
+  using Result = WatchEventOutcome::Result;
+  const WatchEventOutcome event = apply_watch_event(parser_, line, kind_, api_version(), store_);
+  switch (event.result) {
+    case Result::kMalformed:
+      stats_.malformed_events.fetch_add(1, std::memory_order_relaxed);
+      log(LogLevel::kWarn, "malformed watch event: restarting the watch", line.substr(0, 200));
+      return false;
+    case Result::kUnknownType:
+      stats_.malformed_events.fetch_add(1, std::memory_order_relaxed);
+      log(LogLevel::kWarn, "unknown watch event type: restarting the watch", event.detail);
+      return false;
+    default:
+      break;
   }
   stats_.events.fetch_add(1, std::memory_order_relaxed);
   stats_.last_event_unix_ms.store(now_unix_ms(), std::memory_order_relaxed);
-  if (type == "ERROR") {
-    std::int64_t code = 0;
-    if (object["code"].get_int64().get(code) == SUCCESS && code == 410) {
+  switch (event.result) {
+    case Result::kExpired:
       end = WatchEnd::kExpired;
       return true;
-    }
-    log(LogLevel::kWarn, "watch error event: restarting the watch", string_at(object, "message"));
-    return false;
+    case Result::kError:
+      log(LogLevel::kWarn, "watch error event: restarting the watch", event.detail);
+      return false;
+    case Result::kApplied:
+      backoff_ = std::chrono::milliseconds(0);
+      break;
+    default:
+      break;
   }
-  const std::string_view rv = string_at(object["metadata"], "resourceVersion");
-  if (type == "BOOKMARK") {
-    if (!rv.empty()) resource_version_ = std::string(rv);
-    return true;
-  }
-  if (type == "ADDED" || type == "MODIFIED") {
-    if (ObjectPtr o = to_object(object)) {
-      store_.upsert(std::move(o));
-    } else {
-      store_.erase(kind_.kind, string_at(object["metadata"], "namespace"), string_at(object["metadata"], "name"));
-    }
-  } else if (type == "DELETED") {
-    store_.erase(kind_.kind, string_at(object["metadata"], "namespace"), string_at(object["metadata"], "name"));
-  } else {
-    stats_.malformed_events.fetch_add(1, std::memory_order_relaxed);
-    log(LogLevel::kWarn, "unknown watch event type: restarting the watch", type);
-    return false;
-  }
-  if (!rv.empty()) resource_version_ = std::string(rv);
-  backoff_ = std::chrono::milliseconds(0);
+  if (!event.resource_version.empty()) resource_version_ = event.resource_version;
   return true;
 }
 

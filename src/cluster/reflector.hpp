@@ -82,7 +82,8 @@ class Reflector {
   WatchEnd watch();
   // Applies one event line; false when it is malformed (the watch restarts).
   bool apply_event(std::string_view line, WatchEnd& end);
-  ObjectPtr to_object(simdjson::dom::element item) const;
+  // "v1", "apps/v1", "monitoring.coreos.com/v1": what cached objects carry.
+  std::string api_version() const;
   // Waits `d` or until stop(); false when stopping.
   bool sleep_for(std::chrono::milliseconds d);
   std::chrono::milliseconds next_backoff();

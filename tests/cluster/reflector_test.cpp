@@ -178,6 +178,18 @@ TEST_CASE("reflector: a malformed event restarts the watch and is counted, the c
   CHECK(c.find("a", "one") != nullptr);
 }
 
+TEST_CASE("reflector: an event whose object has no metadata restarts the watch (it used to end the process)",
+          "[cluster][reflector]") {
+  ServiceCache c(std::vector<json>{service_item("a", "one", "https")}, "5");
+  c.start();
+  REQUIRE(eventually([&] { return c.synced(); }));
+  c.api.send(kServices, R"({"type":"DELETED","object":{"kind":"Service"}})");
+  CHECK(eventually([&] { return c.metrics().find("wirecheck_cluster_malformed_events_total{kind=\"Service\"} 1") != std::string::npos; }));
+  c.api.send_event(kServices, "ADDED", service_item("a", "after", "https", "6"));
+  CHECK(c.has("a", "after"));
+  CHECK(c.find("a", "one") != nullptr);
+}
+
 TEST_CASE("reflector: a slow LIST times out and is retried, readiness waits for it", "[cluster][reflector]") {
   ServiceCache c(std::vector<json>{service_item("a", "one", "https")});
   c.api.set_list_delay(std::chrono::milliseconds(1500));  // read timeout is 500 ms
