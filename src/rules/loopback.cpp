@@ -417,6 +417,10 @@ const ContainerBind* PodBinds::all_interfaces(std::int64_t port,
   return at(port, &By::all_other);
 }
 
+const PodBinds& pod_binds(const policy::RuleInput& in, const core::PodTemplate& pod) {
+  return in.memo.get<PodBinds>(&pod, [&] { return PodBinds(pod, in.settings); });
+}
+
 std::string rebind_all_interfaces(const Bind& bind) {
   if (bind.pair) return bind.flag + "=0.0.0.0";
   return bind.flag + "=:" + std::to_string(bind.port);

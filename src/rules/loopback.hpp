@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "wirecheck/object.hpp"
+#include "wirecheck/rule.hpp"
 #include "wirecheck/settings.hpp"
 
 namespace wirecheck::rules {
@@ -126,6 +127,12 @@ class PodBinds {
   std::vector<ContainerBind> binds_;
   std::unordered_map<std::int64_t, By> by_port_;
 };
+
+// The binds of `pod` (a pod template of the object under evaluation), built
+// by the first rule of this evaluation that asks and shared with the others
+// (several rules reason about the same binds; building them is most of their
+// cost on a Deployment).
+const PodBinds& pod_binds(const policy::RuleInput& in, const core::PodTemplate& pod);
 
 // The argument that rebinds `bind` on all interfaces ("--host=0.0.0.0",
 // "--metrics-bind-address=:8080") or on loopback ("--host=127.0.0.1",

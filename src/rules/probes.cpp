@@ -157,7 +157,7 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
   if (t == nullptr) return;
   const auto probes = port_probes(*t);
   if (probes.empty()) return;
-  const PodBinds binds(*t, in.settings);
+  const PodBinds& binds = pod_binds(in, *t);
   if (binds.all().empty()) return;
   std::optional<Alternatives> alternatives;
   for (const ProbeRef& p : probes) {
@@ -213,7 +213,6 @@ struct Declarations {
 void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
-  std::optional<PodBinds> binds;
   std::optional<Declarations> declarations;
   for (const ProbeRef& p : port_probes(*t)) {
     const core::IntOrString& port = p.probe->port;
@@ -222,10 +221,7 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
 
     // Where the name is declared after all, or which port the container
     // serves health on, gives the number for the fix.
-    if (!declarations) {
-      binds.emplace(*t, in.settings);
-      declarations.emplace(*t, *binds);
-    }
+    if (!declarations) declarations.emplace(*t, pod_binds(in, *t));
     const Container* elsewhere = nullptr;
     std::optional<std::int64_t> number;
     // The probed container does not declare the name: a declarer is another.
@@ -281,13 +277,11 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
 void check_rbac_proxy_bypass(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
-  std::optional<PodBinds> binds;
   for (const auto* list : {&t->containers, &t->init_containers}) {
     for (const Container& proxy : *list) {
       for (const Upstream& u : find_upstreams(proxy)) {
         if (u.kind != BindHost::kLoopback) continue;
-        if (!binds) binds.emplace(*t, in.settings);
-        const ContainerBind* open = binds->all_interfaces(u.port, &proxy);
+        const ContainerBind* open = pod_binds(in, *t).all_interfaces(u.port, &proxy);
         if (open == nullptr) continue;
         const std::string port = std::to_string(u.port);
         const std::string how = open->bind.kind == BindHost::kDefault
