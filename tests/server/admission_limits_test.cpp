@@ -213,3 +213,23 @@ TEST_CASE("log: client-supplied fields are cut to a bounded length, the line sta
   CHECK(parsed["rules"].size() == server::kMaxLogListItems + 1);
   CHECK(parsed["rules"].back() == "+16352 more");
 }
+
+TEST_CASE("log: the line is written as built (braces are text) and numbers as printf's %.6g", "[admission][limits]") {
+  std::ostringstream sink_text;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(sink_text);
+  auto logger = std::make_shared<spdlog::logger>("capture", sink);
+  logger->set_pattern(R"({"msg":%v})");
+  const auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+  server::LogLine("admission decision")
+      .str("name", "a{}b{0}\"c\\\n\x01\xff")
+      .real("small", 51.0)
+      .real("fraction", 12.3456789)
+      .real("big", 1234567.0)
+      .emit(spdlog::level::info);
+  spdlog::set_default_logger(previous);
+  const std::string line = sink_text.str();
+  CHECK_THAT(line, Catch::Contains(R"("name":"a{}b{0}\"c\\\n\u0001)" "\xEF\xBF\xBD\""));
+  CHECK_THAT(line, Catch::Contains(R"("small":51,"fraction":12.3457,"big":1.23457e+06)"));
+  CHECK(json::parse(line)["name"] == "a{}b{0}\"c\\\n\x01\xEF\xBF\xBD");
+}
