@@ -29,7 +29,49 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
-using Request = http::request<http::string_body>;
+
+// http::string_body for reading requests, but appending each buffer: Beast's
+// string_body reader resizes the string (zero-filling every new byte) and
+// then copies over it, a memset of the whole body per request (callgrind:
+// 210 K instructions for a 200 KB review). The string is reserved to the
+// Content-Length beforehand, so appending does not reallocate.
+struct RequestBody {
+  using value_type = std::string;
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
+      ec = {};
+      if (!length) return;
+      if (*length > body_.max_size()) {
+        ec = http::error::buffer_overflow;
+        return;
+      }
+      body_.reserve(static_cast<std::size_t>(*length));
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
+      const std::size_t extra = beast::buffer_bytes(buffers);
+      if (extra > body_.max_size() - body_.size()) {
+        ec = http::error::buffer_overflow;
+        return 0;
+      }
+      ec = {};
+      for (const auto b : beast::buffers_range_ref(buffers)) body_.append(static_cast<const char*>(b.data()), b.size());
+      return extra;
+    }
+
+    void finish(boost::system::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+using Request = http::request<RequestBody>;
 // Every I/O object runs on the listener's one io_context, so its executor
 // type is named instead of Asio's default type-erased any_io_executor: the
 // executor that every pending operation and completion handler copies is
@@ -572,7 +614,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   Timer timer_;                    // the head deadline while waiting for the first byte
   std::optional<Stream> stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<RequestBody>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
   std::optional<http::response<http::string_body>> res_;
   BeastHead head_;
