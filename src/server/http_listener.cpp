@@ -553,19 +553,34 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void write_answer() {
-    res_.emplace();
-    res_->version(11);
-    res_->result(static_cast<unsigned>(answer_.status));
-    if (!answer_.content_type.empty()) res_->set(http::field::content_type, answer_.content_type);
-    for (const auto& [name, value] : answer_.headers) res_->set(name, value);
-    res_->body() = std::move(answer_.body);
     const bool client_keeps = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
     keep_alive_ = client_keeps && !answer_.close && !impl_.draining.load() && !impl_.stopping.load();
-    res_->keep_alive(keep_alive_);
-    res_->prepare_payload();
+    // The head and body in one buffer, written with one TLS record and one
+    // send: what Beast's serializer produced for this message, without its
+    // buffer-sequence adaptors and the copy that flattens them for TLS.
+    wire_.clear();
+    wire_.reserve(128 + answer_.body.size());
+    wire_ += "HTTP/1.1 ";
+    wire_ += std::to_string(answer_.status);
+    wire_ += ' ';
+    wire_ += sv(http::obsolete_reason(http::int_to_status(static_cast<unsigned>(answer_.status))));
+    wire_ += "\r\n";
+    const auto field = [this](std::string_view name, std::string_view value) {
+      wire_ += name;
+      wire_ += ": ";
+      wire_ += value;
+      wire_ += "\r\n";
+    };
+    if (!answer_.content_type.empty()) field("Content-Type", answer_.content_type);
+    for (const auto& [name, value] : answer_.headers) field(name, value);
+    field("Content-Length", std::to_string(answer_.body.size()));
+    if (!keep_alive_) field("Connection", "close");
+    wire_ += "\r\n";
+    wire_ += answer_.body;
+    answer_.body = std::string();
     set_phase(Phase::kWriting);
     lowest().expires_after(impl_.opt.write_timeout);
-    http::async_write(*stream_, *res_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+    asio::async_write(*stream_, asio::buffer(wire_), [self = this->shared_from_this()](const error_code& ec, std::size_t) {
       self->on_written(ec);
     });
   }
@@ -578,7 +593,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void on_written(const error_code& ec) {
-    res_.reset();
+    // A small buffer is kept for the next answer; a large one goes now.
+    if (wire_.capacity() > 4096) wire_ = std::string();
     end_request();
     if (parser_) parser_->get().body() = std::string();  // the memory goes with the budget
     give_back_body();
@@ -616,7 +632,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<RequestBody>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
-  std::optional<http::response<http::string_body>> res_;
+  std::string wire_;  // the answer being written
   BeastHead head_;
   HttpAnswer answer_;
   Clock::time_point accepted_{};
