@@ -338,20 +338,25 @@ std::optional<HostPort> parse_host_port(std::string_view value) {
   return HostPort{std::string(host), *port};
 }
 
-std::vector<Bind> find_binds(const core::Container& container, const policy::Settings& settings) {
-  const auto wanted = [&](std::string_view name) {
-    for (const std::string& f : settings.listen_flags) {
-      if (flag_name(f) == name) return true;
-    }
-    for (const policy::HostPortFlag& p : settings.host_port_flags) {
-      if (flag_name(p.host_flag) == name || flag_name(p.port_flag) == name) return true;
-    }
-    return false;
-  };
-  if (settings.listen_flags.empty() && settings.host_port_flags.empty()) return {};
-  const CommandLine line = command_line(container);
+namespace {
+
+// The flag names (normalised) whose values find_binds reads.
+std::vector<std::string_view> bind_flag_names(const policy::Settings& settings) {
+  std::vector<std::string_view> names;
+  for (const std::string& f : settings.listen_flags) names.push_back(flag_name(f));
+  for (const policy::HostPortFlag& p : settings.host_port_flags) {
+    names.push_back(flag_name(p.host_flag));
+    names.push_back(flag_name(p.port_flag));
+  }
+  return names;
+}
+
+std::vector<Bind> binds_of(const CommandLine& line, const policy::Settings& settings,
+                           const std::vector<std::string_view>& wanted) {
+  if (wanted.empty()) return {};
   const std::vector<Word>& words = line.words;
-  const std::vector<FlagValue> values = last_values(words, wanted);
+  const std::vector<FlagValue> values = last_values(
+      words, [&](std::string_view name) { return std::find(wanted.begin(), wanted.end(), name) != wanted.end(); });
   if (values.empty()) return {};
 
   std::vector<Bind> binds;
@@ -401,8 +406,7 @@ std::vector<Bind> find_binds(const core::Container& container, const policy::Set
   return binds;
 }
 
-std::vector<Upstream> find_upstreams(const core::Container& container) {
-  const CommandLine line = command_line(container);
+std::vector<Upstream> upstreams_of(const CommandLine& line) {
   const std::vector<FlagValue> values =
       last_values(line.words, [](std::string_view name) { return name == "upstream"; });
   std::vector<Upstream> out;
@@ -429,10 +433,22 @@ std::vector<Upstream> find_upstreams(const core::Container& container) {
   return out;
 }
 
+}  // namespace
+
+std::vector<Bind> find_binds(const core::Container& container, const policy::Settings& settings) {
+  return binds_of(command_line(container), settings, bind_flag_names(settings));
+}
+
+std::vector<Upstream> find_upstreams(const core::Container& container) { return upstreams_of(command_line(container)); }
+
 PodBinds::PodBinds(const core::PodTemplate& pod, const policy::Settings& settings) {
+  // One reading of each command line gives both its binds and its upstreams.
+  const std::vector<std::string_view> wanted = bind_flag_names(settings);
   for (const auto* list : {&pod.containers, &pod.init_containers}) {
     for (const core::Container& c : *list) {
-      for (Bind& b : find_binds(c, settings)) binds_.push_back({&c, std::move(b)});
+      const CommandLine line = command_line(c);
+      for (Bind& b : binds_of(line, settings, wanted)) binds_.push_back({&c, std::move(b)});
+      for (Upstream& u : upstreams_of(line)) upstreams_.push_back({&c, std::move(u)});
     }
   }
   // First matches in pod order, so that lookups answer what a scan of
