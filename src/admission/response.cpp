@@ -65,7 +65,8 @@ void append_json_string(std::string& out, std::string_view text) {
     // A run of printable ASCII other than '"' and '\\' is copied as is, in
     // one append: names, uids and messages are nearly all such bytes.
     const std::size_t run = i;
-    for (std::uint64_t w; i + 8 <= text.size(); i += 8) {
+    for (; i + 8 <= text.size(); i += 8) {
+      std::uint64_t w = 0;
       std::memcpy(&w, text.data() + i, 8);
       if (!all_plain(w)) break;
     }
