@@ -165,7 +165,7 @@ CommandLine command_line(const core::Container& container) {
   };
   CommandLine line;
   line.words.reserve(container.command.size() + container.args.size());
-  const auto add = [&](const std::vector<std::string>& texts, bool in_args) {
+  const auto add = [&](const auto& texts, bool in_args) {  // command or args
     for (std::size_t i = 0; i < texts.size(); ++i) {
       std::string_view text = texts[i];
       // Only a `$` can change a text ("$(VAR)", "$$").
