@@ -117,6 +117,11 @@ ec_row() {  # server pid url
 }
 ec_row nginx "$NGX_PID" "https://127.0.0.1:$EC_NGINX_PORT/validate"
 ec_row wirecheck "$EC_PID" "https://127.0.0.1:$EC_PORT/validate"
+# Done with the ECDSA pair: stop them now, so that their ports (EC_NGINX_PORT
+# and EC_PORT, by default PORT+2 and PORT+3) are free for the hostile-review
+# servers below, which listen on PORT+2 and OPS_PORT+2.
+kill "$NGX_PID" "$EC_PID" 2>/dev/null || true
+wait "$NGX_PID" "$EC_PID" 2>/dev/null || true
 
 echo
 echo "-- raw cells (compare.sh results.tsv; proc_us_req = server CPU per request) --"

@@ -72,7 +72,7 @@ parts = [
     ("HTTP parsing (Beast basic_parser::put)", incl(r"beast::http::basic_parser<true>::put\(")),
     ("JSON parse (simdjson, parse_review)", incl(r"admission::parse_review\(")),
     ("decode (core::decode_element)", incl(r"core::decode_element\(")),
-    ("rules (policy::Engine::evaluate)", incl(r"policy::Engine::evaluate\(")),
+    ("rules (policy::Engine::check)", incl(r"policy::Engine::(evaluate|check)\(")),
     ("decision + response JSON", incl(r"admission::decide\(") + incl(r"admission::build_review_response(\[abi:cxx11\])?\(")),
     ("logging (LogLine build + spdlog)", incl_sum([r"server::LogLine::LogLine\(", r"server::LogLine::str\(",
         r"server::LogLine::num\(", r"server::LogLine::real\(", r"server::LogLine::boolean\(",

@@ -2,6 +2,7 @@
 // severity overrides, disabled rules, exemptions, context availability.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "support.hpp"
@@ -242,4 +243,57 @@ TEST_CASE("engine: an old object over its limits is ignored, the change judged l
   const policy::Evaluation e = engine.check(set.objects[0], &old, Operation::kUpdate, none);
   CHECK_FALSE(e.not_checked);
   CHECK(e.findings.size() == engine.evaluate(set.objects[0], nullptr, Operation::kUpdate, none).size());
+}
+
+TEST_CASE("engine: the evaluation memo builds a value once per type and subject") {
+  policy::EvaluationMemo memo;
+  int builds = 0;
+  const int a = 0;
+  const int b = 0;
+  const auto build = [&] { return ++builds; };
+  CHECK(memo.get<int>(&a, build) == 1);
+  CHECK(memo.get<int>(&a, build) == 1);  // the first value, not built again
+  CHECK(memo.get<int>(&b, build) == 2);  // another subject
+  CHECK(memo.get<long>(&a, [&] { return 7L; }) == 7L);  // another type, same subject
+  CHECK(builds == 2);
+}
+
+TEST_CASE("engine: rules sharing the loopback binds report as when each runs alone") {
+  // probe-targets-loopback-port, probe-port-not-declared and
+  // rbac-proxy-bypass read the binds of the same pod template: whichever
+  // runs first builds them for the others.
+  const auto set = testing::load_yaml(R"(
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: ns}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - name: proxy
+        image: kube-rbac-proxy
+        args: ["--secure-listen-address=0.0.0.0:8443", "--upstream=http://127.0.0.1:8080/"]
+      - name: manager
+        image: manager
+        args: ["--metrics-bind-address=:8080", "--health-probe-bind-address=127.0.0.1:8081"]
+        readinessProbe: {httpGet: {path: /readyz, port: 8081}}
+        livenessProbe: {httpGet: {path: /healthz, port: healthz}}
+)");
+  const policy::EmptyContext none;
+  const auto all = policy::Engine().evaluate(set.objects[0], nullptr, Operation::kCreate, none);
+  for (const std::string_view only : {"probe-targets-loopback-port", "rbac-proxy-bypass", "probe-port-not-declared"}) {
+    policy::Settings settings = policy::Settings::defaults();
+    for (const policy::RuleSpec& spec : policy::Registry::all()) {
+      if (spec.id != only) settings.rules[std::string(spec.id)].disabled = true;
+    }
+    const auto alone = policy::Engine(settings).evaluate(set.objects[0], nullptr, Operation::kCreate, none);
+    REQUIRE(alone.size() == 1);
+    const auto same = std::find_if(all.begin(), all.end(), [&](const auto& f) { return f.rule == only; });
+    REQUIRE(same != all.end());
+    CHECK(same->message == alone[0].message);
+    CHECK(same->fix == alone[0].fix);
+    CHECK(same->paths == alone[0].paths);
+  }
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "wirecheck/context.hpp"
+#include "wirecheck/evaluation_memo.hpp"
 #include "wirecheck/object.hpp"
 #include "wirecheck/settings.hpp"
 #include "wirecheck/severity.hpp"
@@ -40,6 +41,9 @@ struct RuleInput {
   // When the evaluation happens (unix seconds), from the engine's clock:
   // rules never read a clock themselves, so tests can fix the time.
   std::int64_t now_unix = 0;
+  // Values several rules derive from this object, built once per evaluation
+  // (evaluation_memo.hpp).
+  EvaluationMemo& memo;
 };
 
 // What a rule reports, before the engine adds object, exemption and overrides.

@@ -128,7 +128,8 @@ Evaluation Engine::check(const core::Object& object, const core::Object* old_obj
   }
   if (old_object != nullptr && old_object->over_limit) old_object = nullptr;
   std::vector<Finding>& findings = result.findings;
-  const RuleInput input{object, old_object, op, context, settings_, clock_()};
+  EvaluationMemo memo;
+  const RuleInput input{object, old_object, op, context, settings_, clock_(), memo};
   std::size_t ran = 0;
   for (const Active& active : rules) {
     const RuleSpec& spec = *active.spec;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
+#include <list>
 #include <unordered_map>
 
 namespace wirecheck::rules {
@@ -12,12 +12,30 @@ namespace wirecheck::rules {
 namespace {
 
 // One whitespace-separated word of the command line and where it came from.
+// `text` views the container's own string, or CommandLine::owned when
+// expansion or quote removal changed it: building the words allocates
+// nothing for a command line without `$` or quotes.
 struct Word {
-  std::string text;
-  std::string path;  // "args[2]"
+  std::string_view text;
+  bool in_args = false;     // args[index], else command[index]
+  std::uint32_t index = 0;
+};
+
+// "args[2]", "command[0]".
+std::string word_path(const Word& w) {
+  return (w.in_args ? "args[" : "command[") + std::to_string(w.index) + "]";
+}
+
+struct CommandLine {
+  std::vector<Word> words;
+  // Texts that differ from the container's strings. A list: its strings
+  // never move, so views into them stay valid, and an empty one allocates
+  // nothing.
+  std::list<std::string> owned;
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_quote(char c) { return c == '"' || c == '\''; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
@@ -27,18 +45,22 @@ std::string_view trim(std::string_view s) {
 
 // Shell scripts (`sh -c "exec /app --bind-address=127.0.0.1:8080"`) carry
 // flags inside one argument; splitting on whitespace finds them too. Quotes
-// around a word are a shell's, not part of the value.
-void append_words(std::string_view text, const std::string& path, std::vector<Word>& out) {
+// around a word are a shell's, not part of the value. `text` must outlive
+// `line` (the container's string, or one of line.owned).
+void append_words(std::string_view text, bool in_args, std::uint32_t index, CommandLine& line) {
   std::size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && is_space(text[i])) ++i;
     std::size_t start = i;
     while (i < text.size() && !is_space(text[i])) ++i;
     if (i == start) break;
-    std::string word(text.substr(start, i - start));
-    word.erase(std::remove(word.begin(), word.end(), '"'), word.end());
-    word.erase(std::remove(word.begin(), word.end(), '\''), word.end());
-    out.push_back({std::move(word), path});
+    std::string_view word = text.substr(start, i - start);
+    if (std::any_of(word.begin(), word.end(), is_quote)) {
+      std::string& unquoted = line.owned.emplace_back(word);
+      std::erase_if(unquoted, is_quote);
+      word = unquoted;
+    }
+    line.words.push_back({word, in_args, index});
   }
 }
 
@@ -129,7 +151,7 @@ std::vector<std::pair<std::string, std::string>> literal_env_within(const core::
   return out;
 }
 
-std::vector<Word> command_line(const core::Container& container) {
+CommandLine command_line(const core::Container& container) {
   // The env only matters when the command line references it.
   std::size_t budget = kExpansionBudget;
   const auto vars = container.command_references_env() ? literal_env_within(container, budget)
@@ -141,14 +163,19 @@ std::vector<Word> command_line(const core::Container& container) {
     const auto it = by_name.find(name);
     return it == by_name.end() ? nullptr : it->second;
   };
-  std::vector<Word> words;
-  for (std::size_t i = 0; i < container.command.size(); ++i) {
-    append_words(expand(container.command[i], lookup, budget), "command[" + std::to_string(i) + "]", words);
-  }
-  for (std::size_t i = 0; i < container.args.size(); ++i) {
-    append_words(expand(container.args[i], lookup, budget), "args[" + std::to_string(i) + "]", words);
-  }
-  return words;
+  CommandLine line;
+  line.words.reserve(container.command.size() + container.args.size());
+  const auto add = [&](const auto& texts, bool in_args) {  // command or args
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      std::string_view text = texts[i];
+      // Only a `$` can change a text ("$(VAR)", "$$").
+      if (text.find('$') != std::string_view::npos) text = line.owned.emplace_back(expand(text, lookup, budget));
+      append_words(text, in_args, static_cast<std::uint32_t>(i), line);
+    }
+  };
+  add(container.command, false);
+  add(container.args, true);
+  return line;
 }
 
 // "--metrics-addr" / "-metrics-addr" -> "metrics-addr" (Go's flag package
@@ -159,37 +186,62 @@ std::string_view flag_name(std::string_view flag) {
   return flag;
 }
 
+// The last value of a wanted flag: `--flag=value` in one word, or
+// `--flag value` in two (`separate`).
 struct FlagValue {
-  std::string value;
-  std::string written;
-  std::string path;
+  std::string_view name;   // normalised ("metrics-addr")
+  std::string_view value;
+  std::size_t word = 0;    // the flag's word
+  bool separate = false;
 };
 
-// The last value of every flag named in `wanted` (normalised names), in both
-// `--flag=value` and `--flag value` forms.
-std::map<std::string, FlagValue, std::less<>> last_values(const std::vector<Word>& words,
-                                                          const std::vector<std::string>& wanted) {
-  std::map<std::string, FlagValue, std::less<>> found;
+// The flag as written after expansion: "--host=127.0.0.1" or "--host 127.0.0.1".
+std::string written_of(const FlagValue& v, const std::vector<Word>& words) {
+  std::string out(words[v.word].text);
+  if (v.separate) {
+    out += ' ';
+    out += words[v.word + 1].text;
+  }
+  return out;
+}
+
+std::string path_of(const FlagValue& v, const std::vector<Word>& words) { return word_path(words[v.word]); }
+
+// The last value of every flag `wanted(name)` accepts (normalised names), in
+// both `--flag=value` and `--flag value` forms, in order of first
+// appearance. Few flags are wanted, so a flat vector searched in place.
+template <typename Wanted>
+std::vector<FlagValue> last_values(const std::vector<Word>& words, const Wanted& wanted) {
+  std::vector<FlagValue> found;
   for (std::size_t i = 0; i < words.size(); ++i) {
-    const std::string& word = words[i].text;
+    const std::string_view word = words[i].text;
     if (word.size() < 2 || word[0] != '-' || word == "--") continue;
-    std::string_view body = flag_name(word);
-    std::string_view name = body;
-    std::optional<std::string> value;
-    std::string written = word;
-    if (auto eq = body.find('='); eq != std::string_view::npos) {
-      name = body.substr(0, eq);
-      value = std::string(body.substr(eq + 1));
+    std::string_view name = flag_name(word);
+    FlagValue v{name, {}, i, false};
+    if (auto eq = name.find('='); eq != std::string_view::npos) {
+      v.value = name.substr(eq + 1);
+      v.name = name.substr(0, eq);
+    } else {
+      v.separate = true;
     }
-    if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
-    if (!value) {
+    if (!wanted(v.name)) continue;
+    if (v.separate) {
       if (i + 1 >= words.size() || words[i + 1].text.starts_with("-")) continue;
-      value = words[i + 1].text;
-      written += " " + words[i + 1].text;
+      v.value = words[i + 1].text;
     }
-    found.insert_or_assign(std::string(name), FlagValue{*value, written, words[i].path});
+    const auto same = std::find_if(found.begin(), found.end(), [&](const FlagValue& f) { return f.name == v.name; });
+    if (same == found.end()) {
+      found.push_back(v);
+    } else {
+      *same = v;
+    }
   }
   return found;
+}
+
+const FlagValue* value_of(const std::vector<FlagValue>& values, std::string_view name) {
+  const auto it = std::find_if(values.begin(), values.end(), [&](const FlagValue& f) { return f.name == name; });
+  return it == values.end() ? nullptr : &*it;
 }
 
 bool all_digits(std::string_view s) {
@@ -286,76 +338,85 @@ std::optional<HostPort> parse_host_port(std::string_view value) {
   return HostPort{std::string(host), *port};
 }
 
-std::vector<Bind> find_binds(const core::Container& container, const policy::Settings& settings) {
-  std::vector<std::string> wanted;
-  for (const std::string& f : settings.listen_flags) wanted.emplace_back(flag_name(f));
+namespace {
+
+// The flag names (normalised) whose values find_binds reads.
+std::vector<std::string_view> bind_flag_names(const policy::Settings& settings) {
+  std::vector<std::string_view> names;
+  for (const std::string& f : settings.listen_flags) names.push_back(flag_name(f));
   for (const policy::HostPortFlag& p : settings.host_port_flags) {
-    wanted.emplace_back(flag_name(p.host_flag));
-    wanted.emplace_back(flag_name(p.port_flag));
+    names.push_back(flag_name(p.host_flag));
+    names.push_back(flag_name(p.port_flag));
   }
+  return names;
+}
+
+std::vector<Bind> binds_of(const CommandLine& line, const policy::Settings& settings,
+                           const std::vector<std::string_view>& wanted) {
   if (wanted.empty()) return {};
-  const std::vector<Word> words = command_line(container);
-  const auto values = last_values(words, wanted);
+  const std::vector<Word>& words = line.words;
+  const std::vector<FlagValue> values = last_values(
+      words, [&](std::string_view name) { return std::find(wanted.begin(), wanted.end(), name) != wanted.end(); });
+  if (values.empty()) return {};
 
   std::vector<Bind> binds;
   for (const std::string& flag : settings.listen_flags) {
-    auto it = values.find(flag_name(flag));
-    if (it == values.end()) continue;
-    auto hp = parse_host_port(it->second.value);
+    const FlagValue* v = value_of(values, flag_name(flag));
+    if (v == nullptr) continue;
+    auto hp = parse_host_port(v->value);
     if (!hp) continue;  // no port (e.g. an IP-only --bind-address): nothing to judge
     Bind b;
     b.flag = flag;
-    b.written = it->second.written;
+    b.written = written_of(*v, words);
     b.host = strip_brackets(hp->host);
     b.port = hp->port;
     b.kind = classify_host(hp->host);
-    b.path = it->second.path;
+    b.path = path_of(*v, words);
     binds.push_back(std::move(b));
   }
   for (const policy::HostPortFlag& pair : settings.host_port_flags) {
-    auto host_it = values.find(flag_name(pair.host_flag));
-    auto port_it = values.find(flag_name(pair.port_flag));
+    const FlagValue* host = value_of(values, flag_name(pair.host_flag));
+    const FlagValue* port = value_of(values, flag_name(pair.port_flag));
     Bind b;
     b.pair = true;
-    if (port_it != values.end()) {
-      auto port = parse_port(port_it->second.value);
-      if (!port) continue;  // unresolved $(VAR) or garbage: unknown
-      b.port = *port;
-    } else if (host_it != values.end() && pair.default_port) {
+    if (port != nullptr) {
+      auto number = parse_port(port->value);
+      if (!number) continue;  // unresolved $(VAR) or garbage: unknown
+      b.port = *number;
+    } else if (host != nullptr && pair.default_port) {
       b.port = *pair.default_port;
       b.port_defaulted = true;
     } else {
       continue;
     }
-    if (host_it != values.end()) {
-      b.flag = pair.host_flag;
-      b.host = strip_brackets(trim(host_it->second.value));
-      b.kind = classify_host(host_it->second.value);
-      b.written = host_it->second.written;
-      if (port_it != values.end()) b.written += " " + port_it->second.written;
-      b.path = host_it->second.path;
+    b.flag = pair.host_flag;
+    if (host != nullptr) {
+      b.host = strip_brackets(trim(host->value));
+      b.kind = classify_host(host->value);
+      b.written = written_of(*host, words);
+      if (port != nullptr) b.written += " " + written_of(*port, words);
+      b.path = path_of(*host, words);
     } else {
-      b.flag = pair.host_flag;
       b.kind = BindHost::kDefault;
-      b.written = port_it->second.written;
-      b.path = port_it->second.path;
+      b.written = written_of(*port, words);
+      b.path = path_of(*port, words);
     }
     binds.push_back(std::move(b));
   }
   return binds;
 }
 
-std::vector<Upstream> find_upstreams(const core::Container& container) {
-  const std::vector<Word> words = command_line(container);
-  const auto values = last_values(words, {"upstream"});
+std::vector<Upstream> upstreams_of(const CommandLine& line) {
+  const std::vector<FlagValue> values =
+      last_values(line.words, [](std::string_view name) { return name == "upstream"; });
   std::vector<Upstream> out;
-  auto it = values.find("upstream");
-  if (it == values.end()) return out;
-  auto [scheme, rest] = split_scheme(trim(it->second.value));
+  if (values.empty()) return out;
+  const FlagValue& v = values.front();
+  auto [scheme, rest] = split_scheme(trim(v.value));
   std::string_view auth = authority(rest);
   Upstream u;
-  u.written = it->second.written;
-  u.path = it->second.path;
+  u.written = written_of(v, line.words);
+  u.path = path_of(v, line.words);
   if (auto hp = parse_host_port(auth)) {
     u.host = strip_brackets(hp->host);
     u.port = hp->port;
@@ -372,10 +433,22 @@ std::vector<Upstream> find_upstreams(const core::Container& container) {
   return out;
 }
 
+}  // namespace
+
+std::vector<Bind> find_binds(const core::Container& container, const policy::Settings& settings) {
+  return binds_of(command_line(container), settings, bind_flag_names(settings));
+}
+
+std::vector<Upstream> find_upstreams(const core::Container& container) { return upstreams_of(command_line(container)); }
+
 PodBinds::PodBinds(const core::PodTemplate& pod, const policy::Settings& settings) {
+  // One reading of each command line gives both its binds and its upstreams.
+  const std::vector<std::string_view> wanted = bind_flag_names(settings);
   for (const auto* list : {&pod.containers, &pod.init_containers}) {
     for (const core::Container& c : *list) {
-      for (Bind& b : find_binds(c, settings)) binds_.push_back({&c, std::move(b)});
+      const CommandLine line = command_line(c);
+      for (Bind& b : binds_of(line, settings, wanted)) binds_.push_back({&c, std::move(b)});
+      for (Upstream& u : upstreams_of(line)) upstreams_.push_back({&c, std::move(u)});
     }
   }
   // First matches in pod order, so that lookups answer what a scan of
@@ -415,6 +488,10 @@ const ContainerBind* PodBinds::all_interfaces(std::int64_t port,
   const ContainerBind* first = at(port, &By::all_first);
   if (first == nullptr || first->container != except) return first;
   return at(port, &By::all_other);
+}
+
+const PodBinds& pod_binds(const policy::RuleInput& in, const core::PodTemplate& pod) {
+  return in.memo.get<PodBinds>(&pod, [&] { return PodBinds(pod, in.settings); });
 }
 
 std::string rebind_all_interfaces(const Bind& bind) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "wirecheck/object.hpp"
+#include "wirecheck/rule.hpp"
 #include "wirecheck/settings.hpp"
 
 namespace wirecheck::rules {
@@ -88,11 +89,15 @@ std::vector<Bind> find_binds(const core::Container& container, const policy::Set
 // port takes the scheme's default (80 / 443).
 std::vector<Upstream> find_upstreams(const core::Container& container);
 
-// The binds of every container of a pod template (init containers too, since
-// native sidecars listen like regular containers).
+// The binds and upstreams of every container of a pod template (init
+// containers too, since native sidecars listen like regular containers).
 struct ContainerBind {
   const core::Container* container = nullptr;
   Bind bind;
+};
+struct ContainerUpstream {
+  const core::Container* container = nullptr;
+  Upstream upstream;
 };
 class PodBinds {
  public:
@@ -109,6 +114,8 @@ class PodBinds {
   const ContainerBind* all_interfaces(std::int64_t port, const core::Container* except) const;
 
   const std::vector<ContainerBind>& all() const { return binds_; }
+  // Every container's upstreams (find_upstreams), in pod order.
+  const std::vector<ContainerUpstream>& upstreams() const { return upstreams_; }
 
  private:
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -124,8 +131,15 @@ class PodBinds {
   const ContainerBind* at(std::int64_t port, std::size_t By::*which) const;
 
   std::vector<ContainerBind> binds_;
+  std::vector<ContainerUpstream> upstreams_;
   std::unordered_map<std::int64_t, By> by_port_;
 };
+
+// The binds of `pod` (a pod template of the object under evaluation), built
+// by the first rule of this evaluation that asks and shared with the others
+// (several rules reason about the same binds; building them is most of their
+// cost on a Deployment).
+const PodBinds& pod_binds(const policy::RuleInput& in, const core::PodTemplate& pod);
 
 // The argument that rebinds `bind` on all interfaces ("--host=0.0.0.0",
 // "--metrics-bind-address=:8080") or on loopback ("--host=127.0.0.1",

@@ -99,7 +99,7 @@ struct Alternatives {
   // that proxy's first bind reachable from outside the pod.
   std::unordered_map<std::int64_t, const ContainerBind*> proxy;
 
-  Alternatives(const PodTemplate& t, const PodBinds& binds) {
+  explicit Alternatives(const PodBinds& binds) {
     std::unordered_map<const Container*, const ContainerBind*> reachable_of;
     for (const ContainerBind& cb : binds.all()) {
       if (cb.bind.kind != BindHost::kLoopback) reachable_of.try_emplace(cb.container, &cb);
@@ -110,14 +110,10 @@ struct Alternatives {
         health_other_port = &cb;
       }
     }
-    for (const auto* list : {&t.containers, &t.init_containers}) {
-      for (const Container& c : *list) {
-        const auto open = reachable_of.find(&c);
-        if (open == reachable_of.end()) continue;
-        for (const Upstream& u : find_upstreams(c)) {
-          if (u.kind == BindHost::kLoopback) proxy.try_emplace(u.port, open->second);
-        }
-      }
+    for (const ContainerUpstream& cu : binds.upstreams()) {
+      const auto open = reachable_of.find(cu.container);
+      if (open == reachable_of.end()) continue;
+      if (cu.upstream.kind == BindHost::kLoopback) proxy.try_emplace(cu.upstream.port, open->second);
     }
   }
 
@@ -157,7 +153,7 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
   if (t == nullptr) return;
   const auto probes = port_probes(*t);
   if (probes.empty()) return;
-  const PodBinds binds(*t, in.settings);
+  const PodBinds& binds = pod_binds(in, *t);
   if (binds.all().empty()) return;
   std::optional<Alternatives> alternatives;
   for (const ProbeRef& p : probes) {
@@ -170,7 +166,7 @@ void check_probe_loopback(const RuleInput& in, FindingSink& out) {
     const ContainerBind* lb = binds.loopback(*port);
     if (lb == nullptr || binds.reachable(*port) != nullptr) continue;
 
-    if (!alternatives) alternatives.emplace(*t, binds);
+    if (!alternatives) alternatives.emplace(binds);
     const std::string target = p.probe->host.empty() ? "the pod IP" : p.probe->host;
     const std::string port_text = std::to_string(*port);
     const std::string loopback_host =
@@ -213,7 +209,6 @@ struct Declarations {
 void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
-  std::optional<PodBinds> binds;
   std::optional<Declarations> declarations;
   for (const ProbeRef& p : port_probes(*t)) {
     const core::IntOrString& port = p.probe->port;
@@ -222,10 +217,7 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
 
     // Where the name is declared after all, or which port the container
     // serves health on, gives the number for the fix.
-    if (!declarations) {
-      binds.emplace(*t, in.settings);
-      declarations.emplace(*t, *binds);
-    }
+    if (!declarations) declarations.emplace(*t, pod_binds(in, *t));
     const Container* elsewhere = nullptr;
     std::optional<std::int64_t> number;
     // The probed container does not declare the name: a declarer is another.
@@ -281,27 +273,22 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
 void check_rbac_proxy_bypass(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
-  std::optional<PodBinds> binds;
-  for (const auto* list : {&t->containers, &t->init_containers}) {
-    for (const Container& proxy : *list) {
-      for (const Upstream& u : find_upstreams(proxy)) {
-        if (u.kind != BindHost::kLoopback) continue;
-        if (!binds) binds.emplace(*t, in.settings);
-        const ContainerBind* open = binds->all_interfaces(u.port, &proxy);
-        if (open == nullptr) continue;
-        const std::string port = std::to_string(u.port);
-        const std::string how = open->bind.kind == BindHost::kDefault
-                                    ? open->bind.written + ", no " + open->bind.flag
-                                    : open->bind.written;
-        out.add(Severity::kWarn, t->container_path(*open->container) + "." + open->bind.path,
-                proxy.name + " fronts " + port + " (" + u.written + "), but " +
-                    open->container->name + " binds " + port + " on all interfaces (" + how +
-                    "): the pod IP serves it without authentication",
-                "bind " + open->container->name + " to loopback: " +
-                    (open->bind.kind == BindHost::kDefault ? "add " : "set ") +
-                    rebind_loopback(open->bind));
-      }
-    }
+  const PodBinds& binds = pod_binds(in, *t);
+  for (const ContainerUpstream& cu : binds.upstreams()) {
+    const Container& proxy = *cu.container;
+    const Upstream& u = cu.upstream;
+    if (u.kind != BindHost::kLoopback) continue;
+    const ContainerBind* open = binds.all_interfaces(u.port, &proxy);
+    if (open == nullptr) continue;
+    const std::string port = std::to_string(u.port);
+    const std::string how = open->bind.kind == BindHost::kDefault
+                                ? open->bind.written + ", no " + open->bind.flag
+                                : open->bind.written;
+    out.add(Severity::kWarn, t->container_path(*open->container) + "." + open->bind.path,
+            proxy.name + " fronts " + port + " (" + u.written + "), but " + open->container->name + " binds " +
+                port + " on all interfaces (" + how + "): the pod IP serves it without authentication",
+            "bind " + open->container->name + " to loopback: " +
+                (open->bind.kind == BindHost::kDefault ? "add " : "set ") + rebind_loopback(open->bind));
   }
 }
 

@@ -451,7 +451,6 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
   const PodTemplate* old_t = in.old_object != nullptr ? in.old_object->pod_template() : nullptr;
-  std::optional<PodBinds> binds;  // built once, for the first fix that needs a listener
   for (const Object* svc_obj : policy::services_selecting(in.context, in.object.ns(), t->labels)) {
     const Service& svc = *svc_obj->service();
     if (skipped_service(svc)) continue;
@@ -495,7 +494,7 @@ void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
       } else if (elsewhere.port != nullptr) {
         container_name = elsewhere.container->name;
         number = elsewhere.port->container_port;
-      } else if (const Container* c = listener_on(binds ? *binds : binds.emplace(*t, in.settings), sp.port)) {
+      } else if (const Container* c = listener_on(pod_binds(in, *t), sp.port)) {
         container_name = c->name;
       }
       const Container* container = nullptr;

@@ -29,7 +29,60 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
-using Request = http::request<http::string_body>;
+
+// http::string_body for reading requests, but appending each buffer: Beast's
+// string_body reader resizes the string (zero-filling every new byte) and
+// then copies over it, a memset of the whole body per request (callgrind:
+// 210 K instructions for a 200 KB review). The string is reserved to the
+// Content-Length beforehand, so appending does not reallocate.
+struct RequestBody {
+  using value_type = std::string;
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
+      ec = {};
+      if (!length) return;
+      if (*length > body_.max_size()) {
+        ec = http::error::buffer_overflow;
+        return;
+      }
+      body_.reserve(static_cast<std::size_t>(*length));
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
+      const std::size_t extra = beast::buffer_bytes(buffers);
+      if (extra > body_.max_size() - body_.size()) {
+        ec = http::error::buffer_overflow;
+        return 0;
+      }
+      ec = {};
+      for (const auto b : beast::buffers_range_ref(buffers)) body_.append(static_cast<const char*>(b.data()), b.size());
+      return extra;
+    }
+
+    void finish(boost::system::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+using Request = http::request<RequestBody>;
+// Every I/O object runs on the listener's one io_context, so its executor
+// type is named instead of Asio's default type-erased any_io_executor: the
+// executor that every pending operation and completion handler copies is
+// then a pointer, not a polymorphic wrapper (callgrind: ~3,300 instructions
+// per request went to moving and destroying any_io_executor).
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
+using TcpStream = beast::basic_stream<tcp, Executor>;
+using TlsStream = beast::ssl_stream<TcpStream>;
 
 std::string_view HttpHead::path() const {
   const std::string_view t = target();
@@ -155,9 +208,9 @@ struct HttpListener::Impl {
   HttpListenerOptions opt;
   asio::io_context io{1};
   std::optional<asio::ssl::context> tls;
-  tcp::acceptor acceptor{io};
-  asio::steady_timer tick{io};
-  asio::steady_timer accept_retry{io};
+  Acceptor acceptor{io.get_executor()};
+  Timer tick{io.get_executor()};
+  Timer accept_retry{io.get_executor()};
   std::unique_ptr<asio::thread_pool> workers;
   std::thread thread;
   std::unordered_set<SessionBase*> sessions;  // I/O thread only
@@ -195,12 +248,12 @@ struct HttpListener::Impl {
   }
 
   void do_accept();
-  void on_accept(const error_code& ec, tcp::socket socket);
+  void on_accept(const error_code& ec, Socket socket);
   bool close_oldest_idle();
   void schedule_tick();
   void handshake_failed(HandshakeFailure why, const std::string& remote, const error_code& ec);
   template <class Stream>
-  void open_session(tcp::socket socket);
+  void open_session(Socket socket);
 };
 
 namespace {
@@ -209,10 +262,10 @@ namespace {
 // pending (shared_from_this in every handler).
 template <class Stream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
 
  public:
-  Session(HttpListener::Impl& impl, std::string remote, tcp::socket socket)
+  Session(HttpListener::Impl& impl, std::string remote, Socket socket)
       : impl_(impl), raw_(std::move(socket)), timer_(raw_.get_executor()),
         buffer_(std::max<std::size_t>(64 * 1024, impl.opt.max_head_bytes * 2)) {
     if constexpr (!kTls) stream_.emplace(std::move(raw_));
@@ -245,7 +298,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         self->impl_.metrics.deadline_exceeded(Deadline::kHead);
         self->close_now();
       });
-      raw_.socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](const error_code& ec) {
+      raw_.socket().async_wait(Socket::wait_read, [self = this->shared_from_this()](const error_code& ec) {
         self->timer_.cancel();
         if (ec || !self->raw_.socket().is_open()) return;
         self->stream_.emplace(std::move(self->raw_), *self->impl_.tls);
@@ -260,12 +313,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void close_now() override {
     error_code ignored;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().shutdown(Socket::shutdown_both, ignored);
     lowest().close();
   }
 
  private:
-  beast::tcp_stream& lowest() { return stream_ ? beast::get_lowest_layer(*stream_) : raw_; }
+  TcpStream& lowest() { return stream_ ? beast::get_lowest_layer(*stream_) : raw_; }
 
   void set_phase(Phase p) {
     if (p == phase_) return;
@@ -500,19 +553,34 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void write_answer() {
-    res_.emplace();
-    res_->version(11);
-    res_->result(static_cast<unsigned>(answer_.status));
-    if (!answer_.content_type.empty()) res_->set(http::field::content_type, answer_.content_type);
-    for (const auto& [name, value] : answer_.headers) res_->set(name, value);
-    res_->body() = std::move(answer_.body);
     const bool client_keeps = parser_ && parser_->is_header_done() && parser_->get().keep_alive();
     keep_alive_ = client_keeps && !answer_.close && !impl_.draining.load() && !impl_.stopping.load();
-    res_->keep_alive(keep_alive_);
-    res_->prepare_payload();
+    // The head and body in one buffer, written with one TLS record and one
+    // send: what Beast's serializer produced for this message, without its
+    // buffer-sequence adaptors and the copy that flattens them for TLS.
+    wire_.clear();
+    wire_.reserve(128 + answer_.body.size());
+    wire_ += "HTTP/1.1 ";
+    wire_ += std::to_string(answer_.status);
+    wire_ += ' ';
+    wire_ += sv(http::obsolete_reason(http::int_to_status(static_cast<unsigned>(answer_.status))));
+    wire_ += "\r\n";
+    const auto field = [this](std::string_view name, std::string_view value) {
+      wire_ += name;
+      wire_ += ": ";
+      wire_ += value;
+      wire_ += "\r\n";
+    };
+    if (!answer_.content_type.empty()) field("Content-Type", answer_.content_type);
+    for (const auto& [name, value] : answer_.headers) field(name, value);
+    field("Content-Length", std::to_string(answer_.body.size()));
+    if (!keep_alive_) field("Connection", "close");
+    wire_ += "\r\n";
+    wire_ += answer_.body;
+    answer_.body = std::string();
     set_phase(Phase::kWriting);
     lowest().expires_after(impl_.opt.write_timeout);
-    http::async_write(*stream_, *res_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+    asio::async_write(*stream_, asio::buffer(wire_), [self = this->shared_from_this()](const error_code& ec, std::size_t) {
       self->on_written(ec);
     });
   }
@@ -525,7 +593,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void on_written(const error_code& ec) {
-    res_.reset();
+    // A small buffer is kept for the next answer; a large one goes now.
+    if (wire_.capacity() > 4096) wire_ = std::string();
     end_request();
     if (parser_) parser_->get().body() = std::string();  // the memory goes with the budget
     give_back_body();
@@ -545,7 +614,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void graceful_close() {
     set_phase(Phase::kClosing);
     error_code ignored;
-    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().socket().shutdown(Socket::shutdown_send, ignored);
     lowest().expires_after(impl_.opt.linger);
     discard();
   }
@@ -557,13 +626,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   HttpListener::Impl& impl_;
-  beast::tcp_stream raw_;          // the connection until the TLS stream is made
-  asio::steady_timer timer_;       // the head deadline while waiting for the first byte
+  TcpStream raw_;                  // the connection until the TLS stream is made
+  Timer timer_;                    // the head deadline while waiting for the first byte
   std::optional<Stream> stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<RequestBody>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
-  std::optional<http::response<http::string_body>> res_;
+  std::string wire_;  // the answer being written
   BeastHead head_;
   HttpAnswer answer_;
   Clock::time_point accepted_{};
@@ -579,7 +648,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 }  // namespace
 
 template <class Stream>
-void HttpListener::Impl::open_session(tcp::socket socket) {
+void HttpListener::Impl::open_session(Socket socket) {
   error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   std::string remote = ec ? std::string("unknown") : peer.address().to_string() + ":" + std::to_string(peer.port());
@@ -588,7 +657,7 @@ void HttpListener::Impl::open_session(tcp::socket socket) {
 }
 
 void HttpListener::Impl::do_accept() {
-  acceptor.async_accept([this](const error_code& ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+  acceptor.async_accept([this](const error_code& ec, Socket socket) { on_accept(ec, std::move(socket)); });
 }
 
 bool HttpListener::Impl::close_oldest_idle() {
@@ -602,7 +671,7 @@ bool HttpListener::Impl::close_oldest_idle() {
   return true;
 }
 
-void HttpListener::Impl::on_accept(const error_code& ec, tcp::socket socket) {
+void HttpListener::Impl::on_accept(const error_code& ec, Socket socket) {
   if (stopping.load() || !acceptor.is_open()) return;
   if (ec) {
     // Out of descriptors or memory: make room if we can, and retry shortly
@@ -636,8 +705,8 @@ void HttpListener::Impl::on_accept(const error_code& ec, tcp::socket socket) {
   }
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  if (tls) open_session<beast::ssl_stream<beast::tcp_stream>>(std::move(socket));
-  else open_session<beast::tcp_stream>(std::move(socket));
+  if (tls) open_session<TlsStream>(std::move(socket));
+  else open_session<TcpStream>(std::move(socket));
   do_accept();
 }
 

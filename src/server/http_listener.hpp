@@ -9,7 +9,7 @@
 // body is small (a decision on a few kilobytes costs microseconds, less than a
 // thread hand-off) and on a small worker pool when large.
 //
-// Every phase has an absolute deadline (Beast's tcp_stream timer, reset per
+// Every phase has an absolute deadline (Beast's basic_stream timer, reset per
 // phase, never per read):
 //   handshake + request head   accept + head_timeout (then per request: first byte + head_timeout)
 //   whole request              first byte (accept for the first request) + request_timeout

@@ -2,7 +2,7 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include <cstdio>
+#include <charconv>
 
 #include "admission/response.hpp"
 
@@ -58,9 +58,10 @@ LogLine& LogLine::num(std::string_view k, std::int64_t value) {
 
 LogLine& LogLine::real(std::string_view k, double value) {
   key(k);
+  // As printf's "%.6g" prints it, without the locale and format-string work.
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  text_ += buf;
+  const auto end = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general, 6).ptr;
+  text_.append(buf, end);
   return *this;
 }
 
@@ -86,7 +87,8 @@ LogLine& LogLine::list(std::string_view k, const std::vector<std::string>& value
 }
 
 void LogLine::emit(spdlog::level::level_enum level) const {
-  spdlog::log(level, "{}", text_);
+  // The text as the message, not a format string: no formatting pass over it.
+  spdlog::log(level, spdlog::string_view_t(text_));
 }
 
 }  // namespace wirecheck::server

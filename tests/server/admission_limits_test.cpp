@@ -188,23 +188,31 @@ TEST_CASE("admission: thousands of findings make an answer of a few KB", "[admis
   CHECK(audit.outcome.body.size() < 16 * 1024);
 }
 
-TEST_CASE("log: client-supplied fields are cut to a bounded length, the line stays valid JSON", "[admission][limits]") {
+namespace {
+
+// What `line` writes through the default logger, with the message as the
+// whole pattern.
+std::string logged(const server::LogLine& line) {
   std::ostringstream sink_text;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(sink_text);
-  auto logger = std::make_shared<spdlog::logger>("capture", sink);
+  auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(sink_text));
   logger->set_pattern(R"({"msg":%v})");
   const auto previous = spdlog::default_logger();
   spdlog::set_default_logger(logger);
+  line.emit(spdlog::level::info);
+  spdlog::set_default_logger(previous);
+  return sink_text.str();
+}
+
+}  // namespace
+
+TEST_CASE("log: client-supplied fields are cut to a bounded length, the line stays valid JSON", "[admission][limits]") {
   const std::string huge_name(50u << 20, 'n');
   const std::string uid(7u << 20, 'u');
-  server::LogLine("admission decision")
-      .str("uid", uid)
-      .str("name", huge_name)
-      .str("user", "alice")
-      .list("rules", std::vector<std::string>(16384, "probe-targets-loopback-port"))
-      .emit(spdlog::level::info);
-  spdlog::set_default_logger(previous);
-  const std::string line = sink_text.str();
+  const std::string line = logged(server::LogLine("admission decision")
+                                      .str("uid", uid)
+                                      .str("name", huge_name)
+                                      .str("user", "alice")
+                                      .list("rules", std::vector<std::string>(16384, "probe-targets-loopback-port")));
   CHECK(line.size() < 4096);
   const json parsed = json::parse(line);
   CHECK(parsed["user"] == "alice");
@@ -212,4 +220,15 @@ TEST_CASE("log: client-supplied fields are cut to a bounded length, the line sta
   CHECK(parsed["name"].get<std::string>().size() <= server::kMaxLogValueBytes + 20);
   CHECK(parsed["rules"].size() == server::kMaxLogListItems + 1);
   CHECK(parsed["rules"].back() == "+16352 more");
+}
+
+TEST_CASE("log: the line is written as built (braces are text) and numbers as printf's %.6g", "[admission][limits]") {
+  const std::string line = logged(server::LogLine("admission decision")
+                                      .str("name", "a{}b{0}\"c\\\n\x01\xff")
+                                      .real("small", 51.0)
+                                      .real("fraction", 12.3456789)
+                                      .real("big", 1234567.0));
+  CHECK_THAT(line, Catch::Contains(R"("name":"a{}b{0}\"c\\\n\u0001)" "\xEF\xBF\xBD\""));
+  CHECK_THAT(line, Catch::Contains(R"("small":51,"fraction":12.3457,"big":1.23457e+06)"));
+  CHECK(json::parse(line)["name"] == "a{}b{0}\"c\\\n\x01\xEF\xBF\xBD");
 }

@@ -40,6 +40,32 @@ TEST_CASE("response: every string is escaped into valid JSON (quotes, controls, 
   CHECK(message.find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD for the invalid bytes
 }
 
+TEST_CASE("response: a byte that needs escaping is found wherever it sits in a run", "[server][unit]") {
+  // Plain runs are scanned eight bytes at a time: every escapable byte, at
+  // every offset of a word and past the last whole word, must still be seen.
+  const std::pair<char, std::string> escaped[] = {
+      {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\x01', "\\u0001"}, {'\x1f', "\\u001f"}, {'\0', "\\u0000"}};
+  for (const auto& [c, want] : escaped) {
+    for (std::size_t length = 1; length <= 19; ++length) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string text(length, 'a');
+        text[at] = c;
+        std::string out;
+        append_json_string(out, text);
+        CHECK(out == "\"" + std::string(at, 'a') + want + std::string(length - at - 1, 'a') + "\"");
+      }
+    }
+  }
+  std::string high(19, ' ');
+  high[11] = '\xFF';
+  std::string out;
+  append_json_string(out, high);
+  CHECK(out == "\"" + std::string(11, ' ') + "\xEF\xBF\xBD" + std::string(7, ' ') + "\"");
+  out.clear();
+  append_json_string(out, "~!#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}\x7f");
+  CHECK(out == "\"~!#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}\x7f\"");
+}
+
 TEST_CASE("response: warnings stay under 256 bytes without splitting UTF-8", "[server][unit]") {
   std::string long_message;
   for (int i = 0; i < 200; ++i) long_message += "\xC3\xA9";  // 400 bytes of 'é'
