@@ -153,7 +153,7 @@ wc_start() {
   : > "$WC_LOG"
   "$WIRECHECK" serve --listen 127.0.0.1:0 --ops-listen 127.0.0.1:0 \
     --tls-cert-file "$certs/tls.crt" --tls-private-key-file "$certs/tls.key" \
-    --shutdown-delay 0s "$@" </dev/null >>"$WC_LOG" 2>&1 &
+    --shutdown-delay 0s --log-level debug "$@" </dev/null >>"$WC_LOG" 2>&1 &
   WC_PID=$!
   # Should this script be killed outright (ctest's timeout), the server goes too.
   ( while kill -0 "$$" 2>/dev/null; do sleep 1; done; kill -TERM "$WC_PID" 2>/dev/null ) \
