@@ -16,7 +16,7 @@ FROM debian:bookworm-slim
 ENV DEBIAN_FRONTEND=noninteractive
 # Every shared library `ldd build/wirecheck` lists comes from one of these
 # (tests/server/image_test.cpp checks it with dpkg -S).
-ARG RUNTIME_PACKAGES="libc6 libgcc-s1 libstdc++6 libssl3 libcpp-httplib0.11 zlib1g libbrotli1 libsimdjson14 libspdlog1.10 libfmt9 libyaml-cpp0.7 libyaml-0-2 ca-certificates"
+ARG RUNTIME_PACKAGES="libc6 libgcc-s1 libstdc++6 libssl3 libcpp-httplib0.11 zlib1g libbrotli1 libsimdjson14 ca-certificates"
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends $RUNTIME_PACKAGES \
     && rm -rf /var/lib/apt/lists/*

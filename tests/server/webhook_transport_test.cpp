@@ -21,6 +21,41 @@ std::string request_head(const std::string& method, const std::string& target, i
          "\r\n";
 }
 
+// One handshake with 127.0.0.1:port from a client limited to `max_version`
+// that prefers AES-256 (the server's order must win), offering `session` for
+// resumption when not null. Sends a request and reads the answer, so a TLS 1.3
+// ticket has arrived. Returns the session to resume next time.
+struct Handshake {
+  std::string cipher;
+  bool reused = false;
+  SSL_SESSION* session = nullptr;
+};
+Handshake handshake(int port, int max_version, SSL_SESSION* session) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(ctx, max_version);
+  REQUIRE(SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                       "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256") == 1);
+  REQUIRE(SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256") == 1);
+  const int fd = tcp_connect(port);
+  REQUIRE(fd >= 0);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  if (session != nullptr) SSL_set_session(ssl, session);
+  REQUIRE(SSL_connect(ssl) == 1);
+  const std::string request = "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  REQUIRE(SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0);
+  char buf[4096];
+  REQUIRE(SSL_read(ssl, buf, sizeof buf) > 0);
+  Handshake out{SSL_get_cipher_name(ssl), SSL_session_reused(ssl) == 1, SSL_get1_session(ssl)};
+  // The client closes first, with close_notify: an end of stream without it
+  // would mark the session not resumable.
+  SSL_shutdown(ssl);
+  SSL_free(ssl);
+  ::close(fd);
+  SSL_CTX_free(ctx);
+  return out;
+}
+
 json status_body(const server::HttpResponse& r) {
   const json body = json::parse(r.body, nullptr, false);
   REQUIRE_FALSE(body.is_discarded());
@@ -125,4 +160,19 @@ TEST_CASE("transport: TLS 1.3 with ALPN http/1.1 and no SNI for an IP while TLS 
   CHECK(by_name->connect());
 
   CHECK_FALSE(tls11_handshake_succeeds(harness.port()));
+}
+
+TEST_CASE("transport: the server's cipher order (AES-128-GCM first) wins and tickets resume sessions", "[server][tls]") {
+  Harness harness;
+  for (const int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    CAPTURE(version);
+    const Handshake full = handshake(harness.port(), version, nullptr);
+    CHECK_FALSE(full.reused);
+    CHECK(full.cipher == (version == TLS1_3_VERSION ? "TLS_AES_128_GCM_SHA256" : "ECDHE-ECDSA-AES128-GCM-SHA256"));
+    REQUIRE(full.session != nullptr);
+    const Handshake resumed = handshake(harness.port(), version, full.session);
+    CHECK(resumed.reused);
+    SSL_SESSION_free(full.session);
+    SSL_SESSION_free(resumed.session);
+  }
 }
