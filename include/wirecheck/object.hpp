@@ -23,6 +23,7 @@
 #include <variant>
 #include <vector>
 
+#include "wirecheck/compact_string.hpp"
 #include "wirecheck/string_list.hpp"
 #include "wirecheck/string_map.hpp"
 
@@ -73,10 +74,10 @@ const std::vector<Kind>& workload_kinds();
 // An object's identity as written. Object holds it once: name() and ns()
 // read it.
 struct ObjectRef {
-  std::string api_version;
-  std::string kind;
-  std::string ns;  // empty for cluster-scoped objects
-  std::string name;  // metadata.name, else metadata.generateName
+  CompactString api_version;
+  CompactString kind;
+  CompactString ns;  // empty for cluster-scoped objects
+  CompactString name;  // metadata.name, else metadata.generateName
 };
 
 struct Metadata {
@@ -89,15 +90,15 @@ struct IntOrString {
   bool set = false;
   bool is_int = false;
   std::int64_t num = 0;
-  std::string str;
+  CompactString str;
 
   // "8080" or "https" or "" when unset.
   std::string to_string() const;
 };
 
 struct LabelSelectorRequirement {
-  std::string key;
-  std::string op;  // In, NotIn, Exists, DoesNotExist
+  CompactString key;
+  CompactString op;  // In, NotIn, Exists, DoesNotExist
   std::vector<std::string> values;
 };
 
@@ -116,11 +117,13 @@ struct LabelSelector {
 // ---------------------------------------------------------------- workloads
 
 struct ContainerPort {
-  std::string name;
+  CompactString name;
   std::int64_t container_port = 0;
-  std::string protocol;  // empty means TCP
+  CompactString protocol;  // empty means TCP
 };
 
+// Not compacted: the cluster cache drops a container's env unless its command
+// line references it.
 struct EnvVar {
   std::string name;
   std::string value;
@@ -132,14 +135,14 @@ struct Probe {
   bool present = false;
   Handler handler = Handler::kNone;
   IntOrString port;   // httpGet/tcpSocket port, grpc port (always int)
-  std::string host;   // httpGet/tcpSocket host ("" = pod IP)
+  CompactString host;   // httpGet/tcpSocket host ("" = pod IP)
 
   // "httpGet" / "tcpSocket" / "grpc" / "exec" / "".
   std::string_view handler_name() const;
 };
 
 struct Container {
-  std::string name;
+  CompactString name;
   StringList command;
   StringList args;
   std::vector<EnvVar> env;
@@ -172,7 +175,7 @@ struct PodTemplate {
   bool host_network = false;
   // spec.serviceAccountName, else the deprecated spec.serviceAccount; ""
   // when unset (the pod then runs as the namespace's `default` account).
-  std::string service_account_name;
+  CompactString service_account_name;
   std::string_view spec_path;  // "spec.template.spec", "spec", ... (static text)
 
   // "<spec_path>.containers[1]".
@@ -182,15 +185,15 @@ struct PodTemplate {
 // --------------------------------------------------------------- services
 
 struct ServicePort {
-  std::string name;
+  CompactString name;
   std::int64_t port = 0;
   IntOrString target_port;  // unset means "same as port"
-  std::string protocol;
+  CompactString protocol;
   std::size_t index = 0;
 };
 
 struct Service {
-  std::string type;         // ClusterIP, NodePort, ExternalName, ...
+  CompactString type;         // ClusterIP, NodePort, ExternalName, ...
   bool has_selector = false;
   StringMap selector;       // spec.selector (equality only)
   std::vector<ServicePort> ports;
@@ -204,36 +207,36 @@ struct Service {
 // for `tlsConfig.ca` and `tlsConfig.cert` (`{secret: {...}}` or
 // `{configMap: {...}}`).
 struct SecretOrConfigMap {
-  std::string secret_name;
-  std::string secret_key;
-  std::string configmap_name;
-  std::string configmap_key;
+  CompactString secret_name;
+  CompactString secret_key;
+  CompactString configmap_name;
+  CompactString configmap_key;
   bool empty() const { return secret_name.empty() && configmap_name.empty(); }
 };
 
 struct TlsConfig {
   bool present = false;
-  std::string server_name;
+  CompactString server_name;
   bool insecure_skip_verify = false;
   SecretOrConfigMap ca;
   SecretOrConfigMap cert;
-  std::string key_secret_name;  // keySecret.name
+  CompactString key_secret_name;  // keySecret.name
   // Deprecated file-based fields.
-  std::string ca_file;
-  std::string cert_file;
-  std::string key_file;
+  CompactString ca_file;
+  CompactString cert_file;
+  CompactString key_file;
 
   // True when CA or client-certificate material is configured in any shape.
   bool has_tls_material() const;
 };
 
 struct MonitorEndpoint {
-  std::string port;          // named port
+  CompactString port;          // named port
   IntOrString target_port;   // deprecated targetPort
   bool has_port_number = false;  // PodMonitor portNumber
   std::int64_t port_number = 0;
-  std::string scheme;        // as written ("" when unset)
-  std::string path;
+  CompactString scheme;        // as written ("" when unset)
+  CompactString path;
   TlsConfig tls;
   // Any of bearerTokenFile, bearerTokenSecret, authorization, basicAuth, oauth2.
   bool has_auth = false;
@@ -253,7 +256,7 @@ struct Monitor {
   // "spec.endpoints" or "spec.podMetricsEndpoints".
   std::string_view endpoints_path() const;
   // Namespaces the monitor looks in; empty with namespace_any.
-  std::vector<std::string> target_namespaces(const std::string& own_ns) const;
+  std::vector<std::string> target_namespaces(std::string_view own_ns) const;
 };
 
 // --------------------------------------------------- webhooks & friends
@@ -321,8 +324,8 @@ struct APIService {
 };
 
 struct Certificate {
-  std::string secret_name;
-  std::string common_name;
+  CompactString secret_name;
+  CompactString common_name;
   std::vector<std::string> dns_names;
 };
 
@@ -345,16 +348,16 @@ struct Role {
 };
 
 struct RoleRef {
-  std::string api_group;
-  std::string kind;  // Role or ClusterRole
-  std::string name;
+  CompactString api_group;
+  CompactString kind;  // Role or ClusterRole
+  CompactString name;
 };
 
 struct Subject {
-  std::string kind;  // ServiceAccount, User, Group
-  std::string name;
-  std::string ns;    // ServiceAccount only; "" means the binding's namespace (RoleBinding)
-  std::string api_group;
+  CompactString kind;  // ServiceAccount, User, Group
+  CompactString name;
+  CompactString ns;    // ServiceAccount only; "" means the binding's namespace (RoleBinding)
+  CompactString api_group;
 };
 
 // RoleBinding and ClusterRoleBinding.
@@ -457,8 +460,8 @@ struct Object {
   // Objects of kind kOther from a custom API group (a dot in the group).
   const CustomResource* custom_resource() const { return std::get_if<CustomResource>(&spec); }
 
-  const std::string& name() const { return ref.name; }
-  const std::string& ns() const { return ref.ns; }
+  const CompactString& name() const { return ref.name; }
+  const CompactString& ns() const { return ref.ns; }
   // API group from apiVersion ("" for core).
   std::string_view group() const;
   // Where the object came from in lint input; no file and line 0 elsewhere.

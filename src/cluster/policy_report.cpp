@@ -71,7 +71,7 @@ std::vector<json> policy_reports(const std::vector<policy::Finding>& findings, s
   std::map<std::string, std::vector<const policy::Finding*>> by_ns;
   for (const std::string& ns : namespaces) by_ns[ns];
   if (cluster_report) by_ns[""];
-  for (const policy::Finding& f : findings) by_ns[f.object.ns].push_back(&f);
+  for (const policy::Finding& f : findings) by_ns[std::string(f.object.ns)].push_back(&f);
   std::vector<json> out;
   for (const auto& [ns, members] : by_ns) {
     if (!ns.empty()) out.push_back(report_object(ns, now_unix, members));

@@ -105,7 +105,7 @@ void Store::replace(core::Kind kind, std::vector<ObjectPtr> objects) {
   auto view = std::make_shared<Snapshot::KindView>();
   std::map<std::string, std::vector<ObjectPtr>, std::less<>> grouped;
   for (ObjectPtr& o : objects) {
-    if (o) grouped[o->ns()].push_back(std::move(o));
+    if (o) grouped[std::string(o->ns())].push_back(std::move(o));
   }
   for (auto& [ns, list] : grouped) {
     std::sort(list.begin(), list.end(), by_name);
@@ -139,7 +139,7 @@ void Store::upsert(ObjectPtr object) {
       objects.insert(pos, std::move(object));
       ++view->count;
     }
-    const std::string ns = objects.front()->ns();
+    const std::string ns(objects.front()->ns());
     view->by_ns.insert_or_assign(ns, std::move(shard));
     slot = std::move(view);
   });

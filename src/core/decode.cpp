@@ -87,10 +87,10 @@ bool array_field(object o, std::string_view key, array& out) {
   return field(o, key, e) && e.get_array().get(out) == SUCCESS;
 }
 
-std::string string_field(object o, std::string_view key) {
+std::string_view string_field(object o, std::string_view key) {
   element e;
   std::string_view s;
-  if (field(o, key, e) && e.get_string().get(s) == SUCCESS) return std::string(s);
+  if (field(o, key, e) && e.get_string().get(s) == SUCCESS) return s;
   return {};
 }
 
@@ -180,7 +180,7 @@ LabelSelector label_selector(object o, std::string_view key) {
       object x;
       if (!as_object(e, x)) continue;
       sel.match_expressions.push_back(
-          {string_field(x, "key"), string_field(x, "operator"), string_list(x, "values")});
+          {CompactString(string_field(x, "key")), CompactString(string_field(x, "operator")), string_list(x, "values")});
     }
   }
   return sel;
@@ -456,7 +456,7 @@ WebhookConfiguration webhook_configuration(object root, bool mutating) {
           if (!as_object(re, r)) continue;
           h.rules.push_back({string_list(r, "operations"), string_list(r, "apiGroups"),
                              string_list(r, "apiVersions"), string_list(r, "resources"),
-                             string_field(r, "scope")});
+                             std::string(string_field(r, "scope"))});
         }
       }
     }
@@ -528,15 +528,16 @@ RoleBinding role_binding(object root) {
   RoleBinding b;
   object ref;
   if (object_field(root, "roleRef", ref)) {
-    b.role_ref = {string_field(ref, "apiGroup"), string_field(ref, "kind"), string_field(ref, "name")};
+    b.role_ref = {CompactString(string_field(ref, "apiGroup")), CompactString(string_field(ref, "kind")),
+                  CompactString(string_field(ref, "name"))};
   }
   array subjects;
   if (!array_field(root, "subjects", subjects) || !admit(subjects)) return b;
   for (element e : subjects) {
     object o;
     if (!as_object(e, o)) continue;
-    b.subjects.push_back({string_field(o, "kind"), string_field(o, "name"), string_field(o, "namespace"),
-                          string_field(o, "apiGroup")});
+    b.subjects.push_back({CompactString(string_field(o, "kind")), CompactString(string_field(o, "name")),
+                          CompactString(string_field(o, "namespace")), CompactString(string_field(o, "apiGroup"))});
   }
   return b;
 }

@@ -109,7 +109,7 @@ const SourceLocation& Object::source() const {
 
 std::string IntOrString::to_string() const {
   if (!set) return "";
-  return is_int ? std::to_string(num) : str;
+  return is_int ? std::to_string(num) : std::string(str);
 }
 
 bool LabelSelector::matches(const StringMap& labels) const {
@@ -195,10 +195,10 @@ std::string_view Monitor::endpoints_path() const {
   return pod_monitor ? "spec.podMetricsEndpoints" : "spec.endpoints";
 }
 
-std::vector<std::string> Monitor::target_namespaces(const std::string& own_ns) const {
+std::vector<std::string> Monitor::target_namespaces(std::string_view own_ns) const {
   if (namespace_any) return {};
   if (!namespace_names.empty()) return namespace_names;
-  return {own_ns};
+  return {std::string(own_ns)};
 }
 
 }  // namespace wirecheck::core

@@ -48,11 +48,11 @@ std::vector<std::string> split_labels(std::string_view dns) {
 // The Service a dnsName refers to by in-cluster DNS: `<svc>` (own namespace),
 // `<svc>.<ns>`, `<svc>.<ns>.svc[.<cluster domain>]`.
 std::optional<std::pair<std::string, std::string>> service_of_dns_name(std::string_view dns,
-                                                                        const std::string& own_ns) {
+                                                                        std::string_view own_ns) {
   if (dns.empty() || dns.front() == '*') return std::nullopt;
   std::vector<std::string> l = split_labels(dns);
   if (std::any_of(l.begin(), l.end(), [](const std::string& s) { return s.empty(); })) return std::nullopt;
-  if (l.size() == 1) return std::make_pair(own_ns, l[0]);
+  if (l.size() == 1) return std::make_pair(std::string(own_ns), l[0]);
   if (l.size() == 2) return std::make_pair(l[1], l[0]);
   if (l[2] == "svc") return std::make_pair(l[1], l[0]);
   return std::nullopt;

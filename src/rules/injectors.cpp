@@ -38,7 +38,7 @@ bool has(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-bool allows_write(const core::PolicyRule& rule, const Resource& res, const std::string& name) {
+bool allows_write(const core::PolicyRule& rule, const Resource& res, std::string_view name) {
   const bool verb = has(rule.verbs, "update") || has(rule.verbs, "patch") || has(rule.verbs, "*");
   const bool group = has(rule.api_groups, res.group) || has(rule.api_groups, "*");
   const bool resource = has(rule.resources, res.plural) || has(rule.resources, "*");
@@ -46,7 +46,7 @@ bool allows_write(const core::PolicyRule& rule, const Resource& res, const std::
   return verb && group && resource && named;
 }
 
-bool role_allows(const Object& role, const Resource& res, const std::string& name) {
+bool role_allows(const Object& role, const Resource& res, std::string_view name) {
   const core::Role* r = role.role();
   return r != nullptr && std::any_of(r->rules.begin(), r->rules.end(), [&](const core::PolicyRule& rule) {
            return allows_write(rule, res, name);

@@ -77,7 +77,7 @@ std::optional<std::int64_t> resolve_port(const Container& c, const core::IntOrSt
   if (!port.set) return std::nullopt;
   if (port.is_int) return port.num;
   if (const core::ContainerPort* p = c.port_named(port.str)) return p->container_port;
-  if (all_digits(port.str) && port.str.size() <= 5) return std::stoll(port.str);
+  if (all_digits(port.str) && port.str.size() <= 5) return std::stoll(std::string(port.str));
   return std::nullopt;
 }
 

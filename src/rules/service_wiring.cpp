@@ -38,7 +38,7 @@ bool all_digits(std::string_view s) {
 
 // Kubernetes defaults an empty protocol to TCP; named ports only resolve when
 // the protocols agree.
-std::string_view protocol_of(const std::string& protocol) {
+std::string_view protocol_of(std::string_view protocol) {
   return protocol.empty() ? std::string_view("TCP") : std::string_view(protocol);
 }
 

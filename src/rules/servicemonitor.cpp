@@ -73,8 +73,8 @@ std::vector<std::string> capped(std::vector<std::string> items, std::size_t max)
   return items;
 }
 
-void push_unique(std::vector<std::string>& list, std::string value) {
-  if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(std::move(value));
+void push_unique(std::vector<std::string>& list, std::string_view value) {
+  if (std::find(list.begin(), list.end(), value) == list.end()) list.emplace_back(value);
 }
 
 // ------------------------------------------------------- endpoint reading
@@ -105,8 +105,8 @@ bool means_tls(const MonitorEndpoint& ep) {
 
 // The port name as written (`port`, or a named deprecated `targetPort`).
 std::string port_name(const MonitorEndpoint& ep) {
-  if (!ep.port.empty()) return ep.port;
-  if (ep.target_port.set && !ep.target_port.is_int) return ep.target_port.str;
+  if (!ep.port.empty()) return std::string(ep.port);
+  if (ep.target_port.set && !ep.target_port.is_int) return std::string(ep.target_port.str);
   return "";
 }
 
@@ -211,7 +211,7 @@ std::vector<const Object*> target_services(const Context& ctx, const Object& obj
 
 // "<svc>.<ns>.svc", the name a serving certificate for a Service carries.
 std::string service_dns(const Object& svc) {
-  return svc.name() + "." + (svc.ns().empty() ? std::string("<namespace>") : svc.ns()) + ".svc";
+  return svc.name() + "." + (svc.ns().empty() ? std::string("<namespace>") : std::string(svc.ns())) + ".svc";
 }
 
 // Whether `name` is one of the names the Service answers to in cluster DNS:
@@ -272,7 +272,7 @@ std::vector<ServingCertificate> serving_certificates(const Context& ctx, const O
            obj.ns(), {tls.ca.secret_name, tls.cert.secret_name, tls.key_secret_name})) {
     const core::Certificate* cert = o->certificate();
     if (cert == nullptr || cert->secret_name.empty() || cert->dns_names.empty()) continue;
-    const std::string& secret = cert->secret_name;
+    const core::CompactString& secret = cert->secret_name;
     const bool ca_secret = tls.ca.secret_name == secret;
     const bool client_secret = tls.cert.secret_name == secret || tls.key_secret_name == secret;
     if (!ca_secret && !client_secret) continue;
@@ -343,7 +343,7 @@ std::string describe_selector(const core::LabelSelector& selector) {
   for (const auto& [key, value] : selector.match_labels) parts.push_back(std::string(key) + "=" + std::string(value));
   for (const core::LabelSelectorRequirement& req : selector.match_expressions) {
     if (req.op == "Exists") {
-      parts.push_back(req.key);
+      parts.emplace_back(req.key);
     } else if (req.op == "DoesNotExist") {
       parts.push_back("!" + req.key);
     } else {
@@ -365,7 +365,7 @@ std::string describe_namespaces(const Object& obj, const Monitor& mon) {
 std::string object_names(const std::vector<const Object*>& objects) {
   std::vector<std::string> names;
   for (const Object* o : objects) {
-    names.push_back(o->ns().empty() ? o->name() : o->ns() + "/" + o->name());
+    names.push_back(o->ns().empty() ? std::string(o->name()) : o->ns() + "/" + o->name());
   }
   return join(capped(std::move(names), 3), ", ");
 }
@@ -647,7 +647,7 @@ void check_servername_mismatch(const RuleInput& in, FindingSink& out) {
   if (mon == nullptr) return;
   const Context& ctx = in.context;
   for (const MonitorEndpoint& ep : mon->endpoints) {
-    const std::string& server_name = ep.tls.server_name;
+    const core::CompactString& server_name = ep.tls.server_name;
     // Without verification the name is only SNI: nothing fails.
     if (server_name.empty() || ep.tls.insecure_skip_verify) continue;
     const std::string at = endpoint_path(*mon, ep) + ".tlsConfig.serverName";
