@@ -145,7 +145,8 @@ class CompactString {
     if (on_heap()) delete[] heap_data();
   }
 
-  alignas(char*) char bytes_[16];
+  // Zero-initialised: moves copy all 16 bytes, never indeterminate ones.
+  alignas(char*) char bytes_[16] = {};
 };
 
 static_assert(sizeof(CompactString) == 16);

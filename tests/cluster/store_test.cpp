@@ -18,7 +18,12 @@ ObjectPtr service(const std::string& ns, const std::string& name, std::int64_t p
   o.ref.ns = ns;
   o.ref.name = name;
   core::Service s;
-  s.ports.push_back({"http", port, {}, "TCP", 0});
+  // Field by field: GCC 12 -O2 takes the braced temporary's IntOrString for
+  // uninitialised (-Wmaybe-uninitialized, an error in CI).
+  core::ServicePort& p = s.ports.emplace_back();
+  p.name = "http";
+  p.port = port;
+  p.protocol = "TCP";
   o.spec = std::move(s);
   return std::make_shared<const core::Object>(std::move(o));
 }
