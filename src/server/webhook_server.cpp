@@ -171,13 +171,11 @@ void WebhookServer::respond(const HttpHead& head, std::string& body, HttpAnswer&
   // One line per decision; never the object. A clean allow (no finding, no
   // rule skipped, nothing exempted) is the common case and says nothing the
   // metrics do not: it is logged at debug, everything else at info or above.
-  const bool clean_allow = out.parsed && !out.internal_error && out.not_checked.empty() &&
-                           out.findings.empty() && out.skipped.empty();
   const spdlog::level::level_enum level =
       out.internal_error ? spdlog::level::err
       : !out.parsed || !out.not_checked.empty() ? spdlog::level::warn
-      : clean_allow ? spdlog::level::debug
-                    : spdlog::level::info;
+      : out.findings.empty() && out.skipped.empty() ? spdlog::level::debug
+                                                    : spdlog::level::info;
   if (!spdlog::should_log(level)) return;
   LogLine line(out.parsed ? "admission decision" : "invalid admission review");
   line.str("uid", out.uid);
