@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "wirecheck/object_index.hpp"
+#include "wirecheck/placement.hpp"
 
 namespace wirecheck::testing {
 
@@ -51,8 +52,11 @@ std::vector<policy::Finding> evaluate(const core::ManifestSet& set, std::size_t 
   return engine.evaluate(set.objects[index], old_object, op, context);
 }
 
-std::vector<policy::Finding> evaluate_all(const core::ManifestSet& set,
+std::vector<policy::Finding> evaluate_all(const core::ManifestSet& input,
                                           const policy::Settings& settings) {
+  // Judged as lint judges it: namespace-less objects placed first.
+  core::ManifestSet set = input;
+  policy::place_in_apply_namespace(set, "");
   policy::ObjectIndex context;
   context.add_all(set.objects);
   const policy::Engine engine(settings);
@@ -66,7 +70,9 @@ std::vector<policy::Finding> evaluate_all(const core::ManifestSet& set,
 
 std::vector<policy::Finding> fixture_findings(const std::string& rule, const std::string& file) {
   const bool has_ext = file.size() > 5 && file.compare(file.size() - 5, 5, ".yaml") == 0;
-  const auto set = load_fixture("rules/" + rule + "/" + file + (has_ext ? "" : ".yaml"));
+  auto set = load_fixture("rules/" + rule + "/" + file + (has_ext ? "" : ".yaml"));
+  // Judged as lint judges it: namespace-less objects placed first.
+  policy::place_in_apply_namespace(set, "");
   return of_rule(evaluate(set), rule);
 }
 

@@ -43,6 +43,9 @@ struct ClientConfigView {
   const std::string* ca_bundle = nullptr;
   const Webhook* webhook = nullptr;  // admission webhooks only
   bool insecure_skip_tls_verify = false;   // APIService only
+  // A CRD that serves a single version never converts: the API server never
+  // calls its conversion webhook, whatever the client config says.
+  bool never_called = false;
 };
 
 // Every client configuration the API server will use for `o`: each webhook
@@ -74,6 +77,7 @@ inline std::vector<ClientConfigView> client_configs(const Object& o) {
       v.ca_bundle_path = v.base_path + ".caBundle";
       if (crd->conversion.service.present) v.service = &crd->conversion.service;
       v.ca_bundle = &crd->conversion.ca_bundle;
+      v.never_called = crd->served_versions.size() == 1;
       out.push_back(std::move(v));
     }
   } else if (const APIService* api = o.api_service()) {

@@ -16,21 +16,43 @@
 #pragma once
 
 #include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
 #include "wirecheck/object.hpp"
+#include "wirecheck/producers.hpp"
+#include "wirecheck/severity.hpp"
 
 namespace wirecheck::policy {
 
 class Context {
  public:
+  Context() = default;
+  // A copy (the cache's copy-on-write snapshots) builds its own producers.
+  Context(const Context&) {}
+  Context& operator=(const Context&) {
+    const std::lock_guard lock(producers_mutex_);
+    producers_.reset();
+    return *this;
+  }
   virtual ~Context() = default;
+
+  // Who in this view may create or change objects at run time (RBAC of its
+  // workloads, producers.hpp). Built on first use, then shared by every
+  // evaluation against this view; safe for concurrent readers.
+  const Producers& producers() const;
 
   // Whether objects of this kind can be looked up at all.
   virtual bool knows(core::Kind kind) const = 0;
   // Whether the view is the whole cluster.
   virtual bool complete() const = 0;
+  // Whether every object of the view is evaluated too (lint, audit), not
+  // only the one under review (admission): a link between two objects is
+  // then reported once, by the object that owns it (a Service's port that
+  // no workload declares, on the Service, not again on each workload).
+  virtual bool judges_whole_view() const { return false; }
   // Why `knows(kind)` is false, as a short metric label ("no_cluster_view",
   // "api_not_served", "not_synced"). Only asked when knows(kind) is false.
   virtual std::string_view unknown_reason(core::Kind) const { return "no_cluster_view"; }
@@ -64,6 +86,10 @@ class Context {
   // Certificates in `ns` whose spec.secretName is one of `secret_names`.
   virtual std::vector<const core::Object*> certificates_writing(
       std::string_view ns, std::initializer_list<std::string_view> secret_names) const;
+
+ private:
+  mutable std::mutex producers_mutex_;
+  mutable std::unique_ptr<const Producers> producers_;
 };
 
 // A context that knows nothing (server without cache).
@@ -98,6 +124,31 @@ std::vector<const core::Object*> services_selecting(const Context& ctx, std::str
 // kind in it, or its Namespace object. A partial view (lint) that holds
 // nothing of a namespace says nothing about what the cluster has there.
 bool namespace_in_view(const Context& ctx, std::string_view ns);
+// A namespace's labels as the API server holds them: those of its Namespace
+// object in the view plus `kubernetes.io/metadata.name`, which the API server
+// sets on every namespace. `in_view` is false when the view has no Namespace
+// object of that name: then only the name label is known.
+struct NamespaceLabels {
+  core::StringMap labels;
+  bool in_view = false;
+};
+NamespaceLabels namespace_labels(const Context& ctx, std::string_view ns);
+
+// Three-valued: whether a namespaceSelector selects `ns`, or that the view
+// cannot tell (a requirement on a label of a namespace the view does not hold).
+enum class Tri : std::uint8_t { kNo, kYes, kUnknown };
+// An absent selector is the caller's business (its meaning differs per
+// field); a present empty one selects every namespace.
+Tri namespace_matches(const Context& ctx, const core::LabelSelector& selector, std::string_view ns);
+
+// The severity of a missing counterpart (a Service, selected pods, a CA
+// bundle) given who may produce it at run time: info when a producer may make
+// it and the view is not the running cluster; otherwise `absent` (what the
+// rule reports without producers; a complete view reports what a producer
+// should have made and did not, naming it in the message).
+Severity missing_counterpart_severity(const Context& ctx, const std::optional<Producer>& producer,
+                                      Severity absent);
+
 // Whether every pair of `selector` is in `labels` (Service selector semantics;
 // an empty selector selects nothing here, as a Service without selector).
 bool selector_contains(const core::StringMap& selector, const core::StringMap& labels);

@@ -22,6 +22,10 @@ struct Finding {
   std::vector<std::string> paths;
   std::string message;
   std::string fix;
+  // What is missing, when several objects can share it: findings of one rule
+  // with the same cause ("Service ns/x does not exist") are one line in text
+  // output; JSON and SARIF keep one result per object and carry the key.
+  std::string cause;
   bool exempted = false;        // ignore.wirecheck.dev/<rule> with a reason
   std::string exemption_reason;
   core::SourceLocation source;  // lint only

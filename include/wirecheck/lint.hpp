@@ -10,6 +10,7 @@
 #include "wirecheck/engine.hpp"
 #include "wirecheck/finding.hpp"
 #include "wirecheck/manifest.hpp"
+#include "wirecheck/placement.hpp"
 
 namespace wirecheck::policy {
 
@@ -26,6 +27,8 @@ struct LintReport {
   std::vector<core::LoadError> errors;
   std::vector<core::LoadError> skipped;  // not Kubernetes objects (directory walks)
   LintSummary summary;
+  // Where the input's namespace-less objects were placed (placement.hpp).
+  Placement placement;
 
   // Whether any non-exempted finding is at or above `threshold`.
   bool has_at_least(Severity threshold) const;
@@ -34,6 +37,12 @@ struct LintReport {
 // Counts of `findings` (exempted ones apart) over `objects` objects.
 LintSummary summarize(const std::vector<Finding>& findings, std::size_t objects);
 
-LintReport lint_manifests(const core::ManifestSet& set, const Engine& engine);
+struct LintOptions {
+  std::string ns;  // `-n`: the apply namespace; "" = infer (placement.hpp)
+};
+
+// Places the set's namespace-less objects (so `set` is changed), then
+// evaluates every object against the whole set as context.
+LintReport lint_manifests(core::ManifestSet& set, const Engine& engine, const LintOptions& options = {});
 
 }  // namespace wirecheck::policy

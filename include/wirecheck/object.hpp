@@ -51,6 +51,11 @@ enum class Kind : std::uint8_t {
   kRole,
   kClusterRole,
   kRoleBinding,
+  kNamespace,         // labels only: what namespaceSelectors match
+  kIngress,           // networking.k8s.io Ingress: Service backends
+  kHTTPRoute,         // gateway.networking.k8s.io HTTPRoute / GRPCRoute: Service backends
+  kPrometheus,        // monitoring.coreos.com Prometheus
+  kPrometheusAgent,   // monitoring.coreos.com PrometheusAgent
   kClusterRoleBinding,  // keep last: kKindCount is derived from it
 };
 
@@ -308,6 +313,13 @@ struct WebhookConfiguration {
 struct CustomResourceDefinition {
   std::string group;
   std::string plural;
+  std::string kind;   // spec.names.kind
+  std::string scope;  // "Namespaced" (the API default) or "Cluster"
+  // spec.versions[].name with served: true (v1beta1's spec.version counts).
+  std::vector<std::string> served_versions;
+  // A served version declares the status / scale subresource.
+  bool status_subresource = false;
+  bool scale_subresource = false;
   std::string conversion_strategy;  // "", "None", "Webhook"
   WebhookClientConfig conversion;   // present when a client config exists
   // "spec.conversion.webhook.clientConfig" (v1) or
@@ -342,9 +354,13 @@ struct PolicyRule {
 };
 
 // Role and ClusterRole. Rules of an aggregated ClusterRole are filled in by
-// the controller manager; only the rules written in the object are here.
+// the controller manager from the ClusterRoles its selectors match; only the
+// rules written in the object are here, and `aggregation` holds the
+// selectors (aggregationRule.clusterRoleSelectors) so that a view can
+// resolve them.
 struct Role {
   std::vector<PolicyRule> rules;
+  std::vector<LabelSelector> aggregation;
 };
 
 struct RoleRef {
@@ -364,6 +380,40 @@ struct Subject {
 struct RoleBinding {
   RoleRef role_ref;
   std::vector<Subject> subjects;
+};
+
+// --------------------------------------------------- traffic into Services
+
+// A Service an Ingress or Gateway route sends traffic to, and on which port.
+struct BackendRef {
+  CompactString service;
+  CompactString ns;          // "" = the route's own namespace
+  std::int64_t port_number = 0;
+  CompactString port_name;   // Ingress `port.name`
+  std::string path;          // JSON path of the backend, for messages
+};
+
+// Ingress (spec.defaultBackend, rules[].http.paths[].backend) and
+// HTTPRoute / GRPCRoute (rules[].backendRefs with kind Service).
+struct Routes {
+  std::vector<BackendRef> backends;
+};
+
+// ------------------------------------------------ prometheus-operator
+
+// Prometheus and PrometheusAgent: which monitors they select and as whom
+// they scrape. A selector with `present == false` is nil (the operator:
+// a nil monitor selector selects nothing, a nil namespace selector means
+// the object's own namespace only).
+struct PrometheusSpec {
+  LabelSelector service_monitor_selector;
+  LabelSelector service_monitor_namespace_selector;
+  LabelSelector pod_monitor_selector;
+  LabelSelector pod_monitor_namespace_selector;
+  LabelSelector probe_selector;
+  LabelSelector probe_namespace_selector;
+  CompactString service_account_name;  // "" = prometheus-operator's default
+  StringMap pod_labels;                // spec.podMetadata.labels
 };
 
 // ------------------------------------------------------ custom resources
@@ -431,13 +481,17 @@ struct OverLimit {
 
 using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
                           Boxed<CustomResourceDefinition>, Boxed<APIService>, Certificate, Role, RoleBinding,
-                          CustomResource>;
+                          CustomResource, Routes, Boxed<PrometheusSpec>>;
 
 // One decoded object. The cluster cache holds tens of thousands of them, so
 // nothing is stored twice: the group, name and namespace are read from `ref`,
 // and the lint-only source location is held out of line.
 struct Object {
   Kind kind = Kind::kOther;
+  // Annotated `helm.sh/hook: test` (or test-success / test-failure): a Pod
+  // or Job that `helm test` runs; not part of the running install. Set at
+  // decode time, so it survives the cluster cache dropping annotations.
+  bool helm_test_hook = false;
   ObjectRef ref;        // apiVersion, kind, namespace, name as written
   Metadata meta;
   Spec spec;
@@ -459,6 +513,10 @@ struct Object {
   const RoleBinding* role_binding() const { return std::get_if<RoleBinding>(&spec); }
   // Objects of kind kOther from a custom API group (a dot in the group).
   const CustomResource* custom_resource() const { return std::get_if<CustomResource>(&spec); }
+  // Ingress / HTTPRoute.
+  const Routes* routes() const { return std::get_if<Routes>(&spec); }
+  // Prometheus / PrometheusAgent.
+  const PrometheusSpec* prometheus() const { return unboxed<PrometheusSpec>(); }
 
   const CompactString& name() const { return ref.name; }
   const CompactString& ns() const { return ref.ns; }

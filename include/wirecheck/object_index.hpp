@@ -33,12 +33,20 @@ class ObjectIndex final : public Context {
     for (const core::Object& o : objects) add(o);
   }
 
+  // An object (already added) that lint placed in `default` only because the
+  // input did not say where it goes: find() then also answers a lookup of
+  // its kind and name from any namespace, since the install may be applied
+  // to the namespace the reference names.
+  void add_defaulted(const core::Object& object);
+
   // A kind whose objects could not be read (an audit LIST that failed):
   // rules that need it are skipped instead of seeing it as empty.
   void mark_unknown(core::Kind kind) { unknown_[static_cast<std::size_t>(kind)] = true; }
 
   bool knows(core::Kind kind) const override { return !unknown_[static_cast<std::size_t>(kind)]; }
   bool complete() const override { return complete_; }
+  // Lint and the one-shot audit evaluate every indexed object.
+  bool judges_whole_view() const override { return true; }
   const core::Object* find(core::Kind kind, std::string_view ns,
                            std::string_view name) const override;
   std::vector<const core::Object*> list(core::Kind kind, std::string_view ns) const override;
@@ -86,6 +94,7 @@ class ObjectIndex final : public Context {
   Table annotated_;   // kind, key, value
   Table selecting_;   // ns, key, value: Services by the first pair of their selector
   Table by_secret_;   // ns, secret: Certificates by spec.secretName
+  Table defaulted_;   // kind, name: objects placed in `default` by lint
 };
 
 }  // namespace wirecheck::policy

@@ -52,6 +52,7 @@ struct RawFinding {
   std::string path;     // JSON field path, e.g. "spec.ports[0].targetPort"
   std::string message;  // what breaks at runtime
   std::string fix;      // a concrete change, with the exact value where known
+  std::string cause;    // shared missing counterpart, when there is one (finding.hpp)
 };
 
 // Collects a rule's findings.
@@ -62,7 +63,12 @@ class FindingSink {
     add(default_, std::move(path), std::move(message), std::move(fix));
   }
   void add(Severity severity, std::string path, std::string message, std::string fix) {
-    items_.push_back({severity, std::move(path), std::move(message), std::move(fix)});
+    items_.push_back({severity, std::move(path), std::move(message), std::move(fix), {}});
+  }
+  // A finding whose cause other objects may share (a missing Service that
+  // eight CRDs call): text output groups them under one line.
+  void add_caused(Severity severity, std::string path, std::string message, std::string fix, std::string cause) {
+    items_.push_back({severity, std::move(path), std::move(message), std::move(fix), std::move(cause)});
   }
   std::vector<RawFinding>& items() { return items_; }
 

@@ -28,20 +28,11 @@ constexpr const char* kLintUsage =
     "  --fail-on LEVEL      exit 1 when a finding at or above LEVEL exists (default deny)\n"
     "  --no-color           no ANSI colours (also when NO_COLOR is set or stdout is not a tty)\n"
     "  -n, --namespace NS   namespace of namespaced objects that set none, as kubectl apply -n\n"
-    "                       would place them (default: default)\n"
+    "                       or helm install -n would place them (default: the one namespace\n"
+    "                       the input's own references agree on, else default)\n"
     "\n"
     "exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage error, unreadable input\n"
     "            or no Kubernetes object in the input\n";
-
-// Namespaced objects without metadata.namespace land in the namespace
-// kubectl applies them to; Service DNS names and cross-object lookups then
-// use it (never "svc..svc").
-void default_namespaces(core::ManifestSet& set, const std::string& ns) {
-  for (core::Object& o : set.objects) {
-    if (!o.ns().empty() || !core::is_namespaced(o.kind)) continue;
-    o.ref.ns = ns;
-  }
-}
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "wirecheck lint: %s\n\n%s", message.c_str(), kLintUsage);
@@ -55,7 +46,7 @@ int run_lint(const Args& args) {
   std::string format = "text";
   std::string config;
   std::string fail_on = "deny";
-  std::string default_ns = "default";
+  std::string apply_ns;  // "" = inferred from the input (placement.hpp)
   bool color = isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
 
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -98,7 +89,7 @@ int run_lint(const Args& args) {
     } else if (a == "--namespace" || a == "-n" || split("--namespace", inline_value)) {
       const std::string* v = (a == "--namespace" || a == "-n") ? value(a) : &inline_value;
       if (v == nullptr || v->empty()) return usage_error("--namespace needs a namespace");
-      default_ns = *v;
+      apply_ns = *v;
     } else if (a == "--no-color") {
       color = false;
     } else {
@@ -121,9 +112,8 @@ int run_lint(const Args& args) {
 
   core::ManifestSet set;
   for (const std::string& p : paths) core::load_path(p, set);
-  default_namespaces(set, default_ns);
   const policy::Engine engine(std::move(settings).value());
-  const policy::LintReport report = policy::lint_manifests(set, engine);
+  const policy::LintReport report = policy::lint_manifests(set, engine, {.ns = apply_ns});
 
   const int code = write_report(report, format, color, threshold, "lint");
   // A failed `helm template | wirecheck lint -f -` must not pass CI quietly.

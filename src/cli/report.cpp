@@ -5,7 +5,9 @@
 #include <cctype>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <set>
+#include <utility>
 #include <yaml-cpp/yaml.h>
 
 #include "wirecheck/rule.hpp"
@@ -99,6 +101,33 @@ json physical_location(const std::string& file, int line) {
   return physical;
 }
 
+// The apply namespace, stated once when lint inferred it or had to fall
+// back although the input refers to namespaces.
+std::string placement_line(const policy::Placement& p) {
+  if (p.placed == 0) return "";
+  if (p.source == policy::Placement::Source::kInferred) {
+    std::string from;
+    for (const std::string& e : p.evidence) from += (from.empty() ? "" : "; ") + e;
+    return "objects without a namespace are taken to be in " + p.ns + ", from: " + from +
+           "; pass -n to choose\n\n";
+  }
+  if (p.source == policy::Placement::Source::kDefault && p.candidates.size() > 1) {
+    std::string names;
+    for (const std::string& c : p.candidates) names += (names.empty() ? "" : ", ") + c;
+    return "objects without a namespace are taken to be in default: the input refers to " + names +
+           "; pass -n to choose\n\n";
+  }
+  return "";
+}
+
+json placement_json(const policy::Placement& p) {
+  return {{"namespace", p.ns},
+          {"source", p.source_name()},
+          {"placed", p.placed},
+          {"evidence", p.evidence},
+          {"candidates", p.candidates}};
+}
+
 // Paths covered by a finding, for text output: "a" or "a (+2 more)".
 std::string paths_text(const Finding& f) {
   std::string s = f.path;
@@ -126,8 +155,41 @@ std::string format_text(const policy::LintReport& report, bool color) {
   };
 
   std::string out;
+  out += placement_line(report.placement);
+  // Findings of one rule that share a cause (eight CRDs calling one absent
+  // Service) are one entry: the cause, the objects, one fix.
+  std::map<std::pair<std::string, std::string>, std::vector<const Finding*>> by_cause;
+  for (const Finding& f : report.findings) {
+    if (!f.cause.empty() && !f.exempted) by_cause[{f.rule, f.cause}].push_back(&f);
+  }
+  auto grouped = [&](const Finding& f) {
+    if (f.cause.empty() || f.exempted) return false;
+    auto it = by_cause.find({f.rule, f.cause});
+    return it != by_cause.end() && it->second.size() > 1;
+  };
+  bool any_group = false;
+  for (const auto& [key, members] : by_cause) {
+    if (members.size() < 2) continue;
+    any_group = true;
+    const Finding& first = *members.front();
+    out += std::string(bold) + std::to_string(members.size()) + " objects, one cause: " + first.cause + reset + '\n';
+    out += "  " + tag(first) + " " + first.rule + '\n';
+    std::string names;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (i == 6) {
+        names += ", and " + std::to_string(members.size() - 6) + " more";
+        break;
+      }
+      names += (i == 0 ? "" : ", ") + object_label(members[i]->object);
+    }
+    out += "        objects: " + names + '\n';
+    out += "        " + first.message + '\n';
+    if (!first.fix.empty()) out += "        fix: " + first.fix + '\n';
+  }
+  if (any_group) out += '\n';
   const Finding* previous = nullptr;
   for (const Finding& f : report.findings) {
+    if (grouped(f)) continue;
     if (previous == nullptr || !same_object(*previous, f)) {
       if (previous != nullptr) out += '\n';
       const std::string where = location(f.source);
@@ -155,7 +217,7 @@ std::string format_text(const policy::LintReport& report, bool color) {
     }
     if (f.exempted) out += "        exempted: " + f.exemption_reason + '\n';
   }
-  if (!report.findings.empty()) out += '\n';
+  if (previous != nullptr) out += '\n';
   for (const core::LoadError& e : report.errors) {
     const std::string where = e.line > 0 ? e.file + ":" + std::to_string(e.line) : e.file;
     out += std::string(color ? "\033[1;31merror\033[0m" : "error") + ": " + where + ": " + e.message + '\n';
@@ -188,6 +250,7 @@ std::string format_json(const policy::LintReport& report) {
               {"line", f.source.line},
               {"exempted", f.exempted}};
     if (f.exempted) j["exemptionReason"] = f.exemption_reason;
+    if (!f.cause.empty()) j["cause"] = f.cause;
     findings.push_back(std::move(j));
   }
   json errors = json::array();
@@ -199,7 +262,8 @@ std::string format_json(const policy::LintReport& report) {
     skipped.push_back({{"file", e.file}, {"line", e.line}, {"message", e.message}});
   }
   const auto& s = report.summary;
-  const json out = {{"findings", std::move(findings)},
+  const json out = {{"applyNamespace", placement_json(report.placement)},
+                    {"findings", std::move(findings)},
                     {"summary",
                      {{"objects", s.objects},
                       {"deny", s.deny},
@@ -238,6 +302,7 @@ std::string format_sarif(const policy::LintReport& report) {
                    {"message", {{"text", f.message + (f.fix.empty() ? "" : " Fix: " + f.fix)}}},
                    {"locations", json::array({std::move(location)})},
                    {"properties", {{"path", f.path}, {"paths", f.paths}, {"fix", f.fix}}}};
+    if (!f.cause.empty()) result["properties"]["cause"] = f.cause;
     if (auto it = rule_index.find(f.rule); it != rule_index.end()) result["ruleIndex"] = it->second;
     if (f.exempted) {
       result["suppressions"] = json::array({{{"kind", "inSource"}, {"justification", f.exemption_reason}}});
@@ -274,6 +339,7 @@ std::string format_sarif(const policy::LintReport& report) {
                          {"version", WIRECHECK_VERSION},
                          {"rules", std::move(rules)}}}}},
                      {"originalUriBaseIds", {{kSrcRoot, {{"uri", base_uri}}}}},
+                     {"properties", {{"applyNamespace", placement_json(report.placement)}}},
                      {"invocations",
                       json::array({{{"executionSuccessful", report.errors.empty()},
                                     {"toolExecutionNotifications", std::move(notifications)}}})},

@@ -93,6 +93,7 @@ class CompleteView final : public policy::Context {
   explicit CompleteView(const policy::Context& inner) : inner_(inner) {}
   bool knows(core::Kind kind) const override { return inner_.knows(kind); }
   bool complete() const override { return true; }
+  bool judges_whole_view() const override { return true; }
   const core::Object* find(core::Kind kind, std::string_view ns, std::string_view name) const override {
     return inner_.find(kind, ns, name);
   }

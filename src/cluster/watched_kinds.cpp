@@ -29,6 +29,13 @@ const std::vector<WatchedKind>& watched_kinds() {
       {Kind::kClusterRole, "rbac.authorization.k8s.io", {"v1"}, "clusterroles", false},
       {Kind::kRoleBinding, "rbac.authorization.k8s.io", {"v1"}, "rolebindings", true},
       {Kind::kClusterRoleBinding, "rbac.authorization.k8s.io", {"v1"}, "clusterrolebindings", false},
+      // Namespace labels (namespaceSelectors), traffic into Services (dead
+      // ports someone uses), and who selects monitors.
+      {Kind::kNamespace, "", {"v1"}, "namespaces", false},
+      {Kind::kIngress, "networking.k8s.io", {"v1", "v1beta1"}, "ingresses", true},
+      {Kind::kHTTPRoute, "gateway.networking.k8s.io", {"v1", "v1beta1"}, "httproutes", true},
+      {Kind::kPrometheus, "monitoring.coreos.com", {"v1"}, "prometheuses", true},
+      {Kind::kPrometheusAgent, "monitoring.coreos.com", {"v1alpha1"}, "prometheusagents", true},
   };
   return kinds;
 }

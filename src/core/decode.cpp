@@ -168,10 +168,9 @@ std::vector<std::string> string_list(object o, std::string_view key, Cap cap = C
   return list;
 }
 
-LabelSelector label_selector(object o, std::string_view key) {
+// A present LabelSelector from its own object.
+LabelSelector label_selector_of(object s) {
   LabelSelector sel;
-  object s;
-  if (!object_field(o, key, s)) return sel;
   sel.present = true;
   sel.match_labels = string_map(s, "matchLabels");
   array exprs;
@@ -184,6 +183,11 @@ LabelSelector label_selector(object o, std::string_view key) {
     }
   }
   return sel;
+}
+
+LabelSelector label_selector(object o, std::string_view key) {
+  object s;
+  return object_field(o, key, s) ? label_selector_of(s) : LabelSelector{};
 }
 
 // ------------------------------------------------------------- workloads
@@ -470,8 +474,38 @@ CustomResourceDefinition crd(object root) {
   object spec;
   if (!object_field(root, "spec", spec)) return c;
   c.group = string_field(spec, "group");
+  c.scope = string_field(spec, "scope");
   object names;
-  if (object_field(spec, "names", names)) c.plural = string_field(names, "plural");
+  if (object_field(spec, "names", names)) {
+    c.plural = string_field(names, "plural");
+    c.kind = string_field(names, "kind");
+  }
+  auto subresources = [&c](object holder) {
+    object sub;
+    if (!object_field(holder, "subresources", sub)) return;
+    c.status_subresource = c.status_subresource || has_field(sub, "status");
+    c.scale_subresource = c.scale_subresource || has_field(sub, "scale");
+  };
+  subresources(spec);  // v1beta1: one set for every version
+  array versions;
+  if (array_field(spec, "versions", versions) && admit(versions)) {
+    for (element e : versions) {
+      object v;
+      if (!as_object(e, v)) continue;
+      // v1 requires `served`; v1beta1 lists without it are served.
+      element served;
+      bool is_served = true;
+      if (field(v, "served", served)) is_served = served.is_bool() && bool(served.get_bool());
+      if (!is_served) continue;
+      c.served_versions.emplace_back(string_field(v, "name"));
+      subresources(v);
+    }
+  }
+  if (c.served_versions.empty()) {
+    if (std::string_view version = string_field(spec, "version"); !version.empty()) {
+      c.served_versions.emplace_back(version);
+    }
+  }
   object conv;
   if (!object_field(spec, "conversion", conv)) return c;
   c.conversion_strategy = string_field(conv, "strategy");
@@ -513,6 +547,16 @@ Certificate certificate(object root) {
 
 Role role(object root) {
   Role r;
+  object aggregation;
+  array selectors;
+  if (object_field(root, "aggregationRule", aggregation) &&
+      array_field(aggregation, "clusterRoleSelectors", selectors) && admit(selectors)) {
+    for (element e : selectors) {
+      object o;
+      if (!as_object(e, o)) continue;
+      r.aggregation.push_back(label_selector_of(o));
+    }
+  }
   array rules;
   if (!array_field(root, "rules", rules) || !admit(rules)) return r;
   for (element e : rules) {
@@ -540,6 +584,116 @@ RoleBinding role_binding(object root) {
                           CompactString(string_field(o, "namespace")), CompactString(string_field(o, "apiGroup"))});
   }
   return b;
+}
+
+// --------------------------------------------------- traffic into Services
+
+void ingress_backend(object backend, std::string path, Routes& out) {
+  object svc;
+  if (object_field(backend, "service", svc)) {  // networking.k8s.io/v1
+    BackendRef ref;
+    ref.service = string_field(svc, "name");
+    object port;
+    if (object_field(svc, "port", port)) {
+      int_field(port, "number", ref.port_number);
+      ref.port_name = string_field(port, "name");
+    }
+    ref.path = std::move(path);
+    if (!ref.service.empty()) out.backends.push_back(std::move(ref));
+    return;
+  }
+  // extensions / networking v1beta1: serviceName + servicePort (int or name).
+  BackendRef ref;
+  ref.service = string_field(backend, "serviceName");
+  const IntOrString port = int_or_string(backend, "servicePort");
+  if (port.is_int) {
+    ref.port_number = port.num;
+  } else {
+    ref.port_name = port.str;
+  }
+  ref.path = std::move(path);
+  if (!ref.service.empty()) out.backends.push_back(std::move(ref));
+}
+
+Routes ingress(object root) {
+  Routes r;
+  object spec;
+  if (!object_field(root, "spec", spec)) return r;
+  object def;
+  if (object_field(spec, "defaultBackend", def)) ingress_backend(def, "spec.defaultBackend", r);
+  if (object_field(spec, "backend", def)) ingress_backend(def, "spec.backend", r);
+  array rules;
+  if (!array_field(spec, "rules", rules) || !admit(rules)) return r;
+  std::size_t i = 0;
+  for (element e : rules) {
+    object rule, http;
+    array paths;
+    if (as_object(e, rule) && object_field(rule, "http", http) && array_field(http, "paths", paths) &&
+        admit(paths)) {
+      std::size_t j = 0;
+      for (element p : paths) {
+        object path, backend;
+        if (as_object(p, path) && object_field(path, "backend", backend)) {
+          ingress_backend(backend,
+                          "spec.rules[" + std::to_string(i) + "].http.paths[" + std::to_string(j) + "].backend", r);
+        }
+        ++j;
+      }
+    }
+    ++i;
+  }
+  return r;
+}
+
+Routes http_route(object root) {
+  Routes r;
+  object spec;
+  array rules;
+  if (!object_field(root, "spec", spec) || !array_field(spec, "rules", rules) || !admit(rules)) return r;
+  std::size_t i = 0;
+  for (element e : rules) {
+    object rule;
+    array refs;
+    if (as_object(e, rule) && array_field(rule, "backendRefs", refs) && admit(refs)) {
+      std::size_t j = 0;
+      for (element x : refs) {
+        object ref;
+        if (as_object(x, ref)) {
+          const std::string_view kind = string_field(ref, "kind");
+          const std::string_view group = string_field(ref, "group");
+          if ((kind.empty() || kind == "Service") && group.empty()) {
+            BackendRef b;
+            b.service = string_field(ref, "name");
+            b.ns = string_field(ref, "namespace");
+            int_field(ref, "port", b.port_number);
+            b.path = "spec.rules[" + std::to_string(i) + "].backendRefs[" + std::to_string(j) + "]";
+            if (!b.service.empty()) r.backends.push_back(std::move(b));
+          }
+        }
+        ++j;
+      }
+    }
+    ++i;
+  }
+  return r;
+}
+
+// ------------------------------------------------ prometheus-operator
+
+PrometheusSpec prometheus(object root) {
+  PrometheusSpec p;
+  object spec;
+  if (!object_field(root, "spec", spec)) return p;
+  p.service_monitor_selector = label_selector(spec, "serviceMonitorSelector");
+  p.service_monitor_namespace_selector = label_selector(spec, "serviceMonitorNamespaceSelector");
+  p.pod_monitor_selector = label_selector(spec, "podMonitorSelector");
+  p.pod_monitor_namespace_selector = label_selector(spec, "podMonitorNamespaceSelector");
+  p.probe_selector = label_selector(spec, "probeSelector");
+  p.probe_namespace_selector = label_selector(spec, "probeNamespaceSelector");
+  p.service_account_name = string_field(spec, "serviceAccountName");
+  object m;
+  if (object_field(spec, "podMetadata", m)) p.pod_labels = string_map(m, "labels");
+  return p;
 }
 
 // ------------------------------------------------------ custom resources
@@ -581,6 +735,23 @@ void release_large_thread_parser(std::size_t keep_bytes) {
 
 namespace {
 
+// `helm.sh/hook` holds a comma-separated list of hook events; `test` (and
+// Helm 2's test-success / test-failure) mark what `helm test` runs.
+bool is_helm_test_hook(FoundValue hooks) {
+  if (!hooks) return false;
+  std::string_view rest = *hooks;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == "test" || item == "test-success" || item == "test-failure") return true;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 Object decode_within_limits(element e, std::string_view default_api_version, std::string_view default_kind) {
   Object obj;
   object root;
@@ -598,6 +769,7 @@ Object decode_within_limits(element e, std::string_view default_api_version, std
     obj.meta.annotations = string_map(meta, "annotations");
   }
   obj.kind = kind_from(obj.group(), obj.ref.kind);
+  obj.helm_test_hook = is_helm_test_hook(obj.annotation("helm.sh/hook"));
 
   if (is_workload(obj.kind)) {
     obj.spec = pod_template(root, obj.kind, obj.meta);
@@ -635,6 +807,16 @@ Object decode_within_limits(element e, std::string_view default_api_version, std
     case Kind::kRoleBinding:
     case Kind::kClusterRoleBinding:
       obj.spec = role_binding(root);
+      break;
+    case Kind::kIngress:
+      obj.spec = ingress(root);
+      break;
+    case Kind::kHTTPRoute:
+      obj.spec = http_route(root);
+      break;
+    case Kind::kPrometheus:
+    case Kind::kPrometheusAgent:
+      obj.spec = prometheus(root);
       break;
     default:  // kOther; workloads returned above
       if (obj.group().find('.') != std::string_view::npos) obj.spec = custom_resource(root);

@@ -34,6 +34,11 @@ constexpr std::array<KindEntry, kKindCount - 1> kKinds{{
     {Kind::kRole, "rbac.authorization.k8s.io", "Role"},
     {Kind::kClusterRole, "rbac.authorization.k8s.io", "ClusterRole"},
     {Kind::kRoleBinding, "rbac.authorization.k8s.io", "RoleBinding"},
+    {Kind::kNamespace, "", "Namespace"},
+    {Kind::kIngress, "networking.k8s.io", "Ingress"},
+    {Kind::kHTTPRoute, "gateway.networking.k8s.io", "HTTPRoute"},
+    {Kind::kPrometheus, "monitoring.coreos.com", "Prometheus"},
+    {Kind::kPrometheusAgent, "monitoring.coreos.com", "PrometheusAgent"},
     {Kind::kClusterRoleBinding, "rbac.authorization.k8s.io", "ClusterRoleBinding"},
 }};
 
@@ -63,8 +68,10 @@ Kind kind_from(std::string_view group, std::string_view kind) {
   for (const KindEntry& e : kKinds) {
     if (e.name != kind) continue;
     if (e.group == group) return e.kind;
-    if (group == "extensions" && e.group == "apps") return e.kind;
+    if (group == "extensions" && (e.group == "apps" || e.group == "networking.k8s.io")) return e.kind;
   }
+  // GRPCRoute carries its backends exactly as HTTPRoute does.
+  if (kind == "GRPCRoute" && group == "gateway.networking.k8s.io") return Kind::kHTTPRoute;
   return Kind::kOther;
 }
 
@@ -89,6 +96,7 @@ bool is_namespaced(Kind kind) {
     case Kind::kAPIService:
     case Kind::kClusterRole:
     case Kind::kClusterRoleBinding:
+    case Kind::kNamespace:
       return false;
     default:
       return true;

@@ -54,7 +54,58 @@ std::vector<const core::Object*> Context::certificates_writing(
   return out;
 }
 
+const Producers& Context::producers() const {
+  const std::lock_guard lock(producers_mutex_);
+  if (!producers_) producers_ = std::make_unique<const Producers>(Producers::build(*this));
+  return *producers_;
+}
+
 // ---- Shared queries. ----
+
+Severity missing_counterpart_severity(const Context& ctx, const std::optional<Producer>& producer,
+                                      Severity absent) {
+  return producer && !ctx.complete() ? Severity::kInfo : absent;
+}
+
+NamespaceLabels namespace_labels(const Context& ctx, std::string_view ns) {
+  NamespaceLabels out;
+  constexpr std::string_view kNameLabel = "kubernetes.io/metadata.name";
+  if (ctx.knows(core::Kind::kNamespace)) {
+    if (const core::Object* o = ctx.find(core::Kind::kNamespace, "", ns)) {
+      out.in_view = true;
+      for (const auto& kv : o->meta.labels) {
+        if (kv.first != kNameLabel) out.labels.push_back(kv);
+      }
+    }
+  }
+  out.labels.emplace_back(kNameLabel, ns);
+  return out;
+}
+
+Tri namespace_matches(const Context& ctx, const core::LabelSelector& selector, std::string_view ns) {
+  const NamespaceLabels ns_labels = namespace_labels(ctx, ns);
+  if (ns_labels.in_view) return selector.matches(ns_labels.labels) ? Tri::kYes : Tri::kNo;
+  // Only the name label is known: a requirement on any other key may go
+  // either way, unless one on the name already fails.
+  constexpr std::string_view kNameLabel = "kubernetes.io/metadata.name";
+  bool unknown = false;
+  for (const auto& [key, value] : selector.match_labels) {
+    if (key != kNameLabel) {
+      unknown = true;
+    } else if (value != ns) {
+      return Tri::kNo;
+    }
+  }
+  for (const core::LabelSelectorRequirement& req : selector.match_expressions) {
+    if (req.key != kNameLabel) {
+      unknown = true;
+      continue;
+    }
+    const core::LabelSelector one{.present = true, .match_expressions = {req}};
+    if (!one.matches(ns_labels.labels)) return Tri::kNo;
+  }
+  return unknown ? Tri::kUnknown : Tri::kYes;
+}
 
 const core::StringMap& selectable_labels(const core::Object& object) {
   const core::PodTemplate* t = object.pod_template();

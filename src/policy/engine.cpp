@@ -54,6 +54,7 @@ Finding merged_finding(const RuleSpec& spec, std::optional<Severity> severity_ov
   f.path = std::move(raw.path);
   f.message = std::move(raw.message);
   f.fix = std::move(raw.fix);
+  f.cause = std::move(raw.cause);
   f.source = object.source();
   const core::FoundValue reason = object.annotation(exemption_key(spec.id));
   if (reason && !reason->empty()) {

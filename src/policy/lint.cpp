@@ -35,12 +35,14 @@ LintSummary summarize(const std::vector<Finding>& findings, std::size_t objects)
   return summary;
 }
 
-LintReport lint_manifests(const core::ManifestSet& set, const Engine& engine) {
+LintReport lint_manifests(core::ManifestSet& set, const Engine& engine, const LintOptions& options) {
   LintReport report;
   report.errors = set.errors;
   report.skipped = set.skipped;
+  report.placement = place_in_apply_namespace(set, options.ns);
   ObjectIndex context;
   context.add_all(set.objects);
+  for (std::size_t i : report.placement.defaulted) context.add_defaulted(set.objects[i]);
   for (const core::Object& object : set.objects) {
     auto found = engine.evaluate(object, nullptr, Operation::kCreate, context);
     for (Finding& f : found) report.findings.push_back(std::move(f));

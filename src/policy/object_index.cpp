@@ -77,7 +77,12 @@ std::vector<const core::Object*> ObjectIndex::matching(const Table& pairs, const
 const core::Object* ObjectIndex::find(core::Kind kind, std::string_view ns,
                                       std::string_view name) const {
   const Postings* p = lookup(by_name_, key_of(kind, {ns, name}));
+  if (p == nullptr) p = lookup(defaulted_, key_of(kind, {name}));
   return p == nullptr ? nullptr : p->front().object;
+}
+
+void ObjectIndex::add_defaulted(const core::Object& object) {
+  defaulted_.try_emplace(key_of(object.kind, {object.name()}), Postings{{seq_, &object}});
 }
 
 std::vector<const core::Object*> ObjectIndex::list(core::Kind kind, std::string_view ns) const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "loopback.hpp"
+#include "wirecheck/conventions.hpp"
 #include "wirecheck/rule.hpp"
 
 namespace wirecheck::rules {
@@ -334,32 +335,43 @@ std::string format_labels(const core::StringMap& labels) {
   return s;
 }
 
-// Labels that controllers put on the pods they create, never on the
-// template: a selector using them picks pods the manifests do not show.
-bool controller_added_label(std::string_view key) {
-  static constexpr std::array<std::string_view, 6> kKeys = {
-      "statefulset.kubernetes.io/pod-name", "pod-template-hash", "controller-revision-hash",
-      "apps.kubernetes.io/pod-index",       "job-name",          "controller-uid"};
-  return std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end() ||
-         key.rfind("batch.kubernetes.io/", 0) == 0;
-}
-
-// A custom resource of the namespace whose spec carries pod labels covering
-// the selector: an operator creates the pods (Prometheus, Alertmanager, ...).
-// Operators also label pods with their resource's name, so a selector value
-// equal to that name counts as covered.
+// A custom resource of the namespace whose operator creates pods carrying
+// the selector: labels by the operator's convention (conventions.hpp: a
+// Prometheus named N gets `prometheus: N`) or declared in its spec
+// (podMetadata.labels and the like). Operators also label pods with their
+// resource's name, so a selector value equal to that name counts as covered.
 const Object* operator_resource_selected(const policy::Context& ctx, const Object& svc_obj,
                                          const core::StringMap& selector) {
-  if (!ctx.knows(Kind::kOther)) return nullptr;
-  for (const Object* o : ctx.list(Kind::kOther, svc_obj.ns())) {
-    const core::CustomResource* cr = o->custom_resource();
-    if (cr == nullptr || cr->pod_labels.empty()) continue;
+  std::vector<const Object*> resources;
+  for (Kind k : {Kind::kOther, Kind::kPrometheus, Kind::kPrometheusAgent}) {
+    if (!ctx.knows(k)) continue;
+    for (const Object* o : ctx.list(k, svc_obj.ns())) resources.push_back(o);
+  }
+  for (const Object* o : resources) {
+    const core::StringMap labels = policy::operator_pod_labels(*o);
+    if (labels.empty()) continue;
     const bool covered = std::all_of(selector.begin(), selector.end(), [&](const auto& kv) {
-      return core::find_value(cr->pod_labels, kv.first) == kv.second || kv.second == o->name();
+      return core::find_value(labels, kv.first) == kv.second || kv.second == o->name();
     });
     if (covered) return o;
   }
   return nullptr;
+}
+
+// A workload of the view that may create pods (or the workloads that make
+// them) in `ns`: an operator whose pods the manifests never show.
+std::optional<policy::Producer> pod_producer(const policy::Context& ctx, std::string_view ns) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kPodMakers = {{
+      {"", "pods"},
+      {"apps", "deployments"},
+      {"apps", "statefulsets"},
+      {"apps", "daemonsets"},
+      {"batch", "jobs"},
+  }};
+  for (const auto& [group, resource] : kPodMakers) {
+    if (auto p = ctx.producers().may(ctx, {{"create"}, group, resource, ns, ""})) return p;
+  }
+  return std::nullopt;
 }
 
 // Objects that say which components the input deploys: everything but the
@@ -419,7 +431,7 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
   if (svc == nullptr || skipped_service(*svc)) return;
   if (!selected_templates(in, *svc).empty()) return;
   if (std::any_of(svc->selector.begin(), svc->selector.end(),
-                  [](const auto& kv) { return controller_added_label(kv.first); })) {
+                  [](const auto& kv) { return policy::controller_added_label(kv.first); })) {
     return;
   }
   const auto in_namespace = policy::pod_templates_in(in.context, in.object.ns());
@@ -439,10 +451,21 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
       return;
     }
   }
-  out.add(Severity::kWarn, "spec.selector",
-          "selector " + format_labels(svc->selector) + " matches no pod template in namespace " +
-              in.object.ns() + ": the Service has no endpoints",
-          "make spec.selector a subset of the pod template labels of the workload that serves it");
+  const std::string cause = "no pod carries " + format_labels(svc->selector) + " in namespace " + in.object.ns();
+  const std::optional<policy::Producer> producer = pod_producer(in.context, in.object.ns());
+  const Severity sev = policy::missing_counterpart_severity(in.context, producer, Severity::kWarn);
+  if (producer && sev == Severity::kInfo) {
+    out.add_caused(sev, "spec.selector",
+                   "selector " + format_labels(svc->selector) + " matches no pod template of the input; the pods "
+                   "may be created at run time by " + producer->describe(),
+                   "", cause);
+    return;
+  }
+  out.add_caused(Severity::kWarn, "spec.selector",
+                 "selector " + format_labels(svc->selector) + " matches no pod template in namespace " +
+                     in.object.ns() + ": the Service has no endpoints" +
+                     (producer ? " (" + producer->who() + " may create pods there: check that it did)" : ""),
+                 "make spec.selector a subset of the pod template labels of the workload that serves it", cause);
 }
 
 // ----------------------------------------------------- workload-breaks-service

@@ -11,6 +11,7 @@
 // the engine when it does not know Services.
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <cctype>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 
 #include "rules/names.hpp"
 #include "wirecheck/context.hpp"
+#include "wirecheck/conventions.hpp"
 #include "wirecheck/object.hpp"
 #include "wirecheck/rule.hpp"
 
@@ -579,10 +581,6 @@ void check_port_not_found(const RuleInput& in, FindingSink& out) {
 
 // ============================================ servicemonitor-selects-nothing
 
-// Namespaces whose Services (or pods) the cluster or another install
-// provides: kubelet, coredns, the API server's `kubernetes` Service.
-bool provided_by_cluster(std::string_view ns) { return ns == "default" || ns == "kube-system"; }
-
 // In a partial view (lint), a monitor aimed at any namespace, at one the
 // cluster provides, or at one the input holds nothing of may well select
 // something that is simply not in the files given.
@@ -590,9 +588,47 @@ bool targets_outside_view(const Context& ctx, const Object& obj, const Monitor& 
   if (ctx.complete()) return false;
   if (mon.namespace_any) return true;
   for (const std::string& ns : target_namespaces(obj, mon)) {
-    if (provided_by_cluster(ns) || !policy::namespace_in_view(ctx, ns)) return true;
+    if (policy::provided_by_cluster(ns) || !policy::namespace_in_view(ctx, ns)) return true;
   }
   return false;
+}
+
+// A workload of the view that may create what the monitor selects (Services,
+// or pods and the workloads that make them) in one of its namespaces.
+std::optional<policy::Producer> target_producer(const Context& ctx, const Object& obj, const Monitor& mon) {
+  for (const std::string& ns : target_namespaces(obj, mon)) {
+    if (!mon.pod_monitor) {
+      if (auto p = ctx.producers().may(ctx, {{"create"}, "", "services", ns, ""})) return p;
+      continue;
+    }
+    for (const auto& [group, resource] :
+         {std::pair<std::string_view, std::string_view>{"", "pods"}, {"apps", "deployments"},
+          {"apps", "statefulsets"}, {"apps", "daemonsets"}}) {
+      if (auto p = ctx.producers().may(ctx, {{"create"}, group, resource, ns, ""})) return p;
+    }
+  }
+  return std::nullopt;
+}
+
+// Reports a selector that matches no `what` in `where`: info when a
+// producer of the view may create the targets at run time (an operator
+// making the metrics Services from a custom resource), warn otherwise.
+void report_selects_nothing(const RuleInput& in, const Monitor& mon, const std::string& what, std::string fix,
+                            FindingSink& out) {
+  const std::string head = "selector " + describe_selector(mon.selector) + " matches no " + what;
+  const std::string where = describe_namespaces(in.object, mon);
+  const std::optional<policy::Producer> producer = target_producer(in.context, in.object, mon);
+  const Severity sev = policy::missing_counterpart_severity(in.context, producer, Severity::kWarn);
+  if (producer && sev == Severity::kInfo) {
+    out.add(sev, "spec.selector",
+            head + " of the input in " + where + "; it may be created at run time by " + producer->describe(),
+            "");
+    return;
+  }
+  std::string message = head + " in " + where + ": Prometheus scrapes nothing for this " +
+                        std::string(mon.pod_monitor ? "PodMonitor" : "ServiceMonitor");
+  if (producer) message += " (" + producer->who() + " may create it: check that it did)";
+  out.add(Severity::kWarn, "spec.selector", std::move(message), std::move(fix));
 }
 
 void check_selects_nothing(const RuleInput& in, FindingSink& out) {
@@ -600,16 +636,13 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
   if (mon == nullptr) return;
   const Context& ctx = in.context;
   if (targets_outside_view(ctx, in.object, *mon)) return;
-  const std::string where = describe_namespaces(in.object, *mon);
-  const std::string selector = describe_selector(mon->selector);
-
   if (mon->pod_monitor) {
     if (!policy::knows_pod_templates(ctx)) return;
     if (!selected_pod_templates(ctx, in.object, *mon).empty()) return;
-    out.add("spec.selector",
-            "selector " + selector + " matches no pod template in " + where +
-                ": Prometheus scrapes nothing for this PodMonitor",
-            "make spec.selector match the metrics pods' template labels, or fix spec.namespaceSelector");
+    report_selects_nothing(in, *mon, "pod template",
+                           "make spec.selector match the metrics pods' template labels, or fix "
+                           "spec.namespaceSelector",
+                           out);
     return;
   }
 
@@ -634,10 +667,7 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
     }
   }
   if (!candidates.empty()) fix += "; Services with the endpoint's port: " + join(capped(candidates, 3), ", ");
-  out.add("spec.selector",
-          "selector " + selector + " matches no Service in " + where +
-              ": Prometheus scrapes nothing for this ServiceMonitor",
-          std::move(fix));
+  report_selects_nothing(in, *mon, "Service", std::move(fix), out);
 }
 
 // ======================================== servicemonitor-servername-mismatch

@@ -1,7 +1,9 @@
 // The Service side of webhooks, conversion webhooks and APIServices: the
 // referenced Service must exist and expose the port the API server dials, and
 // deleting it breaks every call routed to it.
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rules/client_configs.hpp"
@@ -27,19 +29,57 @@ std::string port_list(const core::Service& svc) {
 
 // --------------------------------------------------- webhook-service-missing
 
+// Who may rewrite `object` itself at run time (an operator that updates
+// its CRDs' or webhook configurations' clientConfig on start-up).
+std::optional<policy::Producer> rewriter(const policy::Context& ctx, const core::Object& object) {
+  std::string_view group, resource;
+  if (!policy::rbac_resource(object.kind, group, resource)) return std::nullopt;
+  return ctx.producers().may(ctx, {{"update", "patch"}, group, resource, "", object.name()});
+}
+
 void check_service_missing(const RuleInput& in, FindingSink& out) {
   for (const ClientConfigView& v : client_configs(in.object)) {
     if (v.service == nullptr || v.service->name.empty() || v.service->ns.empty()) continue;
     const core::ServiceReference& ref = *v.service;
     const core::Object* target = in.context.find(Kind::kService, ref.ns, ref.name);
     if (target == nullptr) {
-      // The Service may simply be applied later or live in another file.
-      const Severity sev = in.context.complete() ? Severity::kDeny : Severity::kWarn;
-      out.add(sev, v.service_path + ".name",
-              v.label + " calls Service " + service_id(ref) +
-                  ", which does not exist: every call to it fails (service not found)",
-              "create Service " + service_id(ref) + " exposing port " + std::to_string(ref.port) +
-                  ", or point " + v.service_path + " at the Service that runs the webhook");
+      const policy::Context& ctx = in.context;
+      const std::string cause = "Service " + service_id(ref) + " does not exist";
+      const std::string missing = v.label + " calls Service " + service_id(ref) + ", which does not exist";
+      if (v.never_called) {
+        out.add_caused(Severity::kInfo, v.service_path + ".name",
+                       missing + "; the CRD serves one version, so the API server never calls it", "", cause);
+        continue;
+      }
+      // Made at run time: an operator that may create the Service, or
+      // rewrite this clientConfig, completes the install after apply.
+      std::optional<policy::Producer> producer =
+          ctx.producers().may(ctx, {{"create"}, "", "services", ref.ns, ref.name});
+      std::string made = "created";
+      if (!producer) {
+        producer = rewriter(ctx, in.object);
+        made = "repointed";
+      }
+      // Without a producer the Service may simply be applied later or live
+      // in another file; the running cluster shows it is not there.
+      const Severity sev = policy::missing_counterpart_severity(
+          ctx, producer, ctx.complete() ? Severity::kDeny : Severity::kWarn);
+      if (producer && sev == Severity::kInfo) {
+        out.add_caused(sev, v.service_path + ".name",
+                       missing + " in the input; it may be " + made + " at run time by " + producer->describe(),
+                       "", cause);
+      } else if (producer) {
+        out.add_caused(sev, v.service_path + ".name",
+                       missing + " although " + producer->describe() + ": every call to it fails",
+                       "check that " + producer->who() + " runs and why it has not " +
+                           (made == "created" ? "created the Service" : "updated " + v.service_path),
+                       cause);
+      } else {
+        out.add_caused(sev, v.service_path + ".name", missing + ": every call to it fails (service not found)",
+                       "create Service " + service_id(ref) + " exposing port " + std::to_string(ref.port) +
+                           ", or point " + v.service_path + " at the Service that runs the webhook",
+                       cause);
+      }
       continue;
     }
     const core::Service* svc = target->service();
@@ -109,7 +149,11 @@ WIRECHECK_REGISTER_RULE(webhook_service_missing, {
     .needs_context = true,
     .context_kinds = {Kind::kService},
     .failure = "The API server cannot reach the webhook: admission requests (failurePolicy Fail), CRD "
-               "conversions or the aggregated API fail with 'service not found' or connection errors.",
+               "conversions or the aggregated API fail with 'service not found' or connection errors. "
+               "Info when something in the view makes the Service at run time (a workload whose "
+               "ServiceAccount may create services there, or may update the referring object and so "
+               "rewrite its clientConfig) or when a CRD serving one version never calls its conversion "
+               "webhook; deny in the audit of a running cluster, naming the producer that did not.",
     .fix = "Create the Service (warn: it may be applied later), or make clientConfig.service.port match "
            "a port the Service exposes (default 443).",
     .check = &check_service_missing})

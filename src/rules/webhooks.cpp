@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "rules/client_configs.hpp"
-#include "rules/injectors.hpp"
 #include "wirecheck/ca_bundle.hpp"
 #include "wirecheck/rule.hpp"
 
@@ -73,6 +73,15 @@ std::string missing_ca_fix(const RuleInput& in, const ClientConfigView& v) {
   return fix;
 }
 
+// A workload of the view that may update or patch `object` (a certgen Job,
+// a controller that rotates its certificate and reconciles its own
+// configuration): it can fill the caBundle at run time.
+std::optional<policy::Producer> ca_injector(const policy::Context& ctx, const core::Object& object) {
+  std::string_view group, resource;
+  if (!policy::rbac_resource(object.kind, group, resource)) return std::nullopt;
+  return ctx.producers().may(ctx, {{"update", "patch"}, group, resource, "", object.name()});
+}
+
 void check_missing_ca_bundle(const RuleInput& in, FindingSink& out) {
   // An injector (cert-manager cainjector, OpenShift service-ca) fills the
   // field after apply; an empty bundle is the expected manifest shape.
@@ -80,21 +89,28 @@ void check_missing_ca_bundle(const RuleInput& in, FindingSink& out) {
   const bool update = in.operation == Operation::kUpdate;
   if (annotated && !update) return;
   bool looked_up = false;
-  const core::Object* injector = nullptr;
+  std::optional<policy::Producer> injector;
   for (const ClientConfigView& v : client_configs(in.object)) {
     // URL-backed configs may rely on the system roots; only service-backed
     // ones always need a private CA.
     if (v.service == nullptr || !v.ca_bundle->empty() || v.insecure_skip_tls_verify) continue;
+    const std::string dns = service_dns_name(*v.service);
+    if (v.never_called) {
+      out.add(Severity::kInfo, v.ca_bundle_path,
+              "conversion webhook without caBundle, but the CRD serves one version: the API server never "
+              "calls it",
+              "");
+      continue;
+    }
     if (!looked_up) {
-      injector = find_injector(in.context, in.object);
+      injector = ca_injector(in.context, in.object);
       looked_up = true;
     }
-    const std::string dns = service_dns_name(*v.service);
     if (update && had_ca_bundle(in.old_object, v)) {
       // `kubectl replace` and GitOps replace-syncs drop a bundle the manifest
       // never had; that is only certain to break when nothing puts it back.
-      if (annotated || injector != nullptr) {
-        const std::string who = injector != nullptr ? injector_name(*injector) : "the CA injector";
+      if (annotated || injector) {
+        const std::string who = injector ? injector->who() : "the CA injector";
         out.add(Severity::kWarn, v.ca_bundle_path,
                 "this update empties caBundle: calls to " + dns + " fail until " + who + " re-injects it",
                 "keep the live caBundle when replacing (e.g. ignore caBundle in GitOps diffs)");
@@ -107,18 +123,17 @@ void check_missing_ca_bundle(const RuleInput& in, FindingSink& out) {
       continue;
     }
     if (annotated) continue;
-    if (injector != nullptr) {
+    if (injector) {
       // The whole-cluster view shows the live object: still empty means the
       // injector has not done its job (yet).
       if (in.context.complete()) {
         out.add(Severity::kWarn, v.ca_bundle_path,
-                "caBundle is still empty although " + injector_name(*injector) +
-                    " may patch it: calls to " + dns + " fail until it does",
-                "check that " + injector_name(*injector) + " ran and succeeded");
+                "caBundle is still empty although " + injector->describe() + ": calls to " + dns +
+                    " fail until it fills it",
+                "check that " + injector->who() + " ran and succeeded");
       } else {
         out.add(Severity::kInfo, v.ca_bundle_path,
-                "caBundle is empty in the manifest; " + injector_name(*injector) +
-                    " is allowed to patch it at run time",
+                "caBundle is empty in the manifest; it may be injected at run time by " + injector->describe(),
                 "");
       }
       continue;
@@ -347,12 +362,13 @@ WIRECHECK_REGISTER_RULE(webhook_missing_ca_bundle, {
               Kind::kMutatingWebhookConfiguration,
               Kind::kCustomResourceDefinition, Kind::kAPIService},
     // Not needs_context: without an RBAC view it still runs and keeps warn.
-    .context_kinds = injector_context_kinds(),
+    .context_kinds = policy::producer_kinds(),
     .failure = "The API server cannot verify the service's serving certificate: every admission, "
                "conversion or aggregated API call fails with x509: certificate signed by unknown authority. "
-               "Info instead when a workload of the input may patch the object (its ServiceAccount is "
-               "bound to a ClusterRole allowing update/patch on it: a certgen Job, a cert-rotating "
-               "controller). Deny when an UPDATE removes a caBundle that nothing re-injects, and in the "
+               "Info instead when a workload of the view may patch the object (its ServiceAccount is "
+               "bound to a ClusterRole, aggregated or not, allowing update/patch on it: a certgen Job, a "
+               "cert-rotating controller), and for the conversion webhook of a CRD that serves one "
+               "version (never called). Deny when an UPDATE removes a caBundle that nothing re-injects, and in the "
                "cluster audit.",
     .fix = "Set caBundle to the base64 PEM of the serving CA, or annotate the object with "
            "cert-manager.io/inject-ca-from (or another CA-injection annotation).",
