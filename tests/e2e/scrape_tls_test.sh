@@ -40,7 +40,7 @@ TLS_PID=
 serve() {
   [[ -z $TLS_PID ]] || { kill "$TLS_PID" 2>/dev/null || true; wait "$TLS_PID" 2>/dev/null || true; }
   : > "$E2E_WORK/s_server.out"
-  openssl s_server -quiet -accept 127.0.0.1:0 -cert "$CERTS/$1.crt" -key "$CERTS/$1.key" \
+  openssl s_server -www -accept 127.0.0.1:0 -cert "$CERTS/$1.crt" -key "$CERTS/$1.key" \
     > "$E2E_WORK/s_server.out" 2>&1 < /dev/null &
   TLS_PID=$!
   until_ok 10 grep -q '^ACCEPT' "$E2E_WORK/s_server.out" || fail "s_server did not start"
