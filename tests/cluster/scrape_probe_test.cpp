@@ -319,3 +319,25 @@ TEST_CASE("endpoints: EndpointSlices and Endpoints give the ready addresses of t
   CHECK(only.ready == std::vector<std::pair<std::string, int>>{{"10.1.0.1", 9443}});
   CHECK(only.not_ready == 1);
 }
+
+TEST_CASE("probe handshake: a port that accepts and never answers TLS ends at the deadline as a timeout",
+          "[cluster][scrape]") {
+  // The kernel completes the TCP handshake from the backlog; nobody speaks.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  cluster::ProbeOptions options;
+  const cluster::Handshake h =
+      cluster::probe_handshake("127.0.0.1", ntohs(addr.sin_port), "web.app.svc", std::chrono::milliseconds(300), options);
+  ::close(fd);
+  CHECK(h.connected);
+  CHECK_FALSE(h.ok);
+  CHECK(h.timed_out);
+  CHECK(testing::contains(h.error, "TLS handshake timed out after 300 ms"));
+  CHECK(h.elapsed >= std::chrono::milliseconds(300));
+}

@@ -8,7 +8,8 @@
 # contain any IP SANs" and the serverName fix; the same certificate with
 # that serverName, or a certificate with the IP SAN, gives none; a
 # certificate from another CA than the monitor's ConfigMap is
-# scrape-tls-untrusted. The probe's timings are printed.
+# scrape-tls-untrusted. The probe's timings are printed; the server's
+# background audit (--audit-probe) reports the mismatch too.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_init scrape-tls
@@ -118,6 +119,18 @@ grep -Eq "probed [0-9]+ scrape targets in [0-9]+ ms \(slowest [0-9]+ ms" "$E2E_W
   || fail "no probe timings printed"
 grep -q "EndpointSlice\|scrape target 127.0.0.1:$TLS_PORT" "$E2E_WORK/dns-only.err" || fail "the target was not probed"
 pass "DNS SANs only, probed by IP: scrape-tls-name-mismatch (deny) with Go's IP SAN error and serverName web.$NS.svc"
+
+# The server's background audit with --audit-probe finds the same.
+wc_start --cluster --kubeconfig "$KUBECONFIG" --audit-interval 1s --audit-probe
+background_has() {
+  curl -s "http://127.0.0.1:$WC_OPS_PORT/audit" | jq -e --arg ns "$NS" \
+    '(.findings | any(.rule == "scrape-tls-name-mismatch" and .object.namespace == $ns))
+     and .probe.scrapeTargets >= 1' >/dev/null
+}
+until_ok 60 background_has \
+  || fail "/audit has no scrape-tls-name-mismatch: $(curl -s "http://127.0.0.1:$WC_OPS_PORT/audit" | head -c 600)"
+wc_stop
+pass "serve --audit-probe: the background audit reports the same mismatch at /audit"
 
 monitor "$CA_REF, serverName: web.$NS.svc}"
 audit servername
