@@ -225,8 +225,7 @@ TEST_CASE("lint cli: objects without a namespace use --namespace (default 'defau
 }
 
 TEST_CASE("lint cli: within an object, deny comes before warn before info in text output") {
-  const std::string shared = wirecheck::testing::shared_dir();
-  const auto r = run_command(lint("--no-color -f " + shared + "/corpus/kubebuilder-v4.5.0-multiversion-tls-patch"));
+  const auto r = run_command(lint("--no-color -f " + fixtures_dir() + "/lint/mixed-severities.yaml"));
   auto rank = [](const std::string& line) {
     if (line.rfind("  DENY", 0) == 0) return 3;
     if (line.rfind("  WARN", 0) == 0) return 2;
