@@ -2,7 +2,7 @@
 // test time with OpenSSL (CA, serving and client pairs with chosen serials
 // and SANs), an in-process webhook + ops server on loopback port 0, and
 // AdmissionReview bodies built from the captured kube-apiserver requests in
-// ../shared/fixtures/admission (read at test time, never copied).
+// tests/fixtures/admission (scripts/capture-admission.sh).
 #pragma once
 
 #include <arpa/inet.h>
@@ -62,12 +62,12 @@ inline void write_text(const std::string& path, const std::string& text) {
 }
 
 inline std::string admission_fixtures_dir() {
-  return std::string(WIRECHECK_SHARED_DIR) + "/fixtures/admission";
+  return std::string(WIRECHECK_FIXTURES_DIR) + "/admission";
 }
 
 inline std::string admission_fixture(const std::string& name) {
   const std::string path = admission_fixtures_dir() + "/" + name;
-  if (!fs::exists(path)) FAIL("missing shared fixture " << path);
+  if (!fs::exists(path)) FAIL("missing captured review " << path << " (scripts/capture-admission.sh)");
   return read_text(path);
 }
 
