@@ -143,7 +143,7 @@ class ApiServerLike {
     for (int i = 0; i < keep_alive; ++i) {
       threads_.emplace_back([this, i] {
         server::HttpsClient client(options_);
-        run([&] { return &client; }, "keep-alive-" + std::to_string(i));
+        run([&] { return &client; }, "keep-alive-" + std::to_string(i), max_keep_ms_);
       });
     }
     threads_.emplace_back([this] {
@@ -151,7 +151,7 @@ class ApiServerLike {
       run([&] {
         client = std::make_unique<server::HttpsClient>(options_);
         return client.get();
-      }, "new");
+      }, "new", max_new_ms_);
     });
   }
   ~ApiServerLike() { finish(); }
@@ -165,14 +165,16 @@ class ApiServerLike {
   int answered() const { return answered_; }
   std::string summary() const {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "API-server-like client %d/%d decisions within 1 s, slowest %.1f ms",
-                  answered_.load(), sent_.load(), max_ms_.load());
+    std::snprintf(buf, sizeof buf,
+                  "API-server-like client %d/%d decisions within 1 s, slowest %.1f ms on a keep-alive "
+                  "connection, %.1f ms on a new one",
+                  answered_.load(), sent_.load(), max_keep_ms_.load(), max_new_ms_.load());
     return buf;
   }
 
  private:
   template <typename GetClient>
-  void run(GetClient get_client, const std::string& name) {
+  void run(GetClient get_client, const std::string& name, std::atomic<double>& max_ms) {
     for (int n = 0; !stop_; ++n) {
       server::HttpsClient* client = get_client();
       server::HttpResponse r;
@@ -182,8 +184,8 @@ class ApiServerLike {
                       r.body.find("\"allowed\"") != std::string::npos;
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       if (ok && ms <= 1000) ++answered_;
-      double seen = max_ms_.load();
-      while (ms > seen && !max_ms_.compare_exchange_weak(seen, ms)) {
+      double seen = max_ms.load();
+      while (ms > seen && !max_ms.compare_exchange_weak(seen, ms)) {
       }
       std::this_thread::sleep_for(100ms);
     }
@@ -193,7 +195,8 @@ class ApiServerLike {
   std::atomic<bool> stop_{false};
   std::atomic<int> sent_{0};
   std::atomic<int> answered_{0};
-  std::atomic<double> max_ms_{0};
+  std::atomic<double> max_keep_ms_{0};
+  std::atomic<double> max_new_ms_{0};
   std::vector<std::thread> threads_;
 };
 
