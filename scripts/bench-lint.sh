@@ -59,10 +59,10 @@ for input in spread realistic; do
       slow = 1e9
       for (n in mbs) if (mbs[n] + 0 < slow) slow = mbs[n] + 0
       printf "lint %-9s load + rules >= 50 MB/s at every size: slowest %.1f MB/s: %s\n", input, slow,
-             slow >= 50 ? "met" : "MISSED"
+             (slow >= 50 ? "met" : "MISSED")
       ratio = us[last] / us[first]
       printf "lint %-9s per-object cost flat %dk -> %dk (<= 1.25x): %.1f -> %.1f us/object (%.2fx): %s\n",
-             input, first / 1000, last / 1000, us[first], us[last], ratio, ratio <= 1.25 ? "met" : "MISSED"
+             input, first / 1000, last / 1000, us[first], us[last], ratio, (ratio <= 1.25 ? "met" : "MISSED")
     }' "$TMP/table.txt"
   file="$TMP/$input-10000.yaml"
   if [[ -f $file && -x $BUILD/wirecheck ]]; then
@@ -71,7 +71,7 @@ for input in spread realistic; do
     awk -v input="$input" -v cpu="$cpu" -v bytes="$bytes" 'BEGIN {
       rate = bytes / 1e6 / cpu
       printf "lint %-9s `wirecheck lint -f` on 10k objects (%.1f MB), whole command >= 50 MB/s: %.2f s CPU, %.1f MB/s, %.0f us/object: %s\n",
-             input, bytes / 1e6, cpu, rate, cpu * 1e6 / 10000, rate >= 50 ? "met" : "MISSED"
+             input, bytes / 1e6, cpu, rate, cpu * 1e6 / 10000, (rate >= 50 ? "met" : "MISSED")
     }'
   fi
 done
