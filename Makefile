@@ -89,7 +89,7 @@ abuse: build
 
 # Only the lint scaling table (part of `make bench`).
 bench-lint: configure
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck_lint_scaling
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck_lint_scaling wirecheck
 	@scripts/bench-lint.sh $(BUILD_DIR)
 
 lint-examples: binary
