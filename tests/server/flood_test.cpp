@@ -133,13 +133,23 @@ class Flood {
   std::thread thread_;
 };
 
+// The goal: every decision within 1 s. Under ASan every handshake costs
+// several times more CPU on the same two cores as the flood, so the
+// sanitizer tier checks that decisions keep coming with a looser bound; the
+// 1 s bound holds in the plain build (make test).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr auto kDecisionBound = 3000ms;
+#else
+constexpr auto kDecisionBound = 1000ms;
+#endif
+
 // The API server's pattern: `keep_alive` connections each posting a review
 // every 100 ms, and one new connection per review every 100 ms. Counts the
 // decisions that came back (200, a JSON answer) within 1 s.
 class ApiServerLike {
  public:
   ApiServerLike(const Harness& harness, int keep_alive) : options_(harness.client_options()) {
-    options_.timeout = 1000ms;
+    options_.timeout = kDecisionBound;
     for (int i = 0; i < keep_alive; ++i) {
       threads_.emplace_back([this, i] {
         server::HttpsClient client(options_);
@@ -166,7 +176,7 @@ class ApiServerLike {
   std::string summary() const {
     char buf[160];
     std::snprintf(buf, sizeof buf,
-                  "API-server-like client %d/%d decisions within 1 s, slowest %.1f ms on a keep-alive "
+                  "API-server-like client %d/%d decisions within the bound, slowest %.1f ms on a keep-alive "
                   "connection, %.1f ms on a new one",
                   answered_.load(), sent_.load(), max_keep_ms_.load(), max_new_ms_.load());
     return buf;
@@ -183,7 +193,7 @@ class ApiServerLike {
       const bool ok = client->post("/validate", review(name + "-" + std::to_string(n)), r) && r.status == 200 &&
                       r.body.find("\"allowed\"") != std::string::npos;
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-      if (ok && ms <= 1000) ++answered_;
+      if (ok && ms <= std::chrono::duration<double, std::milli>(kDecisionBound).count()) ++answered_;
       double seen = max_ms.load();
       while (ms > seen && !max_ms.compare_exchange_weak(seen, ms)) {
       }
