@@ -99,6 +99,7 @@ Verdict judge(const Served& served, const core::RuleWithOperations& rule, const 
   // Versions are not judged: with matchPolicy Equivalent (the v1 default)
   // the API server matches a rule's version through every version the CRD
   // lists, served or not, and converts the object for the webhook.
+
   // A CRD whose plural is right but whose subresource is not declared.
   std::optional<Served::Crd> plural_only;
   for (const std::string& group : rule.api_groups) {
