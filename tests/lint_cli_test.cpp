@@ -297,7 +297,7 @@ spec:
 
 TEST_CASE("lint cli: entries of one object that trip a rule are one finding in JSON, with every path") {
   const auto r = run_command(
-      lint("-f " + fixtures_dir() + "/rules/servicemonitor-insecure-skip-verify/fail.kubelet.yaml --format json"));
+      lint("-f " + fixtures_dir() + "/rules/servicemonitor-insecure-skip-verify/pass.kubelet-control-plane.yaml --format json"));
   const json out = json::parse(r.out);
   int count = 0;
   for (const json& f : out["findings"]) {
