@@ -28,7 +28,7 @@ constexpr const char* kAuditUsage =
     "usage: wirecheck audit [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
     "                       [--format text|json|sarif|policyreport] [--fail-on deny|warn|never]\n"
     "                       [--probe] [--probe-timeout 3s] [--probe-concurrency 4]\n"
-    "                       [--config FILE] [--no-color]\n"
+    "                       [--secret-names] [--config FILE] [--no-color]\n"
     "\n"
     "  --kubeconfig FILE      kubeconfig (default $KUBECONFIG, in-cluster, ~/.kube/config)\n"
     "  --context NAME         kubeconfig context (default current-context)\n"
@@ -39,6 +39,8 @@ constexpr const char* kAuditUsage =
     "                         verify its TLS certificate as the API server does (live checks)\n"
     "  --probe-timeout DUR    per target, connect + handshake (default 3s)\n"
     "  --probe-concurrency N  targets probed at once (default 4)\n"
+    "  --secret-names         also list Secrets (names and key names, never values), so that\n"
+    "                         monitors reading a missing Secret are reported\n"
     "  --config FILE          wirecheck configuration (severity overrides, flag tables)\n"
     "  --no-color             no ANSI colours\n"
     "\n"
@@ -104,6 +106,7 @@ int run_audit(const Args& args) {
   std::string format = "text";
   std::string fail_on = "deny";
   bool probe = false;
+  bool secret_names = false;
   std::chrono::milliseconds probe_timeout{3000};
   std::size_t probe_concurrency = 4;
   bool color = isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
@@ -129,6 +132,8 @@ int run_audit(const Args& args) {
       return 0;
     } else if (a == "--probe") {
       probe = true;
+    } else if (a == "--secret-names") {
+      secret_names = true;
     } else if (a == "--no-color") {
       color = false;
     } else if (a == "--kubeconfig" || a == "--context" || a == "--namespace" || a == "-n" || a == "--format" ||
@@ -179,8 +184,8 @@ int run_audit(const Args& args) {
   policy::LintReport report;
   {
     ProgressLine progress(isatty(STDERR_FILENO) != 0);
-    report = cluster::run_audit(engine, cluster::api_object_source(*client), view,
-                                [&](const cluster::AuditProgress& p) { progress.show(p); });
+    report = cluster::run_audit(engine, cluster::api_object_source(*client, 500, secret_names), view,
+                                [&](const cluster::AuditProgress& p) { progress.show(p); }, secret_names);
   }
   const auto audit_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

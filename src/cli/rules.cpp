@@ -122,7 +122,7 @@ std::string markdown() {
       "(see [configuration.md](configuration.md)), and suppressed for one object with the "
       "annotation `" +
       std::string(policy::kExemptionPrefix) +
-      "<rule-id>: \"<reason>\"` (the reason must not be empty).\n\n"
+      "<rule-id>: \"<reason>\"` (the reason must not be empty).\n\n" +
       std::string(kViewSection) + "## Rules\n\n| id | severity | kinds | summary |\n|---|---|---|---|\n";
   for (const auto& spec : policy::Registry::all()) {
     out += "| [`" + std::string(spec.id) + "`](#" + std::string(spec.id) + ") | " + severity_text(spec) +

@@ -2,7 +2,8 @@
 // discovers each kind and LISTs it once (paginated, never a watch), and the
 // BackendResolver the live prober uses to find where a Service sends calls
 // (the Service's type, ClusterIP and targetPort, and its Endpoints' ready
-// addresses). Never reads Secrets or ConfigMaps.
+// addresses). Reads ConfigMaps (key names only: the references monitors
+// make) and Secrets only when asked to (names and key names, never values).
 //
 // Thread-safety: the source is called from one thread; the resolver from
 // the prober's workers (it serialises its requests on one client).
@@ -16,8 +17,9 @@
 
 namespace wirecheck::cluster {
 
-// `client` must outlive the source.
-ObjectSource api_object_source(ApiClient& client, std::size_t page_size = 500);
+// `client` must outlive the source. Without `secrets`, asking for Secrets
+// fails (the caller marks them unknown instead of asking).
+ObjectSource api_object_source(ApiClient& client, std::size_t page_size = 500, bool secrets = false);
 
 // `client` must outlive the resolver.
 BackendResolver api_backend_resolver(std::shared_ptr<ApiClient> client);
