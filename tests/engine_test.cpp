@@ -79,7 +79,7 @@ TEST_CASE("engine: an exemption annotation with a reason exempts, an empty one s
 }
 
 TEST_CASE("engine: exempted findings are counted in the lint summary, not as deny/warn") {
-  const auto exempt = testing::load_yaml(with_annotation(
+  auto exempt = testing::load_yaml(with_annotation(
       kInsecureMonitor, "ignore.wirecheck.dev/servicemonitor-insecure-skip-verify: \"lab only\""));
   const policy::Engine engine;
   const auto report = policy::lint_manifests(exempt, engine);

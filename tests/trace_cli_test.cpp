@@ -45,7 +45,7 @@ TEST_CASE("trace cli: links print in chain order") {
   const auto r = run_command(trace("servicemonitor shop/shop-operator -f " + fixture("working.yaml")));
   std::size_t at = 0;
   for (const char* link : {"prometheus", "namespace", "service selection", "port", "endpoints",
-                           "container port and bind", "tls ", "tls (live)", "authorization"}) {
+                           "container port/bind", "tls ", "tls (live)", "authorization"}) {
     const std::size_t found = r.out.find(link, at);
     INFO(link << "\n" << r.out);
     REQUIRE(found != std::string::npos);

@@ -294,7 +294,7 @@ std::vector<Link> trace_monitor(const Object& mon_obj, const policy::Context& ct
     // Endpoints: the Service's selection and named targetPort, judged on
     // the Service (only findings of the port the endpoint uses).
     Link eps{"endpoints", at};
-    Link bind{"container port and bind", at};
+    Link bind{"container port/bind", at};
     std::vector<std::string> backends;
     std::vector<std::string> binds_text;
     for (const rules::ScrapeTarget& t : targets) {
@@ -385,7 +385,7 @@ void trace_service_port(const Object& svc_obj, const core::ServicePort& sp, cons
   const core::Service& svc = *svc_obj.service();
   const std::string at = "spec.ports[" + std::to_string(sp.index) + "]";
   Link eps{"endpoints", at};
-  Link bind{"container port and bind", at};
+  Link bind{"container port/bind", at};
   const core::IntOrString target = sp.target_port.set ? sp.target_port : [&] {
     core::IntOrString v;
     v.set = true;

@@ -532,7 +532,7 @@ std::optional<SecureMetrics> secure_metrics(const Context& ctx, const policy::Se
     if (b.flag == "--metrics-bind-address" && b.port == target.port) metrics_bind = &b;
   }
   if (secure == "true" && (metrics_bind != nullptr || !has_arg_prefix(c, "--metrics-bind-address"))) {
-    return SecureMetrics{target.workload, &c, "controller-runtime's authenticated metrics", "--metrics-secure"};
+    return SecureMetrics{target.workload, &c, "controller-runtime's secure metrics", "--metrics-secure"};
   }
   // Newer scaffolds default --metrics-secure to true and leave it out: their
   // manager may create TokenReviews and SubjectAccessReviews (the filter's
@@ -544,7 +544,7 @@ std::optional<SecureMetrics> secure_metrics(const Context& ctx, const policy::Se
     if (producers.known() &&
         producers.account_may(ns, account, {{"create"}, "authentication.k8s.io", "tokenreviews", "", ""}) &&
         producers.account_may(ns, account, {{"create"}, "authorization.k8s.io", "subjectaccessreviews", "", ""})) {
-      return SecureMetrics{target.workload, &c, "controller-runtime's authenticated metrics",
+      return SecureMetrics{target.workload, &c, "controller-runtime's secure metrics",
                            metrics_bind->written + " and a ServiceAccount that may create tokenreviews and "
                                                    "subjectaccessreviews"};
     }

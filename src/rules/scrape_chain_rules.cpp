@@ -111,8 +111,10 @@ void check_unauthorized(const RuleInput& in, FindingSink& out) {
     const std::optional<Refusal> r = scrape_refusal(in.context, in.settings, in.object, *mon, ep, selecting);
     if (!r) continue;
     const std::string at = std::string(mon->endpoints_path()) + "[" + std::to_string(ep.index) + "]";
+    // The evidence (flag, upstream) is in trace's output; messages stay
+    // short enough for one kubectl warning line.
     const std::string target = r->target.what + " (container " + r->target.container->name + " of " +
-                               kind_and_name(*r->target.workload) + ", " + r->target.evidence + ")";
+                               kind_and_name(*r->target.workload) + ")";
     if (r->status == 401) {
       const std::string fix =
           mon->pod_monitor
@@ -121,13 +123,11 @@ void check_unauthorized(const RuleInput& in, FindingSink& out) {
               : "add to " + at + ": bearerTokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token (the "
                                  "Prometheus's own token), and let its ServiceAccount get nonResourceURL " + r->path;
       out.add(Severity::kWarn, at,
-              "the target is behind " + target + ", which answers 401 to a scrape without a bearer token; the "
-              "endpoint sends none",
-              fix);
+              "every scrape gets 401: " + target + " requires a bearer token and the endpoint sends none", fix);
     } else {
       out.add(Severity::kWarn, at + ".bearerTokenFile",
-              "the target is behind " + target + ", which asks the API server whether ServiceAccount " + r->account +
-                  " may get " + r->path + "; no ClusterRole bound to it allows that: every scrape gets 403",
+              "every scrape gets 403: " + target + " admits accounts allowed to get " + r->path +
+                  "; no ClusterRole grants that to ServiceAccount " + r->account,
               "bind a ClusterRole with rules: [{nonResourceURLs: [\"" + r->path +
                   "\"], verbs: [get]}] to ServiceAccount " + r->account + " with a ClusterRoleBinding");
     }

@@ -248,9 +248,8 @@ TEST_CASE("scrape-unauthorized: kube-rbac-proxy without a token -> 401, fix adds
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "spec.endpoints[0]");
   CHECK(f[0].message ==
-        "the target is behind kube-rbac-proxy (container kube-rbac-proxy of Deployment system/controller-manager, "
-        "--upstream=http://127.0.0.1:8080/), which answers 401 to a scrape without a bearer token; the endpoint "
-        "sends none");
+        "every scrape gets 401: kube-rbac-proxy (container kube-rbac-proxy of Deployment system/controller-manager) "
+        "requires a bearer token and the endpoint sends none");
   CHECK(f[0].fix ==
         "add to spec.endpoints[0]: bearerTokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token (the "
         "Prometheus's own token), and let its ServiceAccount get nonResourceURL /metrics");
@@ -260,9 +259,10 @@ TEST_CASE("scrape-unauthorized: --metrics-secure and no /metrics grant -> 403 na
   const auto f = fixture_findings("scrape-unauthorized", "fail.metrics-secure-not-granted.yaml");
   REQUIRE(f.size() == 1);
   CHECK(f[0].path == "spec.endpoints[0].bearerTokenFile");
-  CHECK(contains(f[0].message, "controller-runtime's authenticated metrics (container manager of Deployment "
-                               "system/controller-manager, --metrics-secure)"));
-  CHECK(contains(f[0].message, "ServiceAccount system/prometheus may get /metrics"));
+  CHECK(f[0].message ==
+        "every scrape gets 403: controller-runtime's secure metrics (container manager of Deployment "
+        "system/controller-manager) admits accounts allowed to get /metrics; no ClusterRole grants that to "
+        "ServiceAccount system/prometheus");
   CHECK(f[0].fix ==
         "bind a ClusterRole with rules: [{nonResourceURLs: [\"/metrics\"], verbs: [get]}] to ServiceAccount "
         "system/prometheus with a ClusterRoleBinding");
@@ -330,7 +330,7 @@ TEST_CASE("secure metrics: controller-runtime's --metrics-secure, and =false tur
   auto on = secure_of(target_yaml(
       "        - {name: manager, args: [--metrics-bind-address=:8443, --metrics-secure], ports: [{containerPort: 8443}]}\n"));
   REQUIRE(on);
-  CHECK(on->what == "controller-runtime's authenticated metrics");
+  CHECK(on->what == "controller-runtime's secure metrics");
   CHECK(on->evidence == "--metrics-secure");
   CHECK_FALSE(secure_of(target_yaml(
       "        - {name: manager, args: [--metrics-bind-address=:8443, --metrics-secure=false], ports: "
