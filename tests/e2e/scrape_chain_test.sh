@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The scrape chain against the real apiserver: a Prometheus that selects
-# monitors labelled release=kube-prom, one ServiceMonitor with the label and
-# one without. `wirecheck audit` reports monitor-not-selected on the
+# monitors labelled release=kube-prom (its account may discover in its own
+# namespace), one ServiceMonitor with the label and one without. `wirecheck audit` reports monitor-not-selected on the
 # unselected one only (with the exact label as fix); `wirecheck trace`
 # walks both: every link ok and exit 0 for the selected one, the Prometheus
 # link BROKEN and exit 1 for the other; a missing name exits 2 with the
@@ -21,7 +21,20 @@ apiVersion: monitoring.coreos.com/v1
 kind: Prometheus
 metadata: {name: k8s, namespace: $NS}
 spec:
+  serviceAccountName: prometheus
   serviceMonitorSelector: {matchLabels: {release: kube-prom}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: prometheus, namespace: $NS}
+rules:
+- {apiGroups: [""], resources: [services, endpoints, pods], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: prometheus, namespace: $NS}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: prometheus}
+subjects: [{kind: ServiceAccount, name: prometheus, namespace: $NS}]
 ---
 apiVersion: v1
 kind: Service
