@@ -56,7 +56,7 @@ TEST_CASE("engine: a rule's finding carries the object, path, message and fix") 
 }
 
 TEST_CASE("engine: an exemption annotation with a reason exempts, an empty one says it does not") {
-  const auto exempt = testing::load_yaml(with_annotation(
+  auto exempt = testing::load_yaml(with_annotation(
       kInsecureMonitor, "ignore.wirecheck.dev/servicemonitor-insecure-skip-verify: \"self-signed, tracked in OPS-1\""));
   auto found = testing::of_rule(testing::evaluate(exempt), "servicemonitor-insecure-skip-verify");
   REQUIRE(found.size() == 1);

@@ -1,7 +1,8 @@
 // `wirecheck audit`: every rule over what the cluster already holds. Lists
 // each kind the rules need once (no watch), evaluates with the complete
 // view (missing counterparts are deny), optionally probes every webhook,
-// conversion webhook and APIService live (--probe), and prints the same
+// conversion webhook and APIService, and every https scrape target of the
+// ServiceMonitors, live (--probe), and prints the same
 // formats as lint (findings carry kind and namespace/name instead of
 // file:line), or PolicyReport YAML. Exit codes as lint: 0 nothing at or
 // above --fail-on, 1 findings, 2 usage error, cluster unreachable or a kind
@@ -28,7 +29,8 @@ constexpr const char* kAuditUsage =
     "usage: wirecheck audit [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
     "                       [--format text|json|sarif|policyreport] [--fail-on deny|warn|never]\n"
     "                       [--probe] [--probe-timeout 3s] [--probe-concurrency 4]\n"
-    "                       [--secret-names] [--config FILE] [--no-color]\n"
+    "                       [--probe-read-secrets] [--secret-names]\n"
+    "                       [--config FILE] [--no-color]\n"
     "\n"
     "  --kubeconfig FILE      kubeconfig (default $KUBECONFIG, in-cluster, ~/.kube/config)\n"
     "  --context NAME         kubeconfig context (default current-context)\n"
@@ -36,9 +38,13 @@ constexpr const char* kAuditUsage =
     "  --format FORMAT        text (default), json, sarif, or policyreport (wgpolicyk8s.io/v1alpha2 YAML)\n"
     "  --fail-on LEVEL        exit 1 when a finding at or above LEVEL exists (default deny)\n"
     "  --probe                also connect to every webhook, conversion webhook and APIService and\n"
-    "                         verify its TLS certificate as the API server does (live checks)\n"
+    "                         verify its TLS certificate as the API server does, and to a few ready\n"
+    "                         addresses of every ServiceMonitor https endpoint and check the\n"
+    "                         certificate as Prometheus does (live checks; no request is sent)\n"
     "  --probe-timeout DUR    per target, connect + handshake (default 3s)\n"
     "  --probe-concurrency N  targets probed at once (default 4)\n"
+    "  --probe-read-secrets   the scrape probe may read a monitor's tlsConfig.ca from a Secret (by\n"
+    "                         name, never logged); ConfigMaps are always read\n"
     "  --secret-names         also list Secrets (names and key names, never values), so that\n"
     "                         monitors reading a missing Secret are reported\n"
     "  --config FILE          wirecheck configuration (severity overrides, flag tables)\n"
@@ -106,6 +112,7 @@ int run_audit(const Args& args) {
   std::string format = "text";
   std::string fail_on = "deny";
   bool probe = false;
+  bool probe_read_secrets = false;
   bool secret_names = false;
   std::chrono::milliseconds probe_timeout{3000};
   std::size_t probe_concurrency = 4;
@@ -132,6 +139,8 @@ int run_audit(const Args& args) {
       return 0;
     } else if (a == "--probe") {
       probe = true;
+    } else if (a == "--probe-read-secrets") {
+      probe_read_secrets = true;
     } else if (a == "--secret-names") {
       secret_names = true;
     } else if (a == "--no-color") {
@@ -199,15 +208,17 @@ int run_audit(const Args& args) {
                static_cast<long long>(audit_ms), view.not_served.empty() ? "" : "; not served: ",
                kind_list(view.not_served).c_str());
 
+  if (probe_read_secrets && !probe) return usage_error("--probe-read-secrets needs --probe");
   if (probe) {
     cluster::ProbeOptions options;
     options.timeout = probe_timeout;
     options.concurrency = probe_concurrency;
     options.in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+    options.read_secrets = probe_read_secrets;
+    auto lookups = std::make_shared<cluster::ProbeLookups>(client, probe_read_secrets);
     const cluster::ProbeReport live =
-        cluster::probe_live(engine, view.index, cluster::api_backend_resolver(client), options);
+        cluster::probe_live(engine, view.index, cluster::api_backend_resolver(lookups), options);
     for (const policy::Finding& f : live.findings) report.findings.push_back(f);
-    report.summary = policy::summarize(report.findings, report.summary.objects);
     using S = cluster::ProbeOutcome::Status;
     std::fprintf(stderr,
                  "wirecheck audit: probed %zu client configs in %lld ms: %zu ok, %zu unreachable, %zu untrusted, "
@@ -219,6 +230,34 @@ int run_audit(const Args& args) {
       std::fprintf(stderr, "wirecheck audit: not probed: %s %s (%s): %s\n", o.object->ref.kind.c_str(),
                    o.object->name().c_str(), o.label.c_str(), o.detail.c_str());
     }
+    const cluster::ScrapeReport scrape =
+        cluster::probe_scrape_tls(engine, view.index, cluster::api_scrape_sources(lookups), options);
+    for (const policy::Finding& f : scrape.findings) report.findings.push_back(f);
+    using T = cluster::ScrapeOutcome::Status;
+    std::size_t addresses = 0;
+    for (const cluster::ScrapeOutcome& o : scrape.outcomes) addresses += o.address.empty() ? 0 : 1;
+    std::fprintf(stderr,
+                 "wirecheck audit: probed %zu scrape targets in %lld ms (slowest %lld ms, timeout %lld ms, %zu at "
+                 "once): %zu ok, %zu name mismatch, %zu untrusted, %zu both, %zu unreachable, %zu not probed\n",
+                 addresses, static_cast<long long>(scrape.elapsed.count()),
+                 static_cast<long long>(scrape.slowest.count()), static_cast<long long>(probe_timeout.count()),
+                 probe_concurrency, scrape.count(T::kOk), scrape.count(T::kNameMismatch), scrape.count(T::kUntrusted),
+                 scrape.count(T::kBoth), scrape.count(T::kUnreachable), scrape.count(T::kNotProbed));
+    for (const cluster::ScrapeOutcome& o : scrape.outcomes) {
+      const std::string where = o.monitor->ns() + "/" + o.monitor->name() + " " + o.path +
+                                (o.service.empty() ? "" : " Service " + o.service);
+      if (o.address.empty()) {
+        std::fprintf(stderr, "wirecheck audit: scrape target not probed: ServiceMonitor %s: %s\n", where.c_str(),
+                     o.detail.c_str());
+        continue;
+      }
+      std::fprintf(stderr, "wirecheck audit: scrape target %s (ServiceMonitor %s) %s in %lld ms, verified as %s%s%s; %s\n",
+                   o.address.c_str(), where.c_str(), std::string(cluster::scrape_status_name(o.status)).c_str(),
+                   static_cast<long long>(o.elapsed.count()), o.verified_name.c_str(),
+                   o.failure.empty() ? "" : " ", o.failure.c_str(), o.trust.c_str());
+      if (o.status == T::kUnreachable) std::fprintf(stderr, "wirecheck audit:   %s\n", o.detail.c_str());
+    }
+    report.summary = policy::summarize(report.findings, report.summary.objects);
   }
   if (!ns.empty()) {
     std::erase_if(report.findings, [&](const policy::Finding& f) { return f.object.ns != ns; });

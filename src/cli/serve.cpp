@@ -71,7 +71,10 @@ constexpr const char* kServeUsage =
     "  --context NAME                kubeconfig context (default current-context)\n"
     "  --audit-interval D            with --cluster: re-run every rule over the cache this often\n"
     "                                (e.g. 10m; default 0 = off); results in /metrics and /audit\n"
-    "  --audit-probe                 the background audit also runs the live checks (TLS probes)\n"
+    "  --audit-probe                 the background audit also runs the live checks (TLS probes of\n"
+    "                                webhooks and of ServiceMonitor https targets)\n"
+    "  --audit-probe-read-secrets    the scrape probe may read tlsConfig.ca from a Secret (by name,\n"
+    "                                never logged; ConfigMaps are always read)\n"
     "  --policy-reports              the background audit writes PolicyReports (one replica, by Lease)\n"
     "  --audit-lease-namespace NS    namespace of that Lease (default $POD_NAMESPACE, the service\n"
     "                                account's namespace, else default)\n";
@@ -94,6 +97,7 @@ struct ServeConfig {
   std::string kube_context;
   std::chrono::milliseconds audit_interval{0};
   bool audit_probe = false;
+  bool audit_probe_read_secrets = false;
   bool policy_reports = false;
   std::string lease_namespace;
   spdlog::level::level_enum log_level = spdlog::level::info;
@@ -118,6 +122,10 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
     }
     if (flag == "--cluster") {
       cfg.cluster = true;
+      continue;
+    }
+    if (flag == "--audit-probe-read-secrets") {
+      cfg.audit_probe_read_secrets = true;
       continue;
     }
     if (flag == "--audit-probe" || flag == "--policy-reports") {
@@ -197,6 +205,7 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
     return bad("--kubeconfig and --context need --cluster");
   }
   if (cfg.audit_interval.count() > 0 && !cfg.cluster) return bad("--audit-interval needs --cluster");
+  if (cfg.audit_probe_read_secrets && !cfg.audit_probe) return bad("--audit-probe-read-secrets needs --audit-probe");
   if ((cfg.audit_probe || cfg.policy_reports || !cfg.lease_namespace.empty()) && cfg.audit_interval.count() <= 0) {
     return bad("--audit-probe, --policy-reports and --audit-lease-namespace need --audit-interval");
   }
@@ -246,6 +255,7 @@ cluster::BackgroundAuditOptions background_audit_options(const ServeConfig& cfg)
   o.interval = cfg.audit_interval;
   o.probe = cfg.audit_probe;
   o.probe_options.in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+  o.probe_options.read_secrets = cfg.audit_probe_read_secrets;
   o.policy_reports = cfg.policy_reports;
   o.lease_namespace = cfg.lease_namespace;
   if (o.lease_namespace.empty()) {

@@ -57,7 +57,8 @@ BackgroundAudit::BackgroundAudit(const policy::Engine& engine, SnapshotFn snapsh
       options_(std::move(options)),
       log_(std::move(log)),
       client_(std::make_shared<ApiClient>(config)),
-      probe_client_(std::make_shared<ApiClient>(config)) {}
+      probe_lookups_(std::make_shared<ProbeLookups>(std::make_shared<ApiClient>(config),
+                                                    options_.probe_options.read_secrets)) {}
 
 BackgroundAudit::~BackgroundAudit() { stop(); }
 
@@ -113,12 +114,20 @@ void BackgroundAudit::run_once() {
   const std::shared_ptr<const policy::Context> snapshot = snapshot_();
   const CompleteView view(*snapshot);
   policy::LintReport report = audit_view(engine_, view);
-  std::size_t probed = 0, probe_failures = 0;
+  std::size_t probed = 0, probe_failures = 0, scrape_probed = 0, scrape_failures = 0;
   if (options_.probe) {
-    const ProbeReport live = probe_live(engine_, view, api_backend_resolver(probe_client_), options_.probe_options);
+    const ProbeReport live = probe_live(engine_, view, api_backend_resolver(probe_lookups_), options_.probe_options);
     probed = live.outcomes.size();
     probe_failures = live.count(ProbeOutcome::Status::kUnreachable) + live.count(ProbeOutcome::Status::kUntrusted);
     for (const policy::Finding& f : live.findings) report.findings.push_back(f);
+    const ScrapeReport scrape =
+        probe_scrape_tls(engine_, view, api_scrape_sources(probe_lookups_), options_.probe_options);
+    for (const ScrapeOutcome& o : scrape.outcomes) {
+      if (o.address.empty()) continue;
+      ++scrape_probed;
+      if (o.status != ScrapeOutcome::Status::kOk && o.status != ScrapeOutcome::Status::kUnreachable) ++scrape_failures;
+    }
+    for (const policy::Finding& f : scrape.findings) report.findings.push_back(f);
     report.summary = policy::summarize(report.findings, report.summary.objects);
   }
   const std::int64_t now = now_unix();
@@ -131,13 +140,17 @@ void BackgroundAudit::run_once() {
     last_duration_s_ = seconds;
     probed_ = probed;
     probe_failures_ = probe_failures;
+    scrape_probed_ = scrape_probed;
+    scrape_failures_ = scrape_failures;
     ++runs_;
     leader = leader_;
   }
   log(LogLevel::kInfo, "audit finished",
       std::to_string(report.summary.objects) + " objects: " + std::to_string(report.summary.deny) + " deny, " +
           std::to_string(report.summary.warn) + " warn, " + std::to_string(report.summary.info) + " info" +
-          (options_.probe ? ", " + std::to_string(probed) + " probed" : std::string()) + " in " +
+          (options_.probe ? ", " + std::to_string(probed) + " client configs and " + std::to_string(scrape_probed) +
+                                " scrape targets probed"
+                          : std::string()) + " in " +
           std::to_string(static_cast<int>(seconds * 1000)) + " ms");
   if (options_.policy_reports && leader) write_reports(report.findings, now);
 }
@@ -263,7 +276,12 @@ std::string BackgroundAudit::report_json() const {
               {"summary",
                {{"objects", s.objects}, {"deny", s.deny}, {"warn", s.warn}, {"info", s.info}, {"exempted", s.exempted}}},
               {"findings", std::move(findings)}};
-  if (options_.probe) out["probe"] = {{"clientConfigs", probed_}, {"failing", probe_failures_}};
+  if (options_.probe) {
+    out["probe"] = {{"clientConfigs", probed_},
+                    {"failing", probe_failures_},
+                    {"scrapeTargets", scrape_probed_},
+                    {"scrapeTargetsFailing", scrape_failures_}};
+  }
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "cluster/api_client.hpp"
+#include "cluster/api_source.hpp"
 #include "cluster/live_probe.hpp"
 #include "cluster/reflector.hpp"
 #include "wirecheck/engine.hpp"
@@ -75,7 +76,7 @@ class BackgroundAudit {
   BackgroundAuditOptions options_;
   LogFn log_;
   std::shared_ptr<ApiClient> client_;        // lease and report writes (audit thread)
-  std::shared_ptr<ApiClient> probe_client_;  // Service lookups for the prober
+  std::shared_ptr<ProbeLookups> probe_lookups_;  // Service, EndpointSlice and CA lookups for the probes
 
   mutable std::mutex mutex_;  // guards the last run's results below
   policy::LintReport last_;
@@ -83,6 +84,7 @@ class BackgroundAudit {
   double last_duration_s_ = 0;
   std::uint64_t runs_ = 0;
   std::size_t probed_ = 0, probe_failures_ = 0;
+  std::size_t scrape_probed_ = 0, scrape_failures_ = 0;
   bool leader_ = false;
   std::uint64_t report_writes_ok_ = 0, report_writes_failed_ = 0, report_writes_skipped_ = 0;
 

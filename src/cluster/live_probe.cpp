@@ -1,24 +1,9 @@
 #include "cluster/live_probe.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -32,267 +17,106 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using policy::Severity;
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* s) const { X509_STORE_CTX_free(s); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-
-// OpenSSL's error queue is per thread; never leave entries for the next call.
-struct ErrorQueueGuard {
-  ~ErrorQueueGuard() { ERR_clear_error(); }
-};
-
 int remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
+// What a webhook's server presented and how it verifies for the API server.
+struct TlsObservation {
+  bool handshake_ok = false;
+  std::string handshake_error;
+  std::string subject;
+  std::string issuer;
+  std::vector<std::string> sans;  // "DNS:x", "IP:1.2.3.4"
+  std::string not_before;
+  std::string not_after;
+  bool chain_ok = false;          // chain verifies against the trust (no name check)
+  std::string chain_error;
+  bool name_ok = false;           // the name is in the SANs
+  bool verified = false;          // chain and name: what the API server decides
+  std::string verify_error;       // OpenSSL's text when !verified
+  std::string trust;              // "caBundle" / "system roots" / "none (insecureSkipTLSVerify)"
+};
 
-std::string name_text(X509_NAME* name) {
-  BioPtr mem(BIO_new(BIO_s_mem()));
-  if (!mem || X509_NAME_print_ex(mem.get(), name, 0, XN_FLAG_RFC2253) < 0) return "";
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(mem.get(), &data);
-  return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
-}
-
-std::string time_text(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return "";
-  return core::format_unix_time(static_cast<std::int64_t>(timegm(&tm)));
-}
-
-std::vector<std::string> sans_of(X509* cert) {
-  std::vector<std::string> out;
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  if (names == nullptr) return out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
-    if (n->type == GEN_DNS) {
-      const ASN1_IA5STRING* s = n->d.dNSName;
-      out.push_back("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                         static_cast<std::size_t>(ASN1_STRING_length(s))));
-    } else if (n->type == GEN_IPADD) {
-      const ASN1_OCTET_STRING* ip = n->d.iPAddress;
-      char text[INET6_ADDRSTRLEN] = {};
-      const int len = ASN1_STRING_length(ip);
-      const int family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : -1;
-      if (family != -1 && inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof text) != nullptr) {
-        out.push_back(std::string("IP:") + text);
-      }
-    }
+// Judges a completed handshake as the API server does: against `ca_pem`
+// (empty: system roots unless `use_system_roots` is false), or not at all
+// with `skip_verify` (insecureSkipTLSVerify).
+TlsObservation observe(const Handshake& h, const std::string& server_name, const std::string& ca_pem,
+                       bool use_system_roots, bool skip_verify) {
+  TlsObservation obs;
+  obs.handshake_ok = h.ok;
+  obs.handshake_error = h.error;
+  if (!h.ok) return obs;
+  const std::vector<net::Certificate>& chain = h.presented.chain;
+  if (chain.empty()) {
+    obs.verify_error = "the server presented no certificate";
+    return obs;
   }
-  GENERAL_NAMES_free(names);
-  return out;
-}
-
-// Verifies `leaf` (with the peer's `chain` as untrusted intermediates)
-// against `store`; with a name, also that the SANs cover it, as Go does
-// (never the Common Name). Returns OpenSSL's error text, "" when it verifies.
-std::string verify(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain, const std::string& name) {
-  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store, leaf, chain) != 1) return "cannot set up verification";
-  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
-  if (!name.empty()) {
-    if (is_ip_literal(name)) {
-      X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-    } else {
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
-      X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-    }
+  const net::Certificate& leaf = chain.front();
+  obs.subject = leaf.subject();
+  obs.issuer = leaf.issuer();
+  obs.sans = leaf.sans();
+  obs.not_before = core::format_unix_time(leaf.not_before());
+  obs.not_after = core::format_unix_time(leaf.not_after());
+  obs.name_ok = net::check_name(leaf, server_name).ok();
+  if (skip_verify) {
+    obs.trust = "none (insecureSkipTLSVerify)";
+    obs.chain_ok = obs.verified = true;
+    return obs;
   }
-  if (X509_verify_cert(ctx.get()) == 1) return "";
-  const int err = X509_STORE_CTX_get_error(ctx.get());
-  std::string text = X509_verify_cert_error_string(err);
-  const int depth = X509_STORE_CTX_get_error_depth(ctx.get());
-  if (depth > 0) text += " (at depth " + std::to_string(depth) + ")";
-  return text;
-}
-
-// Loads the PEM certificates of `pem` into a new store; nullptr when none.
-X509_STORE* store_from_pem(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return nullptr;
-  X509_STORE* store = X509_STORE_new();
-  int added = 0;
-  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    added += X509_STORE_add_cert(store, cert) == 1 ? 1 : 0;
-    X509_free(cert);
-  }
-  if (added == 0) {
-    X509_STORE_free(store);
-    return nullptr;
-  }
-  return store;
-}
-
-// Drives a non-blocking SSL_connect until done or the deadline.
-bool handshake(SSL* ssl, int fd, Clock::time_point deadline, std::string& error) {
-  for (;;) {
-    const int rc = SSL_connect(ssl);
-    if (rc == 1) return true;
-    const int err = SSL_get_error(ssl, rc);
-    short events = 0;
-    if (err == SSL_ERROR_WANT_READ) {
-      events = POLLIN;
-    } else if (err == SSL_ERROR_WANT_WRITE) {
-      events = POLLOUT;
-    } else {
-      const unsigned long e = ERR_get_error();
-      if (e != 0) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        error = std::string("TLS handshake failed: ") + buf;
-      } else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) {
-        error = "TLS handshake failed: the server closed the connection (is it serving TLS on this port?)";
-      } else {
-        error = "TLS handshake failed (SSL error " + std::to_string(err) + ")";
-      }
-      return false;
-    }
-    pollfd p{fd, events, 0};
-    const int left = remaining_ms(deadline);
-    if (left == 0 || ::poll(&p, 1, left) <= 0) {
-      error = "TLS handshake timed out (the server accepted the connection but did not answer)";
-      return false;
-    }
-  }
+  const bool system = ca_pem.empty() && use_system_roots;
+  obs.trust = system ? "system roots" : "caBundle";
+  // An unusable caBundle trusts nothing, as the API server's would.
+  const std::vector<net::Certificate> roots = net::Certificate::parse_pem(ca_pem);
+  obs.chain_error = net::openssl_verify(chain, roots, "", system);
+  obs.chain_ok = obs.chain_error.empty();
+  obs.verify_error = net::openssl_verify(chain, roots, server_name, system);
+  obs.verified = obs.verify_error.empty();
+  return obs;
 }
 
 }  // namespace
 
-DialResult dial_tcp(const std::string& host, int port, std::chrono::milliseconds timeout) {
-  DialResult out;
-  const Clock::time_point deadline = Clock::now() + timeout;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* addrs = nullptr;
-  const std::string service = std::to_string(port);
-  if (const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &addrs); rc != 0) {
-    out.error = "cannot resolve " + host + ": " + gai_strerror(rc);
-    return out;
-  }
-  for (addrinfo* a = addrs; a != nullptr && out.fd < 0; a = a->ai_next) {
-    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) continue;
-    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
-    if (rc != 0 && errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      const int left = remaining_ms(deadline);
-      if (left == 0 || ::poll(&p, 1, left) <= 0) {
-        out.error = "connection timed out after " + std::to_string(timeout.count()) + " ms";
-        ::close(fd);
-        continue;
-      }
-      int soerr = 0;
-      socklen_t len = sizeof soerr;
-      getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-      errno = soerr;
-      rc = soerr == 0 ? 0 : -1;
-    }
-    if (rc == 0) {
-      out.fd = fd;
-      out.error.clear();
-      out.refused = false;
-    } else {
-      out.refused = errno == ECONNREFUSED;
-      out.error = std::strerror(errno);
-      for (char& c : out.error) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      ::close(fd);
-    }
-  }
-  freeaddrinfo(addrs);
-  return out;
+void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { ::signal(SIGPIPE, SIG_IGN); });
 }
 
-TlsObservation tls_observe(int fd, const std::string& server_name, const std::string& ca_pem, bool use_system_roots,
-                           bool skip_verify, Clock::time_point deadline) {
-  ErrorQueueGuard guard;
-  TlsObservation obs;
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) {
-    ::close(fd);
-    obs.handshake_error = "cannot create a TLS context";
-    return obs;
-  }
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  // Verification is done after the handshake, so that what the server
-  // presented can be reported whatever the verdict.
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn);
-  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
-  const int flags = fcntl(fd, F_GETFL, 0);
-  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  SSL_set_fd(ssl.get(), fd);
-  // Go's TLS client (the API server's) sends no SNI for an IP address.
-  if (!is_ip_literal(server_name)) SSL_set_tlsext_host_name(ssl.get(), server_name.c_str());
-
-  obs.handshake_ok = handshake(ssl.get(), fd, deadline, obs.handshake_error);
-  if (obs.handshake_ok) {
-    X509Ptr leaf(SSL_get1_peer_certificate(ssl.get()));
-    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl.get());
-    if (!leaf) {
-      obs.handshake_ok = false;
-      obs.handshake_error = "the server presented no certificate";
-    } else {
-      obs.subject = name_text(X509_get_subject_name(leaf.get()));
-      obs.issuer = name_text(X509_get_issuer_name(leaf.get()));
-      obs.sans = sans_of(leaf.get());
-      obs.not_before = time_text(X509_get0_notBefore(leaf.get()));
-      obs.not_after = time_text(X509_get0_notAfter(leaf.get()));
-      obs.name_ok = is_ip_literal(server_name)
-                        ? X509_check_ip_asc(leaf.get(), server_name.c_str(), 0) == 1
-                        : X509_check_host(leaf.get(), server_name.c_str(), server_name.size(),
-                                          X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, nullptr) == 1;
-      if (skip_verify) {
-        obs.trust = "none (insecureSkipTLSVerify)";
-        obs.chain_ok = obs.verified = true;
-      } else {
-        std::unique_ptr<X509_STORE, StoreFree> store;
-        if (use_system_roots) {
-          obs.trust = "this machine's system roots (caBundle is empty)";
-          store.reset(X509_STORE_new());
-          X509_STORE_set_default_paths(store.get());
-        } else {
-          obs.trust = "caBundle";
-          store.reset(store_from_pem(ca_pem));
-          if (!store) store.reset(X509_STORE_new());  // trusts nothing, as an unusable bundle
-        }
-        obs.chain_error = verify(store.get(), leaf.get(), chain, "");
-        obs.chain_ok = obs.chain_error.empty();
-        obs.verify_error = verify(store.get(), leaf.get(), chain, server_name);
-        obs.verified = obs.verify_error.empty();
-      }
+Handshake probe_handshake(const std::string& host, int port, const std::string& server_name,
+                          std::chrono::milliseconds timeout, const ProbeOptions& options) {
+  const Clock::time_point start = Clock::now();
+  Handshake out;
+  net::TlsClientOptions o;
+  o.host = host;
+  o.port = port;
+  if (options.route) {
+    Route r = options.route(host, port);
+    if (!r.fail.empty()) {
+      out.error = r.fail;
+      out.timed_out = r.fail.find("timed out") != std::string::npos;
+      out.refused = r.fail.find("refused") != std::string::npos;
+      out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      return out;
     }
-    // A polite close; nothing else is ever sent.
-    SSL_shutdown(ssl.get());
+    o.host = r.host;
+    o.port = r.port;
   }
-  ssl.reset();
-  ::close(fd);
-  return obs;
+  o.server_name = server_name.empty() ? host : server_name;
+  o.verify = false;
+  o.timeout = timeout;
+  net::TlsClient client(o);
+  out.ok = client.connect();
+  out.connected = out.ok || client.failed_stage() != net::TlsClient::Stage::kConnect;
+  if (!out.ok) {
+    out.error = client.error();
+    out.refused = client.refused();
+    out.timed_out = client.timed_out();
+  }
+  out.presented = client.presented();
+  client.close();
+  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  return out;
 }
 
 std::string_view outcome_name(ProbeOutcome::Status status) {
@@ -403,34 +227,34 @@ std::string tls_fix(const Target& t, const TlsObservation& obs) {
   if (!obs.name_ok) {
     if (!fix.empty()) fix += "; and ";
     fix += "reissue the serving certificate with SAN " +
-           std::string(is_ip_literal(t.server_name) ? "IP:" : "DNS:") + t.server_name;
+           std::string(net::is_ip_literal(t.server_name) ? "IP:" : "DNS:") + t.server_name;
   }
   return fix.empty() ? "check the serving certificate against caBundle" : fix;
 }
 
-// Connects to the first candidate that accepts; records why the others
-// failed. Each candidate but the last gets an equal share of the time left,
-// so that a ClusterIP that does not route from here leaves time for the
-// endpoints.
-DialResult connect_any(const std::vector<std::pair<std::string, std::string>>& candidates,
-                       const std::vector<int>& ports, const ProbeOptions& options, Clock::time_point deadline,
-                       std::string& used, std::string& failures, bool& all_timeouts) {
-  DialResult last;
+// Handshakes with the first candidate that accepts a connection; records
+// why the others failed. Each candidate but the last gets an equal share of
+// the time left, so that a ClusterIP that does not route from here leaves
+// time for the endpoints.
+Handshake connect_any(const std::vector<std::pair<std::string, std::string>>& candidates,
+                      const std::vector<int>& ports, const std::string& server_name, const ProbeOptions& options,
+                      Clock::time_point deadline, std::string& used, std::string& failures, bool& all_timeouts) {
+  Handshake last;
   all_timeouts = true;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const auto& [host, what] = candidates[i];
     const int left = remaining_ms(deadline);
     if (left == 0) break;
     const int share = left / static_cast<int>(candidates.size() - i);
-    DialResult r = options.dialer(host, ports[i], std::chrono::milliseconds(std::max(share, 1)));
-    if (r.fd >= 0) {
+    Handshake h = probe_handshake(host, ports[i], server_name, std::chrono::milliseconds(std::max(share, 1)), options);
+    if (h.connected) {
       used = host + ":" + std::to_string(ports[i]) + " (" + what + ")";
-      return r;
+      return h;
     }
-    if (r.error.find("timed out") == std::string::npos) all_timeouts = false;
+    if (!h.timed_out) all_timeouts = false;
     if (!failures.empty()) failures += "; ";
-    failures += host + ":" + std::to_string(ports[i]) + " (" + what + "): " + r.error;
-    last = std::move(r);
+    failures += host + ":" + std::to_string(ports[i]) + " (" + what + "): " + h.error;
+    last = std::move(h);
   }
   return last;
 }
@@ -478,10 +302,11 @@ void probe_target(Target& t, const BackendResolver& resolve, const ProbeOptions&
 
   std::string used, failures;
   bool all_timeouts = true;
-  DialResult r = connect_any(candidates, ports, options, deadline, used, failures, all_timeouts);
-  if (r.fd < 0) {
+  const Handshake h =
+      connect_any(candidates, ports, t.server_name, options, deadline, used, failures, all_timeouts);
+  if (!h.connected) {
     o.status = ProbeOutcome::Status::kUnreachable;
-    o.detail = "cannot connect to " + o.target + ": " + (failures.empty() ? r.error : failures);
+    o.detail = "cannot connect to " + o.target + ": " + (failures.empty() ? h.error : failures);
     t.timed_out_only = all_timeouts;
     return;
   }
@@ -493,7 +318,7 @@ void probe_target(Target& t, const BackendResolver& resolve, const ProbeOptions&
     auto decoded = core::decode_base64(t.ca_bundle);
     if (decoded) pem = std::move(decoded).value();
   }
-  const TlsObservation obs = tls_observe(r.fd, t.server_name, pem, system_roots, t.insecure, deadline);
+  const TlsObservation obs = observe(h, t.server_name, pem, system_roots, t.insecure);
   judge_tls(t, obs);
   if (o.status == ProbeOutcome::Status::kUntrusted) t.fix = tls_fix(t, obs);
 }
@@ -595,10 +420,7 @@ void add_findings(const policy::Engine& engine, const std::vector<Target>& targe
 
 ProbeReport probe_live(const policy::Engine& engine, const policy::Context& view, const BackendResolver& resolve,
                        const ProbeOptions& options) {
-  // A server that hangs up mid-handshake makes OpenSSL's next write raise
-  // SIGPIPE, which would end the whole process: ignored, as `serve` does.
-  static std::once_flag ignore_sigpipe;
-  std::call_once(ignore_sigpipe, [] { ::signal(SIGPIPE, SIG_IGN); });
+  ignore_sigpipe();
   const Clock::time_point start = Clock::now();
   ProbeReport report;
   std::vector<Target> targets = targets_of(view);

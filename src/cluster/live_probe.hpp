@@ -7,7 +7,9 @@
 // machine's system roots, as the API server uses its own), host names
 // matched against SANs only (Go ignores the Common Name). It reports
 // `webhook-endpoint-unreachable` and `webhook-tls-untrusted` with the
-// OpenSSL verification error and what the server presented.
+// OpenSSL verification error and what the server presented. A Service's
+// ready addresses come from its EndpointSlices (endpoints.hpp); handshakes
+// are net::TlsClient's, as the scrape probe's (scrape_probe.hpp).
 //
 // The two rules are registered in src/rules/live_checks.cpp for their
 // metadata; the engine never runs them, because whether a server answers is
@@ -40,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/tls_client.hpp"
 #include "wirecheck/context.hpp"
 #include "wirecheck/engine.hpp"
 #include "wirecheck/finding.hpp"
@@ -63,47 +66,46 @@ struct ServiceBackends {
 // Resolves Service `ns`/`name` for a call on Service port `port`.
 using BackendResolver = std::function<ServiceBackends(const std::string& ns, const std::string& name, int port)>;
 
-struct DialResult {
-  int fd = -1;                 // connected socket (the caller closes it), -1 on failure
-  std::string error;           // "connection refused", "timed out after 3000 ms", ...
-  bool refused = false;        // the host answered: nothing listens there
+// Where a probe connects for a cluster address: that address, or in tests a
+// loopback server, or a simulated failure (a timeout to a routable address
+// is a fault the real network cannot produce on demand).
+struct Route {
+  std::string host;
+  int port = 0;
+  std::string fail;  // not empty: do not connect, fail with this ("connection timed out after ...")
 };
-// Opens a TCP connection to host:port within `timeout`. Tests replace it to
-// point every address at their loopback servers.
-using Dialer = std::function<DialResult(const std::string& host, int port, std::chrono::milliseconds timeout)>;
-// The real one: getaddrinfo + non-blocking connect bounded by `timeout`.
-DialResult dial_tcp(const std::string& host, int port, std::chrono::milliseconds timeout);
+using Router = std::function<Route(const std::string& host, int port)>;
 
 struct ProbeOptions {
   std::chrono::milliseconds timeout{3000};  // per target: connect + handshake
   std::size_t concurrency = 4;
-  Dialer dialer = &dial_tcp;
+  Router route;  // empty: connect where the cluster says
   // The audit runs inside the cluster network (a pod): timeouts are real.
   bool in_cluster = false;
+  // The scrape probe may read a ServiceMonitor's tlsConfig.ca from a Secret
+  // (opt-in; by name, never logged). ConfigMaps are always read.
+  bool read_secrets = false;
 };
 
-// What a server presented and how it verified.
-struct TlsObservation {
-  bool handshake_ok = false;
-  std::string handshake_error;
-  std::string subject;
-  std::string issuer;
-  std::vector<std::string> sans;  // "DNS:x", "IP:1.2.3.4"
-  std::string not_before;
-  std::string not_after;
-  bool chain_ok = false;          // chain verifies against the trust (no name check)
-  std::string chain_error;
-  bool name_ok = false;           // the name is in the SANs
-  bool verified = false;          // chain and name: what the API server decides
-  std::string verify_error;       // OpenSSL's text when !verified
-  std::string trust;              // "caBundle" / "system roots" / "none (insecureSkipTLSVerify)"
+// One TLS handshake as a probe makes it: connect to host:port (through
+// options.route) and complete the handshake with SNI `server_name` (none
+// for an IP literal), whatever the server presents; verify nothing, send
+// nothing after the handshake.
+struct Handshake {
+  bool connected = false;   // TCP connected
+  bool ok = false;          // handshake completed
+  bool refused = false;
+  bool timed_out = false;
+  std::string error;        // why not, for users
+  net::Presented presented;
+  std::chrono::milliseconds elapsed{0};
 };
+Handshake probe_handshake(const std::string& host, int port, const std::string& server_name,
+                          std::chrono::milliseconds timeout, const ProbeOptions& options);
 
-// TLS over an open socket: handshake with `server_name` (SNI unless an IP
-// literal) and verification against `ca_pem` (empty: system roots; `skip`:
-// no verification, as insecureSkipTLSVerify). Takes ownership of `fd`.
-TlsObservation tls_observe(int fd, const std::string& server_name, const std::string& ca_pem, bool use_system_roots,
-                           bool skip_verify, std::chrono::steady_clock::time_point deadline);
+// Ignores SIGPIPE for the process once: a server that hangs up
+// mid-handshake must not end the audit (`serve` does the same).
+void ignore_sigpipe();
 
 // One client config and what became of it.
 struct ProbeOutcome {

@@ -5,6 +5,7 @@
 // these rules cannot be pure functions of (object, context): the audit's
 // prober (src/cluster/live_probe.hpp) connects and reports findings under
 // these ids, and Engine::finish applies overrides and exemptions to them.
+// The scrape rules come from the scrape probe (src/cluster/scrape_probe.hpp).
 // The engine never runs them (no check, no operations).
 #include "wirecheck/rule.hpp"
 
@@ -43,6 +44,43 @@ WIRECHECK_REGISTER_RULE(webhook_tls_untrusted, {
                "Fail, conversion webhooks and APIServices, warn for failurePolicy Ignore.",
     .fix = "Serve a certificate issued by the CA in caBundle whose SANs include <svc>.<ns>.svc (or update "
            "caBundle to the CA that issued the served certificate); renew expired certificates.",
+    .live = true})
+
+WIRECHECK_REGISTER_RULE(scrape_tls_name_mismatch, {
+    .id = "scrape-tls-name-mismatch",
+    .title = "Live check: the certificate a scrape target serves does not cover the name Prometheus verifies",
+    .severity = Severity::kDeny,
+    .kinds = {Kind::kServiceMonitor},
+    .needs_context = true,
+    .context_kinds = {Kind::kService},
+    .failure = "For an https endpoint Prometheus verifies the served certificate for tlsConfig.serverName, or, "
+               "without one, for the target's IP address, which only an IP SAN covers (a DNS SAN never matches "
+               "an IP; the Common Name is ignored). The target stays down with `x509: cannot validate "
+               "certificate for 10.0.3.7 because it doesn't contain any IP SANs` or `x509: certificate is valid "
+               "for a, b, not c`. The probe connects to a few ready EndpointSlice addresses of each selected "
+               "Service, handshakes as Prometheus does (SNI serverName), and judges the leaf with Go's rules; "
+               "the message names the failure class (ip-sans, name-not-covered) and the SANs served.",
+    .fix = "Set tlsConfig.serverName to a name the served SANs cover, preferably <svc>.<ns>.svc (the message "
+           "names one), or reissue the serving certificate with that DNS SAN.",
+    .live = true})
+
+WIRECHECK_REGISTER_RULE(scrape_tls_untrusted, {
+    .id = "scrape-tls-untrusted",
+    .title = "Live check: the certificate a scrape target serves does not verify against the monitor's CA, or is "
+             "expired",
+    .severity = Severity::kDeny,
+    .kinds = {Kind::kServiceMonitor},
+    .needs_context = true,
+    .context_kinds = {Kind::kService},
+    .failure = "Prometheus verifies the served chain against tlsConfig.ca and rejects a certificate outside its "
+               "validity period: the target stays down with `x509: certificate signed by unknown authority` or "
+               "`x509: certificate has expired or is not yet valid`. The chain is checked when the CA is "
+               "readable: a ConfigMap always, a Secret only with --probe-read-secrets (read by name, never "
+               "logged); otherwise only the validity is, and the message says so. The message carries the exact "
+               "verification error, its class (expired, unknown-authority) and the served subject, issuer and "
+               "notAfter.",
+    .fix = "Put the CA that issued the served certificate into the ConfigMap or Secret tlsConfig.ca names (or "
+           "serve a certificate issued by that CA); renew an expired certificate and make the server load it.",
     .live = true})
 
 }  // namespace wirecheck::rules

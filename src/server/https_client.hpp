@@ -1,21 +1,20 @@
-// HttpsClient: a small blocking HTTP/1.1-over-TLS client that behaves like the
-// API server's webhook client (ALPN http/1.1, no SNI for IP literals,
-// Content-Length bodies, keep-alive) and reports which stage failed:
-// connecting, verifying the server's certificate (chain and host name) or
-// the HTTP exchange. `wirecheck selftest` and the server tests use it. A
-// server that requires a client certificate and refuses ours (or our lack
-// of one) is reported as such ("client certificate required"), also under
-// TLS 1.3, where the refusal arrives only with the first read.
+// HttpsClient: a small blocking HTTP/1.1 client over net::TlsClient that
+// behaves like the API server's webhook client (ALPN http/1.1, no SNI for IP
+// literals, Content-Length bodies, keep-alive) and reports which stage
+// failed: connecting, verifying the server's certificate (chain and host
+// name, SANs only) or the HTTP exchange. `wirecheck selftest` and the server
+// tests use it. TLS, deadlines and the explanation of a refused client
+// certificate are net::TlsClient's; this file only frames HTTP.
 //
 // Not thread-safe: one client per thread.
 #pragma once
-
-#include <openssl/ssl.h>
 
 #include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
+
+#include "net/tls_client.hpp"
 
 namespace wirecheck::server {
 
@@ -58,7 +57,7 @@ class HttpsClient {
   // Whether the server has closed the connection (waits up to `wait`).
   bool peer_closed(std::chrono::milliseconds wait);
   void close();
-  bool connected() const { return ssl_ != nullptr; }
+  bool connected() const { return tls_.connected(); }
 
   Stage failed_stage() const { return stage_; }
   const std::string& error() const { return error_; }
@@ -68,20 +67,15 @@ class HttpsClient {
 
  private:
   bool fail(Stage stage, std::string message);
-  // Why the server ended the TLS session, when its alert says the client
-  // certificate was missing or refused; empty otherwise. Reads (and clears)
-  // the thread's OpenSSL error queue.
-  std::string client_certificate_refusal();
+  // Takes the TLS client's failure as this client's.
+  bool tls_failed();
   bool write_all(std::string_view bytes);
+  bool read_more();
 
   HttpsClientOptions options_;
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-  int fd_ = -1;
+  net::TlsClient tls_;
   std::string buffer_;  // bytes read past the previous answer
   Stage stage_ = Stage::kNone;
-  bool certificate_requested_ = false;  // the server sent a CertificateRequest on this connection
-  std::size_t answered_ = 0;            // responses read on this connection
   std::string error_;
 };
 

@@ -1,20 +1,12 @@
 // Live checks against real TLS servers on 127.0.0.1 holding certificates made
 // by the test (right, unknown CA, wrong SAN, expired, not yet valid), with a
-// dialer that points the cluster addresses of the view at them.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// route that points the cluster addresses of the view at them.
 
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
-#include <thread>
 
 #include "cluster/live_probe.hpp"
+#include "cluster/tls_server.hpp"
 #include "server/server_fixture.hpp"
 #include "support.hpp"
 #include "wirecheck/object_index.hpp"
@@ -22,6 +14,7 @@
 using namespace wirecheck;
 using cluster::ProbeOutcome;
 using servertest::TestCert;
+using clustertest::TlsServer;
 
 namespace {
 
@@ -34,75 +27,6 @@ std::string base64(const std::string& bytes) {
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
-
-// A TLS server on 127.0.0.1:<port 0> that completes handshakes with one
-// certificate and counts the application bytes clients send afterwards.
-class TlsServer {
- public:
-  explicit TlsServer(const servertest::Pem& pem) {
-    ctx_ = SSL_CTX_new(TLS_server_method());
-    BIO* cb = BIO_new_mem_buf(pem.cert.data(), static_cast<int>(pem.cert.size()));
-    X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-    BIO_free(cb);
-    BIO* kb = BIO_new_mem_buf(pem.key.data(), static_cast<int>(pem.key.size()));
-    EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-    BIO_free(kb);
-    REQUIRE(SSL_CTX_use_certificate(ctx_, cert) == 1);
-    REQUIRE(SSL_CTX_use_PrivateKey(ctx_, key) == 1);
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~TlsServer() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    thread_.join();
-    ::close(fd_);
-    SSL_CTX_free(ctx_);
-  }
-  int port() const { return port_; }
-  int handshakes() const { return handshakes_; }
-  int bytes_received() const { return bytes_; }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      const int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      timeval tv{0, 300000};
-      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      SSL* ssl = SSL_new(ctx_);
-      SSL_set_fd(ssl, c);
-      if (SSL_accept(ssl) == 1) {
-        ++handshakes_;
-        char buf[256];
-        const int n = SSL_read(ssl, buf, sizeof buf);  // close_notify or timeout: 0 / -1
-        if (n > 0) bytes_ += n;
-      }
-      ERR_clear_error();
-      SSL_free(ssl);
-      ::close(c);
-    }
-  }
-  SSL_CTX* ctx_ = nullptr;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> handshakes_{0};
-  std::atomic<int> bytes_{0};
-  std::thread thread_;
-};
 
 struct Fixture {
   std::unique_ptr<TestCert> ca = TestCert::ca("webhook-ca");
@@ -141,11 +65,9 @@ cluster::ServiceBackends backends(const std::string&, const std::string&, int) {
 cluster::ProbeOptions pointing_at(int port) {
   cluster::ProbeOptions o;
   o.timeout = std::chrono::milliseconds(2000);
-  o.dialer = [port](const std::string& host, int p, std::chrono::milliseconds timeout) {
-    if (host == "10.244.0.5" && p == 9443) return cluster::dial_tcp("127.0.0.1", port, timeout);
-    cluster::DialResult r;
-    r.error = "connection timed out after " + std::to_string(timeout.count()) + " ms";
-    return r;
+  o.route = [port](const std::string& host, int p) {
+    if (host == "10.244.0.5" && p == 9443) return cluster::Route{"127.0.0.1", port, ""};
+    return cluster::Route{"", 0, "connection timed out after 1000 ms"};
   };
   return o;
 }
@@ -309,11 +231,7 @@ TEST_CASE("live probe: timeouts alone from outside the cluster network are info,
   Fixture f;
   cluster::ProbeOptions nowhere;
   nowhere.timeout = std::chrono::milliseconds(300);
-  nowhere.dialer = [](const std::string&, int, std::chrono::milliseconds t) {
-    cluster::DialResult r;
-    r.error = "connection timed out after " + std::to_string(t.count()) + " ms";
-    return r;
-  };
+  nowhere.route = [](const std::string&, int) { return cluster::Route{"", 0, "connection timed out after 300 ms"}; };
   const Probed outside = probe(webhook_config(f.ca->pem().cert), nowhere);
   REQUIRE(outside.of(cluster::kEndpointUnreachableRule).size() == 1);
   CHECK(outside.of(cluster::kEndpointUnreachableRule)[0].severity == policy::Severity::kInfo);

@@ -164,7 +164,7 @@ apiVersion: v1
 kind: Service
 metadata: {name: prometheus-k8s, namespace: monitoring}
 spec:
-  selector: {prometheus: k8s, app.kubernetes.io/name: prometheus}
+  selector: {prometheus: k8s}
   ports: [{name: web, port: 9090, targetPort: web}]
 ---
 apiVersion: apps/v1
@@ -184,12 +184,11 @@ spec: {replicas: 2}
 )";
   CHECK(findings_of("service-selects-nothing", service + prometheus).empty());
 
-  // Control: no Prometheus of that name, no operator: the warning stays.
-  const auto control = findings_of("service-selects-nothing", service + R"(
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: unrelated, namespace: monitoring}
-)");
+  // Control: the Prometheus of that name runs in another namespace, so
+  // nothing makes pods here: the warning stays.
+  std::string elsewhere = prometheus;
+  elsewhere.replace(elsewhere.find("namespace: monitoring"), 21, "namespace: other-team");
+  const auto control = findings_of("service-selects-nothing", service + elsewhere);
   REQUIRE(control.size() == 1);
   CHECK(control[0].severity == Severity::kWarn);
 }
@@ -203,12 +202,19 @@ spec:
   selector: {db.example.com/cluster: main}
   ports: [{name: pg, port: 5432, targetPort: 5432}]
 ---)";
+  // The custom resource names the cluster but declares no pod labels.
+  const std::string cluster = R"(
+apiVersion: db.example.com/v1
+kind: DbCluster
+metadata: {name: main, namespace: ops}
+spec: {instances: 3}
+---)";
   const std::string pods = R"([{apiGroups: [apps], resources: [statefulsets], verbs: [create, update]}])";
-  const auto f = findings_of("service-selects-nothing", service + operator_with(pods));
+  const auto f = findings_of("service-selects-nothing", service + cluster + operator_with(pods));
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kInfo);
 
-  const auto control = findings_of("service-selects-nothing", service + operator_with("[]"));
+  const auto control = findings_of("service-selects-nothing", service + cluster + operator_with("[]"));
   REQUIRE(control.size() == 1);
   CHECK(control[0].severity == Severity::kWarn);
 }

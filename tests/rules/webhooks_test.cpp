@@ -582,18 +582,20 @@ TEST_CASE("webhook-missing-ca-bundle: a certgen Job allowed to patch this config
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kInfo);
   CHECK(f[0].path == "webhooks[0].clientConfig.caBundle");
-  CHECK(f[0].message == "caBundle is empty in the manifest; Job/shop-certgen is allowed to patch it at run time");
+  CHECK(f[0].message ==
+        "caBundle is empty in the manifest; it may be injected at run time by Job shop/shop-certgen: its "
+        "ServiceAccount may update validatingwebhookconfigurations/shop-validator");
 }
 
 TEST_CASE("webhook-missing-ca-bundle: a cert-rotating controller (wildcard verbs) and the default account -> info") {
   const auto crd = fixture_findings(kMissing, "pass.injector-rotating-controller");
   REQUIRE(crd.size() == 1);
   CHECK(crd[0].severity == Severity::kInfo);
-  CHECK(contains(crd[0].message, "Deployment/tools-controller is allowed to patch it"));
+  CHECK(contains(crd[0].message, "injected at run time by Deployment tools/tools-controller"));
   const auto api = fixture_findings(kMissing, "pass.injector-apiservice-default-account");
   REQUIRE(api.size() == 1);
   CHECK(api[0].severity == Severity::kInfo);
-  CHECK(contains(api[0].message, "Deployment/metrics-api"));
+  CHECK(contains(api[0].message, "metrics-api: its ServiceAccount may"));
 }
 
 TEST_CASE("webhook-missing-ca-bundle: RBAC that cannot inject this object -> still warn") {
@@ -627,7 +629,7 @@ TEST_CASE("webhook-missing-ca-bundle: injector known in the complete view but bu
   const auto f = run_with(set, 0, Operation::kCreate, nullptr, true, kMissing);
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
-  CHECK(contains(f[0].fix, "Job/shop-certgen"));
+  CHECK(contains(f[0].fix, "Job shop/shop-certgen"));
 }
 
 TEST_CASE("webhook-missing-ca-bundle: UPDATE dropping a bundle an injector re-injects -> warn, not deny") {
@@ -644,7 +646,7 @@ webhooks:
   const auto f = run_with(set, 0, Operation::kUpdate, &before.objects[0], false, kMissing);
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
-  CHECK(contains(f[0].message, "until Job/shop-certgen re-injects it"));
+  CHECK(contains(f[0].message, "until Job shop/shop-certgen re-injects it"));
 }
 
 TEST_CASE("webhook-missing-ca-bundle: UPDATE dropping the bundle of an annotated object -> warn, not deny") {
