@@ -12,8 +12,9 @@
 // Services, their workloads), exactly as lint and audit produce it; the
 // `ok` texts come from the same resolution helpers the rules use
 // (rules/scrape_chain.hpp). The live TLS link is a pluggable step
-// (LiveTlsStep) that the audit's prober fills in; until then it says
-// "not probed".
+// (LiveTlsStep): with --probe, the audit's scrape probe
+// (cluster/scrape_probe.hpp) on this monitor's targets; "not probed"
+// otherwise.
 //
 // Exit codes: 0 every link holds, 1 a link is broken, 2 usage error or the
 // object is not found (with the closest names).
@@ -33,6 +34,7 @@
 #include "cluster/api_source.hpp"
 #include "cluster/audit.hpp"
 #include "cluster/kube_config.hpp"
+#include "cluster/scrape_probe.hpp"
 #include "rules/loopback.hpp"
 #include "rules/scrape_chain.hpp"
 #include "wirecheck/lint.hpp"
@@ -49,8 +51,8 @@ using policy::Finding;
 
 constexpr const char* kTraceUsage =
     "usage: wirecheck trace KIND [NAMESPACE/]NAME (-f PATH ... | --kubeconfig FILE [--context NAME])\n"
-    "                       [-n NS] [--format text|json] [--probe] [--secret-names] [--config FILE]\n"
-    "                       [--no-color]\n"
+    "                       [-n NS] [--format text|json] [--probe] [--probe-read-secrets]\n"
+    "                       [--secret-names] [--config FILE] [--no-color]\n"
     "\n"
     "  KIND                 servicemonitor, podmonitor, service, webhook (a Validating- or\n"
     "                       MutatingWebhookConfiguration) or apiservice\n"
@@ -60,7 +62,9 @@ constexpr const char* kTraceUsage =
     "  --context NAME       kubeconfig context\n"
     "  -n, --namespace NS   namespace of NAME when it has none (and lint's apply namespace with -f)\n"
     "  --format FORMAT      text (default) or json\n"
-    "  --probe              also check the live TLS link (cluster only)\n"
+    "  --probe              also check the live TLS link of a ServiceMonitor (cluster only): a few\n"
+    "                       ready addresses, the handshake Prometheus makes, nothing sent after it\n"
+    "  --probe-read-secrets the live TLS check may read tlsConfig.ca from a Secret (never logged)\n"
     "  --secret-names       cluster: list Secrets (names and key names, never values) so that\n"
     "                       references to missing Secrets are reported\n"
     "  --config FILE        wirecheck configuration (severity overrides, flag tables)\n"
@@ -167,9 +171,45 @@ Link not_probed(const LiveTlsInput&, bool asked) {
   Link l;
   l.name = "tls (live)";
   l.status = Status::kNotProbed;
-  l.resolved = asked ? "not probed (the live scrape TLS check is not available in this build)"
-                     : "not probed (use --probe)";
+  l.resolved = asked ? "not probed (the live check covers ServiceMonitors)" : "not probed (use --probe)";
   return l;
+}
+
+// The live TLS step from the audit's scrape probe (cluster/scrape_probe):
+// the outcomes and findings of one monitor's endpoint.
+LiveTlsStep scrape_probe_step(std::shared_ptr<const cluster::ScrapeReport> report) {
+  return [report](const LiveTlsInput& in) {
+    Link l;
+    l.name = "tls (live)";
+    const std::string at = std::string(in.monitor->monitor()->endpoints_path()) + "[" +
+                           std::to_string(in.endpoint->index) + "]";
+    for (const Finding& f : report->findings) {
+      const bool here = std::any_of(f.paths.begin(), f.paths.end(), [&](const std::string& p) {
+        return p.rfind(at, 0) == 0;
+      }) || f.path.rfind(at, 0) == 0;
+      if (here) attach(l, {f});
+    }
+    std::vector<std::string> seen;
+    bool probed = false;
+    for (const cluster::ScrapeOutcome& o : report->outcomes) {
+      if (o.path != at) continue;
+      using S = cluster::ScrapeOutcome::Status;
+      if (o.status == S::kOk) {
+        probed = true;
+        seen.push_back(o.address + " covers " + o.verified_name + (o.trust.empty() ? "" : " (" + o.trust + ")"));
+      } else if (o.status == S::kUnreachable || o.status == S::kNotProbed) {
+        seen.push_back((o.address.empty() ? o.service : o.address) + ": " + o.detail);
+      } else {
+        probed = true;
+      }
+    }
+    if (l.findings.empty()) {
+      l.status = probed ? Status::kOk : Status::kNotProbed;
+      l.resolved = seen.empty() ? "nothing to probe" : seen.front();
+      if (seen.size() > 1) l.resolved += " (and " + std::to_string(seen.size() - 1) + " more)";
+    }
+    return l;
+  };
 }
 
 // ------------------------------------------------------- monitor chains
@@ -655,6 +695,7 @@ int run_trace(const Args& args) {
   std::string format = "text";
   bool probe = false;
   bool secret_names = false;
+  bool probe_read_secrets = false;
   bool color = isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
 
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -679,6 +720,8 @@ int run_trace(const Args& args) {
       probe = true;
     } else if (a == "--secret-names") {
       secret_names = true;
+    } else if (a == "--probe-read-secrets") {
+      probe_read_secrets = true;
     } else if (a == "--no-color") {
       color = false;
     } else if (a == "-f" || a == "--filename" || a == "--kubeconfig" || a == "--context" || a == "-n" ||
@@ -720,6 +763,7 @@ int run_trace(const Args& args) {
   core::ManifestSet set;
   policy::ObjectIndex file_index;
   cluster::ClusterView cluster_view;
+  std::shared_ptr<cluster::ApiClient> client;
   const policy::Context* ctx = nullptr;
   if (!paths.empty()) {
     for (const std::string& p : paths) core::load_path(p, set);
@@ -739,7 +783,7 @@ int run_trace(const Args& args) {
       return 2;
     }
     if (ns.empty()) ns = "default";
-    auto client = std::make_shared<cluster::ApiClient>(std::move(*kube));
+    client = std::make_shared<cluster::ApiClient>(std::move(*kube));
     const cluster::ObjectSource source = cluster::api_object_source(*client, 500, secret_names);
     cluster::list_cluster(engine, source, cluster_view);
     cluster::list_secret_names(source, cluster_view, secret_names);
@@ -786,6 +830,21 @@ int run_trace(const Args& args) {
   Findings findings(engine, *ctx);
   TraceOptions options;
   options.probe = probe;
+  if (probe && client != nullptr && obj->kind == Kind::kServiceMonitor) {
+    // The audit's scrape probe over a view of this monitor and the Services
+    // it may select: only its targets are dialled.
+    policy::ObjectIndex one_monitor(/*complete=*/true);
+    one_monitor.add(*obj);
+    for (const Object* s : ctx->list_all(Kind::kService)) one_monitor.add(*s);
+    for (const Object* n : ctx->list_all(Kind::kNamespace)) one_monitor.add(*n);
+    cluster::ProbeOptions probe_options;
+    probe_options.in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+    probe_options.read_secrets = probe_read_secrets;
+    auto lookups = std::make_shared<cluster::ProbeLookups>(client, probe_read_secrets);
+    auto report = std::make_shared<const cluster::ScrapeReport>(
+        cluster::probe_scrape_tls(engine, one_monitor, cluster::api_scrape_sources(lookups), probe_options));
+    options.live_tls = scrape_probe_step(report);
+  }
   std::vector<Link> links;
   switch (obj->kind) {
     case Kind::kServiceMonitor:
