@@ -21,9 +21,12 @@ if [[ ${1:-} == --bench ]]; then
   PACKAGES+=(wrk util-linux golang-go nginx-light iproute2 bc)
 fi
 # `install-deps.sh --e2e` adds what scripts/envtest.sh needs: etcd, and Go and
-# dpkg-dev to build kube-apiserver from Debian's kubernetes source package.
+# dpkg-dev to build kube-apiserver from Debian's kubernetes source package;
+# and Prometheus, the oracle the scrape tests compare wirecheck's verdict with
+# (tests/e2e/prometheus_oracle_test.sh runs its own instance on loopback; the
+# package's system service is never used, see stop_packaged_prometheus).
 if [[ ${1:-} == --e2e ]]; then
-  PACKAGES+=(etcd-server golang-go golang-github-modern-go-reflect2-dev dpkg-dev)
+  PACKAGES+=(etcd-server golang-go golang-github-modern-go-reflect2-dev dpkg-dev prometheus)
 fi
 # `install-deps.sh --fuzz` adds clang and its libFuzzer/sanitizer runtimes.
 if [[ ${1:-} == --fuzz ]]; then
