@@ -60,4 +60,10 @@ if ! $SUDO apt-get update -qq || ! $SUDO apt-get install -y -qq --no-install-rec
   echo "install-deps: this project needs Debian bookworm's package archive (see README)" >&2
   exit 1
 fi
+# The prometheus package enables and starts a system service (all interfaces,
+# port 9090) where systemd runs; the e2e tier only runs its own instances, on
+# loopback. Stop and disable the service this installation just started.
+if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+  $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
 sarif_validator
