@@ -12,13 +12,18 @@ OPS_LISTEN ?= 127.0.0.1:8080
 # are noise here.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure build binary test e2e run certs bench bench-lint abuse lint-examples docs clean \
+.PHONY: all deps helm configure build binary test e2e run certs bench bench-lint abuse lint-examples docs clean \
 	test-sanitize fuzz fuzz-build fuzz-smoke
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+# The real helm for the chart tests (make test, test-sanitize and e2e only):
+# scripts/install-deps.sh --helm unpacks it into ~/.cache/wirecheck/helm-v4.1.4.
+helm:
+	@scripts/install-deps.sh --helm
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DWIRECHECK_BENCH=ON $(CMAKE_FLAGS) >/dev/null
@@ -30,12 +35,12 @@ build: configure
 binary: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck
 
-test: build
+test: build helm
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE e2e
 
 # Against a real kube-apiserver on loopback (scripts/envtest.sh; the first run
 # builds it, ~10 min on 2 cores, then cached in ~/.cache/wirecheck).
-e2e: binary
+e2e: binary helm
 	@scripts/e2e.sh $(BUILD_DIR)
 
 # The whole ctest suite (but e2e, its own tier) built with ASan + UBSan
@@ -45,7 +50,7 @@ e2e: binary
 # libstdc++'s std::regex (tests/test_main.cpp via Catch2), which is not ours
 # to fix; `make test` holds the -Werror line.
 SANITIZE_DIR ?= build-sanitize
-test-sanitize: deps
+test-sanitize: deps helm
 	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIRECHECK_SANITIZE=ON \
 	  -DWIRECHECK_BENCH=OFF $(CMAKE_FLAGS) -DWIRECHECK_WERROR=OFF >/dev/null
 	@cmake --build $(SANITIZE_DIR) -j $(JOBS)
@@ -84,7 +89,7 @@ abuse: build
 
 # Only the lint scaling table (part of `make bench`).
 bench-lint: configure
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck_lint_scaling
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target wirecheck_lint_scaling wirecheck
 	@scripts/bench-lint.sh $(BUILD_DIR)
 
 lint-examples: binary

@@ -109,9 +109,9 @@ components:
 YAML
   [[ $MODE == warn ]] || echo "  - $rel/components/$MODE"
   echo "  - certs"
-  # The same replacements as deploy/overlays/*, so the namespace reaches
-  # every reference.
-  sed -n '/^# Every other place/,$p' "$DEPLOY/overlays/warn/kustomization.yaml"
+  # As in deploy/overlays/*: the namespace reaches every reference.
+  echo "transformers:"
+  echo "  - $rel/namespace"
 } > kustomization.yaml
 chmod 644 certs/tls.crt certs/ca.crt ca/ca.crt kustomization.yaml certs/kustomization.yaml
 echo "gen-deploy-certs: wrote $OUT (namespace $NAMESPACE, mode $MODE, serving certificate valid $DAYS days); install: kubectl apply -k $OUT" >&2

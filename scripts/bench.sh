@@ -2,7 +2,8 @@
 # bench.sh BUILD_DIR: prints the performance figures.
 #  1. micro benchmarks (Google Benchmark): parse, decode, evaluate and the
 #     whole admission path per fixture, no TLS; then the lint scaling table
-#     (scripts/bench-lint.sh: 1k, 10k, 100k generated objects);
+#     (scripts/bench-lint.sh: 1k, 10k, 100k objects of two generators, with
+#     issue 21's lint goals met or MISSED);
 #  2. the cluster cache (--cluster): RSS of 50,000 cached objects and the
 #     time to apply one watch event (bench/cluster_cache_bench.cpp);
 #  3. wirecheck beside the Go stdlib peer and nginx in one run
@@ -10,7 +11,9 @@
 #     server pinned to CPU 0, the client to CPU 1), a full-handshake row with
 #     ECDSA P-256 keys, idle RSS, then issue 13's budget table with each line
 #     met or MISSED (scripts/bench-table.py); skipped when ../shared/bench is
-#     absent. compare.sh builds the Go peer into ../shared/bench/.build.
+#     absent. compare.sh builds the Go peer into ../shared/bench/.build;
+#  4. hostile reviews, then issue 21's transport goals met or MISSED
+#     (scripts/bench-transport.sh).
 set -euo pipefail
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -155,3 +158,8 @@ echo "16 concurrent 6 MB reviews: RSS before ${before} kB, after $(awk '/VmRSS/ 
 echo
 echo "== hostile reviews: one request each against a fresh server =="
 PORT=$((PORT + 2)) OPS_PORT=$((OPS_PORT + 2)) "$HERE/scripts/bench-hostile.sh" "$BUILD/wirecheck"
+
+# Issue 21's transport goals (connection floods, close reasons, stop), each
+# met or MISSED, from the server-tier tests that show them.
+echo
+"$HERE/scripts/bench-transport.sh" "$BUILD"

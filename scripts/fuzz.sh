@@ -28,7 +28,7 @@ REGRESSIONS="$HERE/tests/fixtures/fuzz-regressions"
 # Seed directories per target (missing ones are skipped: ../shared may be absent).
 seeds_for() {
   case $1 in
-    fuzz_admission) echo "$REGRESSIONS/admission $SHARED/fixtures/admission $SHARED/bench/fixtures" ;;
+    fuzz_admission) echo "$REGRESSIONS/admission $HERE/tests/fixtures/admission $SHARED/fixtures/admission $SHARED/bench/fixtures" ;;
     fuzz_manifest) echo "$HERE/tests/fixtures $HERE/examples $SHARED/corpus" ;;
     fuzz_ca_bundle) echo "$REGRESSIONS/ca_bundle $SEEDS/ca_bundle" ;;
     fuzz_settings) echo "$REGRESSIONS/settings $HERE/fuzz/seeds/settings" ;;

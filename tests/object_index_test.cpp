@@ -25,6 +25,9 @@ class ScanContext final : public Context {
   explicit ScanContext(const ObjectIndex& index) : index_(index) {}
   bool knows(Kind k) const override { return index_.knows(k); }
   bool complete() const override { return index_.complete(); }
+  // Part of what the view is, not an indexed query: rules report a link once
+  // (on its owner) only in a view whose every object is judged.
+  bool judges_whole_view() const override { return index_.judges_whole_view(); }
   const Object* find(Kind k, std::string_view ns, std::string_view name) const override {
     return index_.find(k, ns, name);
   }

@@ -18,6 +18,8 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -114,9 +116,34 @@ const core::StringMap& selectable_labels(const core::Object& object);
 bool knows_pod_templates(const Context& ctx);
 // Workload objects (any kind carrying a pod template) in `ns`.
 std::vector<const core::Object*> pod_templates_in(const Context& ctx, std::string_view ns);
-// Workloads in `ns` whose template labels contain every pair of `selector`.
+// Workloads in `ns` whose template labels contain every pair of `selector`,
+// of every kind: whether any pod may carry the labels at all.
 std::vector<const core::Object*> pod_templates_selected_by(const Context& ctx, std::string_view ns,
                                                            const core::StringMap& selector);
+// Whether pods of `object` can be endpoints of a Service: Pods, Deployments,
+// StatefulSets, DaemonSets and ReplicaSets. Jobs and CronJobs run to
+// completion and Helm test hooks run only under `helm test`; their pods may
+// carry the app's labels, but nothing the Service serves depends on them.
+bool backs_services(const core::Object& object);
+// The workloads in `ns` whose pods back a Service with `selector`
+// (backs_services and pod_templates_selected_by); what every question about
+// a Service's endpoints asks.
+std::vector<const core::Object*> select_backends(const Context& ctx, std::string_view ns,
+                                                 const core::StringMap& selector);
+
+// Something in the view that sends traffic to one port of a Service, so a
+// port without endpoints is a failure someone sees, not an unused port: a
+// ServiceMonitor endpoint scraping it, a webhook / CRD conversion / APIService
+// client config the API server calls it through, an Ingress or HTTPRoute
+// backend.
+struct PortUser {
+  const core::Object* object = nullptr;
+  std::string what;  // "ServiceMonitor demo/x scrapes it"
+};
+// The first user of port `port` of `service` in the view (kinds the view
+// does not know are not looked at); nullopt when none.
+std::optional<PortUser> service_port_user(const Context& ctx, const core::Object& service,
+                                          const core::ServicePort& port);
 // Services in `ns` (with a selector) that select a template with `labels`.
 std::vector<const core::Object*> services_selecting(const Context& ctx, std::string_view ns,
                                                     const core::StringMap& labels);

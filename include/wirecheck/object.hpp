@@ -200,6 +200,7 @@ struct ServicePort {
 struct Service {
   CompactString type;         // ClusterIP, NodePort, ExternalName, ...
   bool has_selector = false;
+  bool headless = false;    // spec.clusterIP: None (pod DNS records, no virtual IP)
   StringMap selector;       // spec.selector (equality only)
   std::vector<ServicePort> ports;
 

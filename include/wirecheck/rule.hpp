@@ -90,6 +90,10 @@ struct RuleSpec {
   // lists them in `context_kinds` anyway, and asks `knows` itself.
   bool needs_context = false;
   std::vector<core::Kind> context_kinds;  // kinds it looks up (for `knows`)
+  // Kinds a rule with `needs_context` also looks up when the view knows
+  // them (it asks `knows` itself): they sharpen a verdict, never a reason to
+  // skip the rule. The audit lists them like `context_kinds`.
+  std::vector<core::Kind> optional_context_kinds;
   Operations operations = kWrites;
   std::string_view failure;   // the runtime failure the rule prevents
   std::string_view fix;       // how to fix, in general terms

@@ -55,9 +55,12 @@ std::string sarif_level(Severity s) {
   return "warning";
 }
 
-// Where each rule's section of docs/rules.md is published (helpUri).
+// Where docs/rules.md is published, set at build time (cmake
+// -DWIRECHECK_DOCS_URL=...); each rule's helpUri is its section there. Empty
+// by default: SARIF viewers follow helpUri, and a guessed address would send
+// users to a page that does not exist, so without one it is left out.
 #ifndef WIRECHECK_DOCS_URL
-#define WIRECHECK_DOCS_URL "https://github.com/wirecheck/wirecheck/blob/main/docs/rules.md"
+#define WIRECHECK_DOCS_URL ""
 #endif
 
 // SARIF base id for paths given relative to the working directory.
@@ -280,13 +283,16 @@ std::string format_sarif(const policy::LintReport& report) {
   std::map<std::string, std::size_t, std::less<>> rule_index;
   for (const policy::RuleSpec& spec : policy::Registry::all()) {
     rule_index.emplace(std::string(spec.id), rules.size());
-    rules.push_back({{"id", spec.id},
-                     {"name", spec.id},
-                     {"shortDescription", {{"text", spec.title}}},
-                     {"fullDescription", {{"text", spec.failure}}},
-                     {"help", {{"text", spec.fix}}},
-                     {"helpUri", std::string(WIRECHECK_DOCS_URL) + "#" + std::string(spec.id)},
-                     {"defaultConfiguration", {{"level", sarif_level(spec.severity)}}}});
+    json rule = {{"id", spec.id},
+                 {"name", spec.id},
+                 {"shortDescription", {{"text", spec.title}}},
+                 {"fullDescription", {{"text", spec.failure}}},
+                 {"help", {{"text", spec.fix}}},
+                 {"defaultConfiguration", {{"level", sarif_level(spec.severity)}}}};
+    if (const std::string_view docs = WIRECHECK_DOCS_URL; !docs.empty()) {
+      rule["helpUri"] = std::string(docs) + "#" + std::string(spec.id);
+    }
+    rules.push_back(std::move(rule));
   }
   json results = json::array();
   for (const Finding& f : report.findings) {

@@ -148,6 +148,12 @@ std::string markdown() {
     if (spec.needs_context) {
       out += "- Needs context: " + (ctx.empty() ? std::string("yes") : ctx) +
              " (skipped when that view is not available)\n";
+      std::string optional;
+      for (core::Kind k : spec.optional_context_kinds) {
+        if (!optional.empty()) optional += ", ";
+        optional += core::kind_name(k);
+      }
+      if (!optional.empty()) out += "- Uses context: " + optional + " (when the view has them)\n";
     } else if (!ctx.empty()) {
       out += "- Uses context: " + ctx + " (runs without it, with the verdict it gives without that view)\n";
     }

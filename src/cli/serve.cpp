@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -53,8 +54,12 @@ constexpr const char* kServeUsage =
     "  --evaluation-budget D         longest evaluation of one review; past it the object is\n"
     "                                answered as not checked (default 1s)\n"
     "  --threads N                   workers deciding reviews over 64 KiB (default 2)\n"
-    "  --max-connections N           open webhook connections; at the cap the oldest idle one\n"
-    "                                is closed, else new ones are refused (default 2048)\n"
+    "  --max-connections N           open webhook connections; at the cap the oldest one that has\n"
+    "                                not sent a request is closed, else the oldest idle one, else\n"
+    "                                new ones are refused (default 2048)\n"
+    "  --max-pending-per-source N    connections without a request yet one client address may\n"
+    "                                hold; its oldest is closed for a new one (default 512, 0 = no\n"
+    "                                limit)\n"
     "  --header-timeout D            TLS handshake + request head, from accept (default 10s)\n"
     "  --request-timeout D           longest time one request may take to arrive; slower\n"
     "                                clients are disconnected (default 30s, 0 = no limit)\n"
@@ -154,6 +159,11 @@ int parse_serve_args(const Args& args, ServeConfig& cfg, bool& help) {
       cfg.metrics_cert_file = *value;
     } else if (flag == "--metrics-tls-private-key-file") {
       cfg.metrics_key_file = *value;
+    } else if (flag == "--max-pending-per-source") {
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(value->c_str(), &end, 10);
+      if (end == value->c_str() || *end != '\0') return bad(flag + " must be a number (0 = no limit)");
+      cfg.webhook.max_pending_per_source = static_cast<std::size_t>(n);
     } else if (flag == "--max-body-bytes" || flag == "--threads" || flag == "--max-connections") {
       char* end = nullptr;
       const unsigned long long n = std::strtoull(value->c_str(), &end, 10);
@@ -342,6 +352,12 @@ int run_serve(const Args& args) {
   }
 
   fit_connection_cap(cfg.webhook.max_connections);
+  // The ops port holds the webhook's deadlines: no connection outlives there
+  // what it may on the webhook port.
+  cfg.ops.head_timeout = cfg.webhook.head_timeout;
+  cfg.ops.request_timeout = cfg.webhook.request_timeout;
+  cfg.ops.write_timeout = cfg.webhook.write_timeout;
+  cfg.ops.idle_timeout = cfg.webhook.idle_timeout;
   std::unique_ptr<cluster::ClusterCache> cache;
   admission::ContextSource context_source = admission::empty_context_source();
   if (cfg.cluster) {
@@ -421,9 +437,14 @@ int run_serve(const Args& args) {
                  static_cast<long>((cfg.shutdown_delay.count() % 1000) * 1000000)};
   sigtimedwait(&stop_signals, nullptr, &delay);
 
-  // Idle connections close now; answers under way are written completely.
+  // Idle connections close now; answers under way are written completely;
+  // connections taken from the accept backlog get their answer too.
+  const auto drain_until = std::chrono::steady_clock::now() + cfg.drain_timeout;
   webhook.stop(/*join=*/false);
-  const bool idle = webhook.wait_idle(cfg.drain_timeout);
+  bool idle = webhook.wait_idle(cfg.drain_timeout);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(drain_until - std::chrono::steady_clock::now());
+  webhook.wait_closed(std::max(left, std::chrono::milliseconds(0)));
+  idle = idle && webhook.in_flight() == 0;
   ops.stop(/*join=*/false);
   certs.stop_watching();
   if (audit) audit->stop();

@@ -13,6 +13,7 @@ std::vector<core::Kind> audited_kinds(const policy::Engine& engine) {
     if (o != nullptr && o->disabled) continue;
     for (core::Kind k : spec.kinds) wanted[static_cast<std::size_t>(k)] = true;
     for (core::Kind k : spec.context_kinds) wanted[static_cast<std::size_t>(k)] = true;
+    for (core::Kind k : spec.optional_context_kinds) wanted[static_cast<std::size_t>(k)] = true;
   }
   std::vector<core::Kind> out;
   for (std::size_t i = 1; i < core::kKindCount; ++i) {

@@ -312,6 +312,7 @@ Service service(object root) {
   object spec;
   if (!object_field(root, "spec", spec)) return s;
   s.type = string_field(spec, "type");
+  s.headless = string_field(spec, "clusterIP") == "None";
   s.selector = string_map(spec, "selector");
   s.has_selector = !s.selector.empty();
   array ports;

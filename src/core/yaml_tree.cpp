@@ -154,7 +154,7 @@ bool YamlTree::parse(std::string_view text) {
         break;
       }
       case YAML_SCALAR_EVENT: {
-        const std::string value(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
+        std::string value(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
         const bool plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         const char* tag = reinterpret_cast<const char*>(e.data.scalar.tag);
         if (tag != nullptr && value.empty()) return false;
@@ -165,7 +165,8 @@ bool YamlTree::parse(std::string_view text) {
         if (expects_key()) {
           // yaml-cpp reads a key with as<std::string>(): the text as written,
           // "null" for a null node.
-          node.text = tag == nullptr && plain && is_null_string(value) ? "null" : value;
+          if (tag == nullptr && plain && is_null_string(value)) node.text = "null";
+          else node.text = std::move(value);
         } else if ((tag == nullptr && plain) || (tag != nullptr && is_core_tag(tag))) {
           const PlainScalar r = resolve_plain(value);
           static_assert(static_cast<int>(Type::kString) == static_cast<int>(PlainScalar::Type::kString));
@@ -173,9 +174,9 @@ bool YamlTree::parse(std::string_view text) {
           node.flag = r.flag;
           node.num = r.num;
           node.real = r.real;
-          if (r.type == PlainScalar::Type::kString) node.text = value;
+          if (r.type == PlainScalar::Type::kString) node.text = std::move(value);
         } else {
-          node.text = value;  // quoted, block, !!str or any other tag: a string
+          node.text = std::move(value);  // quoted, block, !!str or any other tag: a string
         }
         remember(e.data.scalar.anchor, index);
         attach(index);
@@ -194,13 +195,10 @@ bool YamlTree::parse(std::string_view text) {
       case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT: {
         Node& node = nodes_[open.back()];
-        if (node.type == Type::kMap) {
+        if (node.type == Type::kMap && has_duplicate_key(node)) {
           // Duplicate keys: nlohmann keeps the last, yaml-cpp's node["k"]
           // the first; leave the choice to the reference path.
-          std::vector<std::string_view> keys;
-          for (std::size_t i = 0; i < node.kids.size(); i += 2) keys.push_back(nodes_[node.kids[i]].text);
-          std::sort(keys.begin(), keys.end());
-          if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) return false;
+          return false;
         }
         node.done = true;
         open.pop_back();
@@ -210,6 +208,23 @@ bool YamlTree::parse(std::string_view text) {
         break;
     }
   }
+}
+
+bool YamlTree::has_duplicate_key(const Node& map) {
+  const std::size_t n = map.kids.size() / 2;
+  if (n <= 16) {
+    // Most maps are small: pairwise, without a buffer.
+    for (std::size_t i = 1; i < n; ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (nodes_[map.kids[2 * i]].text == nodes_[map.kids[2 * j]].text) return true;
+      }
+    }
+    return false;
+  }
+  keys_.clear();
+  for (std::size_t i = 0; i < map.kids.size(); i += 2) keys_.push_back(nodes_[map.kids[i]].text);
+  std::sort(keys_.begin(), keys_.end());
+  return std::adjacent_find(keys_.begin(), keys_.end()) != keys_.end();
 }
 
 const YamlTree::Node* YamlTree::get(const Node& map, std::string_view key) const {
@@ -283,21 +298,23 @@ void YamlTree::write_json(const Node& node, std::string& out) const {
       return;
     }
     case Type::kMap: {
-      // nlohmann::json objects are std::maps: keys come out sorted.
-      std::vector<std::uint32_t> order;
-      for (std::size_t i = 0; i + 1 < node.kids.size(); i += 2) order.push_back(static_cast<std::uint32_t>(i));
-      std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      // nlohmann::json objects are std::maps: keys come out sorted. The
+      // order is kept on one stack shared by every level (no allocation
+      // per map once it has grown).
+      const std::size_t base = order_.size();
+      for (std::size_t i = 0; i + 1 < node.kids.size(); i += 2) order_.push_back(static_cast<std::uint32_t>(i));
+      std::sort(order_.begin() + static_cast<std::ptrdiff_t>(base), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
         return nodes_[node.kids[a]].text < nodes_[node.kids[b]].text;
       });
       out.push_back('{');
-      bool first = true;
-      for (std::uint32_t i : order) {
-        if (!first) out.push_back(',');
-        first = false;
+      for (std::size_t k = base; k < order_.size(); ++k) {
+        const std::uint32_t i = order_[k];
+        if (k > base) out.push_back(',');
         write_string(nodes_[node.kids[i]].text, out);
         out.push_back(':');
         write_json(nodes_[node.kids[i + 1]], out);
       }
+      order_.resize(base);
       out.push_back('}');
       return;
     }

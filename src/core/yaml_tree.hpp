@@ -57,9 +57,13 @@ class YamlTree {
   void write_json(const Node& node, std::string& out) const;
 
  private:
+  bool has_duplicate_key(const Node& map);
+
   static constexpr std::uint32_t kNone = UINT32_MAX;
   std::vector<Node> nodes_;
   std::uint32_t root_ = kNone;
+  std::vector<std::string_view> keys_;          // duplicate-key check of large maps
+  mutable std::vector<std::uint32_t> order_;    // write_json's key order, a stack across levels
 };
 
 }  // namespace wirecheck::core

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "wirecheck/client_configs.hpp"
+
 namespace wirecheck::policy {
 
 namespace {
@@ -164,6 +166,115 @@ std::vector<const core::Object*> pod_templates_selected_by(const Context& ctx, s
 std::vector<const core::Object*> services_selecting(const Context& ctx, std::string_view ns,
                                                     const core::StringMap& labels) {
   return ctx.services_selecting(ns, labels);
+}
+
+bool backs_services(const core::Object& object) {
+  switch (object.kind) {
+    case core::Kind::kPod:
+    case core::Kind::kDeployment:
+    case core::Kind::kStatefulSet:
+    case core::Kind::kDaemonSet:
+    case core::Kind::kReplicaSet:
+      return !object.helm_test_hook && object.pod_template() != nullptr;
+    default:
+      return false;
+  }
+}
+
+std::vector<const core::Object*> select_backends(const Context& ctx, std::string_view ns,
+                                                 const core::StringMap& selector) {
+  std::vector<const core::Object*> out;
+  if (selector.empty()) return out;  // a Service without selector selects nothing
+  const core::LabelSelector equality{.present = true, .match_labels = selector};
+  for (core::Kind k : {core::Kind::kPod, core::Kind::kDeployment, core::Kind::kStatefulSet, core::Kind::kDaemonSet,
+                       core::Kind::kReplicaSet}) {
+    for (const core::Object* o : ctx.list_matching(k, ns, equality)) {
+      if (backs_services(*o)) out.push_back(o);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string object_id(const core::Object& o) {
+  std::string s(core::kind_name(o.kind));
+  s += " ";
+  if (!o.ns().empty()) s.append(o.ns()).append("/");
+  s.append(o.name());
+  return s;
+}
+
+// A ServiceMonitor endpoint that scrapes `port` of `service`: the monitor
+// selects the Service (labels and namespace) and the endpoint names the
+// Service port, or (deprecated targetPort) the same container port.
+std::optional<PortUser> monitor_user(const Context& ctx, const core::Object& service, const core::ServicePort& port) {
+  if (!ctx.knows(core::Kind::kServiceMonitor)) return std::nullopt;
+  const std::string target = port.target_port.set ? port.target_port.to_string() : std::to_string(port.port);
+  for (const core::Object* o : ctx.list_all(core::Kind::kServiceMonitor)) {
+    const core::Monitor* mon = o->monitor();
+    if (mon == nullptr || mon->pod_monitor || !mon->selector.matches(service.meta.labels)) continue;
+    if (!mon->namespace_any) {
+      const std::vector<std::string> namespaces = mon->target_namespaces(o->ns());
+      if (std::find(namespaces.begin(), namespaces.end(), service.ns()) == namespaces.end()) continue;
+    }
+    for (const core::MonitorEndpoint& ep : mon->endpoints) {
+      const bool by_name = !ep.port.empty() && !port.name.empty() && ep.port == port.name;
+      const bool by_target = ep.port.empty() && ep.target_port.set && ep.target_port.to_string() == target;
+      if (by_name || by_target) return PortUser{o, object_id(*o) + " scrapes it"};
+    }
+  }
+  return std::nullopt;
+}
+
+// A client config the API server calls `port` of `service` through.
+std::optional<PortUser> client_config_user(const Context& ctx, const core::Object& service,
+                                           const core::ServicePort& port) {
+  for (core::Kind k : {core::Kind::kValidatingWebhookConfiguration, core::Kind::kMutatingWebhookConfiguration,
+                       core::Kind::kCustomResourceDefinition, core::Kind::kAPIService}) {
+    if (!ctx.knows(k)) continue;
+    for (const core::Object* o : ctx.list_all(k)) {
+      for (const core::ClientConfigView& v : core::client_configs(*o)) {
+        if (v.service == nullptr || v.never_called) continue;
+        if (v.service->ns != service.ns() || v.service->name != service.name() || v.service->port != port.port) {
+          continue;
+        }
+        std::string what = object_id(*o) + " calls it";
+        if (k != core::Kind::kAPIService) what += " (" + v.label + ")";
+        return PortUser{o, std::move(what)};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// An Ingress or HTTPRoute backend naming `service` with this port's number
+// or (Ingress) name.
+std::optional<PortUser> route_user(const Context& ctx, const core::Object& service, const core::ServicePort& port) {
+  for (core::Kind k : {core::Kind::kIngress, core::Kind::kHTTPRoute}) {
+    if (!ctx.knows(k)) continue;
+    for (const core::Object* o : ctx.list_all(k)) {
+      const core::Routes* routes = o->routes();
+      if (routes == nullptr) continue;
+      for (const core::BackendRef& b : routes->backends) {
+        const std::string_view ns = b.ns.empty() ? std::string_view(o->ns()) : std::string_view(b.ns);
+        if (b.service != service.name() || ns != service.ns()) continue;
+        const bool by_number = b.port_number != 0 && b.port_number == port.port;
+        const bool by_name = !b.port_name.empty() && b.port_name == port.name;
+        if (by_number || by_name) return PortUser{o, object_id(*o) + " routes to it"};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<PortUser> service_port_user(const Context& ctx, const core::Object& service,
+                                          const core::ServicePort& port) {
+  if (auto u = monitor_user(ctx, service, port)) return u;
+  if (auto u = client_config_user(ctx, service, port)) return u;
+  return route_user(ctx, service, port);
 }
 
 }  // namespace wirecheck::policy

@@ -113,6 +113,9 @@ struct Alternatives {
     for (const ContainerUpstream& cu : binds.upstreams()) {
       const auto open = reachable_of.find(cu.container);
       if (open == reachable_of.end()) continue;
+      // Another container binding the proxy's port on all interfaces holds
+      // it (or the proxy never starts): the proxy is not what answers there.
+      if (binds.all_interfaces(open->second->bind.port, cu.container) != nullptr) continue;
       if (cu.upstream.kind == BindHost::kLoopback) proxy.try_emplace(cu.upstream.port, open->second);
     }
   }
@@ -206,6 +209,26 @@ struct Declarations {
   }
 };
 
+// The fix for a probe naming a port only another container declares:
+// probe the number, said with what the command lines show of who listens.
+std::string probe_number_fix(const PodBinds& binds, std::int64_t number, const Container& declarer) {
+  const std::string n = std::to_string(number);
+  if (const ContainerBind* cb = binds.reachable(number)) {
+    const std::string who = cb->container == &declarer ? "served by container " + std::string(declarer.name)
+                                                       : "container " + std::string(cb->container->name) +
+                                                             " listens there; " + std::string(declarer.name) +
+                                                             " only declares the name";
+    return "set the probe port to " + n + " (" + who + "; names resolve only within the probed container)";
+  }
+  if (const ContainerBind* cb = binds.loopback(number)) {
+    return "probe a port served on all interfaces: " + n + " (declared by container " + std::string(declarer.name) +
+           ") is bound to " + format_host_port(cb->bind.host, cb->bind.port) + " by " +
+           std::string(cb->container->name) + ", which the kubelet cannot reach";
+  }
+  return "set the probe port to " + n + " (the number container " + std::string(declarer.name) +
+         " declares under that name; names resolve only within the probed container)";
+}
+
 void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
   if (t == nullptr) return;
@@ -249,10 +272,10 @@ void check_probe_port_declared(const RuleInput& in, FindingSink& out) {
     message += ": the kubelet cannot resolve it, the probe fails and " + std::string(consequence(p.field));
     std::string fix;
     if (elsewhere != nullptr) {
-      // The pod shares one network: the number reaches the container that
-      // serves it, whose port it is to declare.
-      fix = "set the probe port to " + std::to_string(*number) + " (served by container " + elsewhere->name +
-            "; names resolve only within the probed container)";
+      // The pod shares one network: the number reaches whichever container
+      // listens there, which the declaration alone does not say. The flags
+      // may: name the listener, and never offer a number only loopback hears.
+      fix = probe_number_fix(pod_binds(in, *t), *number, *elsewhere);
     } else if (number) {
       fix = "declare containerPort " + std::to_string(*number) + " named " + port.str +
             " in container " + p.container->name + " (it serves health there), or set the probe port to " +

@@ -6,6 +6,7 @@
 // and the workload whose change breaks a Service (workload-breaks-service).
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -206,74 +207,154 @@ Declared same_number_other_name(const std::vector<const Object*>& templates, con
   return {};
 }
 
-// The fix for a named targetPort nobody declares, from what the input shows:
-// the same number under another name, or a container listening on the
-// Service's port; otherwise what to check, without a value.
-std::string named_port_fix(SelectedPods& pods, const ServicePort& sp, const std::string& name) {
+// How a named targetPort resolves over the backends of a Service: served by
+// one of them, or why the name resolves nowhere. Both rules ask this one
+// question, so the Service's finding and a workload's say the same thing.
+struct Resolution {
+  enum class State : std::uint8_t {
+    kServed,         // a regular container or native sidecar declares it
+    kInitOnly,       // only init containers that run to completion declare it
+    kOtherProtocol,  // declared, for another protocol only
+    kUndeclared,
+  };
+  State state = State::kUndeclared;
+  const Object* owner = nullptr;  // the backend `declared` belongs to
+  Declared declared;              // the serving, init or other-protocol declaration
+};
+
+Resolution resolve_named_port(const std::vector<const Object*>& backends, std::string_view name,
+                              std::string_view protocol) {
+  Resolution r;
+  for (const Object* o : backends) {
+    const PodTemplate& t = *o->pod_template();
+    if (Declared d = find_serving(t, name, protocol); d.port != nullptr) return {Resolution::State::kServed, o, d};
+    if (r.state == Resolution::State::kInitOnly) continue;
+    if (Declared d = find_named(t.init_containers, name, protocol); d.port != nullptr) {
+      r = {Resolution::State::kInitOnly, o, d};
+    } else if (r.state == Resolution::State::kUndeclared) {
+      if (Declared d = find_named_other_protocol(t.containers, name, protocol); d.port != nullptr) {
+        r = {Resolution::State::kOtherProtocol, o, d};
+      }
+    }
+  }
+  return r;
+}
+
+// Why a named targetPort that resolves nowhere does not: "declared only by
+// init container x of StatefulSet a, which runs to completion". `where` names
+// the templates looked at.
+std::string unresolved_reason(const Resolution& r, const ServicePort& sp, std::string_view where) {
   const std::string_view protocol = protocol_of(sp.protocol);
+  switch (r.state) {
+    case Resolution::State::kInitOnly:
+      return "declared only by init container " + std::string(r.declared.container->name) + " of " +
+             describe(*r.owner) + ", which runs to completion (its ports serve no Service)";
+    case Resolution::State::kOtherProtocol:
+      return "over " + std::string(protocol) + ", but container " + std::string(r.declared.container->name) +
+             " declares it for " + std::string(protocol_of(r.declared.port->protocol)) +
+             " (named ports resolve only with the same protocol)";
+    default:
+      return "which no container of " + std::string(where) + " declares";
+  }
+}
+
+// The fix for a named targetPort that resolves nowhere, from what the
+// backends show. `service` is empty when the Service is the subject of the
+// finding, else its name (a workload's finding then says whose targetPort).
+std::string unresolved_fix(const Resolution& r, SelectedPods& pods, const Service& svc, const ServicePort& sp,
+                           std::string_view name, std::string_view service) {
+  const std::string_view protocol = protocol_of(sp.protocol);
+  const std::string whose = service.empty() ? "" : "Service " + std::string(service) + "'s ";
+  if (r.state == Resolution::State::kInitOnly) {
+    return "make " + std::string(r.declared.container->name) + " a native sidecar (restartPolicy: Always) or "
+           "declare port " + std::string(name) + " in a regular container";
+  }
+  if (r.state == Resolution::State::kOtherProtocol) {
+    // Port names are unique in a container: the other protocol needs a new
+    // name. Switching the Service port's protocol is an option only when
+    // the Service has no port of that number and protocol already.
+    const std::string_view declared = protocol_of(r.declared.port->protocol);
+    const std::string number = std::to_string(r.declared.port->container_port);
+    std::string fix = "declare containerPort " + number + " with protocol " + std::string(protocol) +
+                      " under a new name in container " + std::string(r.declared.container->name) + " and set " +
+                      whose + "targetPort to it";
+    const bool taken = std::any_of(svc.ports.begin(), svc.ports.end(), [&](const ServicePort& other) {
+      return other.index != sp.index && other.port == sp.port && protocol_of(other.protocol) == declared;
+    });
+    if (!taken) {
+      fix = "set protocol: " + std::string(declared) + " on " + whose + "spec.ports[" + std::to_string(sp.index) +
+            "], or " + fix;
+    }
+    return fix;
+  }
+  // The same number under another name: the name is what to fix, never a
+  // second declaration of the number.
   if (Declared d = same_number_other_name(pods.templates(), sp, protocol); d.port != nullptr) {
-    return "set targetPort to " + d.port->name + " (container " + d.container->name + " declares " +
-           std::to_string(sp.port) + " under that name)";
+    return "set " + whose + "targetPort to " + std::string(d.port->name) + " (container " +
+           std::string(d.container->name) + " declares " + std::to_string(sp.port) + " under that name)";
   }
   for (std::size_t i = 0; i < pods.size(); ++i) {
     if (const Container* c = listener_on(pods.binds(i), sp.port)) {
-      return "declare containerPort " + std::to_string(sp.port) + " named " + name + " in container " +
-             c->name + " (it listens there)";
+      return "declare containerPort " + std::to_string(sp.port) + " named " + std::string(name) + " in container " +
+             std::string(c->name) + " (it listens there)";
     }
   }
-  return "check which container serves " + name + " (e.g. a proxy sidecar that was removed) and declare "
-         "the port named " + name + " there";
+  return "check which container serves " + std::string(name) + " (e.g. a proxy sidecar that was removed) and "
+         "declare the port named " + std::string(name) + " there";
 }
 
+// Every pod template that may carry the selector's labels, Jobs and hooks
+// included: whether the Service selects anything at all.
 std::vector<const Object*> selected_templates(const RuleInput& in, const Service& svc) {
   return policy::pod_templates_selected_by(in.context, in.object.ns(), svc.selector);
 }
 
+// The workloads whose pods are the Service's endpoints.
+std::vector<const Object*> backends_of(const RuleInput& in, const Service& svc) {
+  return policy::select_backends(in.context, in.object.ns(), svc.selector);
+}
+
 // ------------------------------------------------- service-target-port-missing
 
-void check_named_target(const ServicePort& sp, const Target& target, SelectedPods& pods,
-                        FindingSink& out) {
-  const std::vector<const Object*>& selected = pods.templates();
-  const std::string_view protocol = protocol_of(sp.protocol);
-  const Container* init_declaring = nullptr;
-  Declared other_protocol;
-  for (const Object* o : selected) {
-    const PodTemplate& t = *o->pod_template();
-    if (find_serving(t, target.name, protocol).port != nullptr) return;
-    if (Declared d = find_named(t.init_containers, target.name, protocol); d.port != nullptr) {
-      init_declaring = d.container;
-    }
-    if (other_protocol.port == nullptr) {
-      other_protocol = find_named_other_protocol(t.containers, target.name, protocol);
-    }
-  }
-  const std::string path = port_path(sp);
-  const std::string where = describe_all(selected);
-  if (init_declaring != nullptr) {
-    out.add(Severity::kDeny, path,
-            "port " + describe_port(sp) + " targets \"" + target.name + "\", declared only by init container " +
-                init_declaring->name + " of " + where +
-                ", which runs to completion: its ports serve no Service, so there are no endpoints",
-            "make " + init_declaring->name + " a native sidecar (restartPolicy: Always) or declare port " +
-                target.name + " in a regular container");
+// "tls" or "9300": how a message names a Service port.
+std::string port_label(const ServicePort& sp) {
+  return sp.name.empty() ? std::to_string(sp.port) : std::string(sp.name);
+}
+
+// A named targetPort that resolves nowhere: a Service port without endpoints.
+struct DeadPort {
+  const ServicePort* port;
+  std::string name;
+  Resolution resolution;
+};
+
+// The severity of a dead port, from what depends on it: something in the
+// view uses it, or the Service has no live port at all (deny); else the port
+// is feature-gated (TLS-only, multi-replica-only): a cluster IP exposes a
+// port that never answers (warn), a headless Service still publishes its
+// pods' DNS records (info).
+void report_dead_port(const RuleInput& in, const Service& svc, const DeadPort& dead, bool any_port_resolves,
+                      SelectedPods& pods, FindingSink& out) {
+  const ServicePort& sp = *dead.port;
+  const std::string head = "port " + describe_port(sp) + " targets \"" + dead.name + "\", " +
+                           unresolved_reason(dead.resolution, sp, describe_all(pods.templates()));
+  const std::string fix = unresolved_fix(dead.resolution, pods, svc, sp, dead.name, "");
+  if (const std::optional<policy::PortUser> user = policy::service_port_user(in.context, in.object, sp)) {
+    out.add(Severity::kDeny, port_path(sp), head + ": the Service has no endpoints for it, and " + user->what, fix);
     return;
   }
-  if (other_protocol.port != nullptr) {
-    out.add(Severity::kDeny, path,
-            "port " + describe_port(sp) + " targets \"" + target.name + "\" over " +
-                std::string(protocol) + ", but container " + other_protocol.container->name +
-                " declares it for " + std::string(protocol_of(other_protocol.port->protocol)) +
-                ": named ports resolve only with the same protocol, so the Service gets no endpoints",
-            "set protocol: " + std::string(protocol_of(other_protocol.port->protocol)) +
-                " on spec.ports[" + std::to_string(sp.index) + "], or declare " + target.name +
-                " with protocol " + std::string(protocol) + " in container " +
-                other_protocol.container->name);
+  if (!any_port_resolves) {
+    out.add(Severity::kDeny, port_path(sp), head + ": the name cannot resolve, so the Service has no endpoints", fix);
     return;
   }
-  out.add(Severity::kDeny, path,
-          "port " + describe_port(sp) + " targets \"" + target.name + "\", which no container of " + where +
-              " declares: the name cannot resolve, so the Service has no endpoints for it",
-          named_port_fix(pods, sp, target.name));
+  const std::string until = ": no endpoints for port " + port_label(sp) + " until a container declares it";
+  if (svc.headless) {
+    out.add(Severity::kInfo, port_path(sp),
+            head + until + "; fine if feature-gated: the headless Service still gives its pods DNS names", fix);
+  } else {
+    out.add(Severity::kWarn, port_path(sp),
+            head + until + " (other ports resolve; nothing in the view uses it)", fix);
+  }
 }
 
 void check_numbered_target(const ServicePort& sp, const Target& target, SelectedPods& pods,
@@ -312,16 +393,28 @@ void check_numbered_target(const ServicePort& sp, const Target& target, Selected
 void check_target_port(const RuleInput& in, FindingSink& out) {
   const Service* svc = in.object.service();
   if (svc == nullptr || skipped_service(*svc)) return;
-  SelectedPods pods(selected_templates(in, *svc), in.settings);
+  // Pods of Jobs and test hooks are no backends; a Service selecting only
+  // those has no endpoints to check (and may be meant that way).
+  SelectedPods pods(backends_of(in, *svc), in.settings);
   if (pods.size() == 0) return;  // service-selects-nothing reports that
+  std::vector<DeadPort> dead;
+  bool any_port_resolves = false;
   for (const ServicePort& sp : svc->ports) {
-    const Target target = target_of(sp);
+    Target target = target_of(sp);
     if (target.named) {
-      check_named_target(sp, target, pods, out);
+      Resolution r = resolve_named_port(pods.templates(), target.name, protocol_of(sp.protocol));
+      if (r.state == Resolution::State::kServed) {
+        any_port_resolves = true;
+      } else {
+        dead.push_back({&sp, std::move(target.name), r});
+      }
     } else if (target.number > 0) {
+      // A number always gets endpoints: the Service has a live port.
+      any_port_resolves = true;
       check_numbered_target(sp, target, pods, out);
     }
   }
+  for (const DeadPort& d : dead) report_dead_port(in, *svc, d, any_port_resolves, pods, out);
 }
 
 // ----------------------------------------------------- service-selects-nothing
@@ -470,90 +563,120 @@ void check_selects_nothing(const RuleInput& in, FindingSink& out) {
 
 // ----------------------------------------------------- workload-breaks-service
 
+// The Service's backends as they are once this object is applied: the view's
+// copy of it (admission's view holds the stored one) replaced by it, first.
+std::vector<const Object*> backends_with(const RuleInput& in, const Service& svc) {
+  std::vector<const Object*> out = backends_of(in, svc);
+  std::erase_if(out, [&](const Object* o) { return same_object(*o, in.object); });
+  out.insert(out.begin(), &in.object);
+  return out;
+}
+
+// A port of `t` with `number` and `protocol` under a name other than `name`:
+// where a renamed port went.
+Declared renamed_to(const PodTemplate& t, std::int64_t number, std::string_view protocol, std::string_view name) {
+  for (const Container& c : t.containers) {
+    for (const ContainerPort& p : c.ports) {
+      if (p.container_port == number && protocol_of(p.protocol) == protocol && p.name != name) return {&c, &p};
+    }
+  }
+  return {};
+}
+
+const Container* container_named(const PodTemplate& t, std::string_view name) {
+  for (const Container& c : t.containers) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string ports_path(const PodTemplate& t, const Container* c) {
+  return c != nullptr ? t.container_path(*c) + ".ports" : std::string(t.spec_path) + ".containers";
+}
+
+// An UPDATE took away the declaration the Service resolved on these pods.
+void report_dropped(const PodTemplate& t, const Object& svc_obj, const ServicePort& sp,
+                    const std::string& name, const Declared& before, const Resolution& elsewhere, FindingSink& out) {
+  const std::string_view protocol = protocol_of(sp.protocol);
+  const std::int64_t number = before.port->container_port;
+  std::string message = "this change removes port \"" + name + "\" (" + std::to_string(number) +
+                        ") from container " + std::string(before.container->name) + ", which Service " +
+                        std::string(svc_obj.name()) + ":" + std::to_string(sp.port) +
+                        " targets: these pods drop out of its endpoints";
+  if (elsewhere.state == Resolution::State::kServed) message += " (" + describe(*elsewhere.owner) + " still serves it)";
+  // A rename keeps the number: naming it back is the fix, not a second
+  // declaration of the same number.
+  if (Declared renamed = renamed_to(t, number, protocol, name); renamed.port != nullptr) {
+    std::string fix = "rename port " + std::string(renamed.port->name) + " (" + std::to_string(number) +
+                      ") of container " + std::string(renamed.container->name) + " back to " + name;
+    if (elsewhere.state != Resolution::State::kServed) {
+      fix += ", or set Service " + std::string(svc_obj.name()) + "'s targetPort to " +
+             std::string(renamed.port->name) + " in the same change";
+    }
+    out.add(Severity::kDeny, ports_path(t, renamed.container), std::move(message), std::move(fix));
+    return;
+  }
+  const Container* still = container_named(t, before.container->name);
+  std::string fix = "declare containerPort " + std::to_string(number) + " named " + name + " in container " +
+                    std::string(before.container->name);
+  if (still == nullptr) fix += " (or the container that serves it now)";
+  out.add(Severity::kDeny, ports_path(t, still), std::move(message), std::move(fix));
+}
+
 void check_workload_breaks_service(const RuleInput& in, FindingSink& out) {
   const PodTemplate* t = in.object.pod_template();
-  if (t == nullptr) return;
+  // Pods of Jobs, CronJobs and Helm test hooks are never endpoints: lacking
+  // the app's ports is what they should do.
+  if (t == nullptr || !policy::backs_services(in.object)) return;
   const PodTemplate* old_t = in.old_object != nullptr ? in.old_object->pod_template() : nullptr;
   for (const Object* svc_obj : policy::services_selecting(in.context, in.object.ns(), t->labels)) {
     const Service& svc = *svc_obj->service();
     if (skipped_service(svc)) continue;
+    std::optional<SelectedPods> pods;
     for (const ServicePort& sp : svc.ports) {
       const Target target = target_of(sp);
       if (!target.named) continue;
       const std::string_view protocol = protocol_of(sp.protocol);
       if (find_serving(*t, target.name, protocol).port != nullptr) continue;
 
-      Declared elsewhere;
-      const Object* elsewhere_owner = nullptr;
-      for (const Object* o : selected_templates(in, svc)) {
-        if (same_object(*o, in.object)) continue;
-        elsewhere = find_serving(*o->pod_template(), target.name, protocol);
-        if (elsewhere.port != nullptr) {
-          elsewhere_owner = o;
-          break;
-        }
-      }
-      const Declared before =
-          old_t != nullptr ? find_serving(*old_t, target.name, protocol) : Declared{};
-
-      // Severity: an UPDATE that drops the port breaks a working Service; a
-      // port that was already missing is not this change's doing. On CREATE
-      // with nobody declaring the name, the declaring workload may simply not
-      // be applied (or given) yet, unless the view is the whole cluster.
-      Severity severity = Severity::kDeny;
-      if (in.operation == Operation::kUpdate) {
-        if (before.port == nullptr) severity = Severity::kWarn;
-      } else if (elsewhere.port == nullptr && !in.context.complete()) {
-        severity = Severity::kWarn;
-      }
-
-      // The declaration to restore: the old one or another template's; with
-      // neither, only a container seen listening on the Service port.
-      std::string container_name;
-      std::int64_t number = sp.port;
+      if (!pods) pods.emplace(backends_with(in, svc), in.settings);
+      const std::vector<const Object*> others(pods->templates().begin() + 1, pods->templates().end());
+      const Resolution elsewhere = resolve_named_port(others, target.name, protocol);
+      const Declared before = old_t != nullptr ? find_serving(*old_t, target.name, protocol) : Declared{};
       if (before.port != nullptr) {
-        container_name = before.container->name;
-        number = before.port->container_port;
-      } else if (elsewhere.port != nullptr) {
-        container_name = elsewhere.container->name;
-        number = elsewhere.port->container_port;
-      } else if (const Container* c = listener_on(pod_binds(in, *t), sp.port)) {
-        container_name = c->name;
+        report_dropped(*t, *svc_obj, sp, target.name, before, elsewhere, out);
+        continue;
       }
+      const std::string svc_port = std::string(svc_obj->name()) + ":" + std::to_string(sp.port);
+      if (elsewhere.state == Resolution::State::kServed) {
+        // The endpoints controller skips these pods for this port and keeps
+        // the ones that declare it: the Service works.
+        out.add(Severity::kInfo, std::string(t->spec_path) + ".containers",
+                "Service " + std::string(svc_obj->name()) + " targets port name \"" + target.name +
+                    "\", which this pod template does not declare: its pods get no endpoint for " + svc_port +
+                    ", which " + describe(*elsewhere.owner) + " serves",
+                "nothing to do if these pods do not serve " + target.name + "; if they do, declare the port "
+                "named " + target.name + " in the container that serves it");
+        continue;
+      }
+      // No selected workload serves the port. In lint and audit the Service
+      // is judged too and reports it, once; at admission the Service is not
+      // under review, and its other backends may not be applied yet.
+      if (in.context.judges_whole_view()) continue;
+      const Resolution here = resolve_named_port(pods->templates(), target.name, protocol);
+      const std::string where = others.empty() ? "this pod template" : "this pod template or " + describe_all(others);
+      // The container the finding is about: this template's init or
+      // other-protocol declaration, else its listener on the Service port.
       const Container* container = nullptr;
-      for (const Container& c : t->containers) {
-        if (c.name == container_name) container = &c;
+      if (here.owner == &in.object) {
+        container = here.declared.container;
+      } else if (here.state == Resolution::State::kUndeclared) {
+        container = listener_on(pod_binds(in, *t), sp.port);
       }
-
-      const std::string path =
-          container != nullptr ? t->container_path(*container) + ".ports" : std::string(t->spec_path) + ".containers";
-      const std::string svc_port = svc_obj->name() + ":" + std::to_string(sp.port);
-      std::string message;
-      if (before.port != nullptr) {
-        message = "this change removes port \"" + target.name + "\" (" +
-                  std::to_string(before.port->container_port) + ") from container " +
-                  before.container->name + ", which Service " + svc_port +
-                  " targets: these pods drop out of its endpoints";
-      } else {
-        message = "Service " + svc_obj->name() + " targets port name \"" + target.name +
-                  "\", which this pod template does not declare: its pods get no endpoint for " +
-                  svc_port;
-      }
-      if (elsewhere_owner != nullptr && before.port == nullptr) {
-        message += " (" + describe(*elsewhere_owner) + " declares it)";
-      }
-      std::string fix;
-      if (container != nullptr) {
-        fix = "declare containerPort " + std::to_string(number) + " named " + target.name + " in container " +
-              container_name;
-      } else if (Declared d = same_number_other_name({&in.object}, sp, protocol); d.port != nullptr) {
-        fix = "name port " + std::to_string(sp.port) + " of container " + d.container->name + " " +
-              target.name + ", or set the Service's targetPort to " + d.port->name;
-      } else {
-        fix = "check which container serves " + target.name + " and declare the port named " + target.name +
-              " there";
-      }
-      out.add(severity, path, std::move(message), std::move(fix));
+      out.add(Severity::kWarn, ports_path(*t, container),
+              "Service " + std::string(svc_obj->name()) + " targets port name \"" + target.name + "\", " +
+                  unresolved_reason(here, sp, where) + ": " + svc_port + " has no endpoints",
+              unresolved_fix(here, *pods, svc, sp, target.name, svc_obj->name()));
     }
   }
 }
@@ -568,14 +691,22 @@ WIRECHECK_REGISTER_RULE(service_target_port_missing, {
     .kinds = {Kind::kService},
     .needs_context = true,
     .context_kinds = core::workload_kinds(),
-    .failure = "A named targetPort that no selected container declares cannot resolve: the Service "
-               "has no endpoints for that port and every connection to it fails (deny). A numeric "
+    .optional_context_kinds = {Kind::kServiceMonitor, Kind::kValidatingWebhookConfiguration,
+                               Kind::kMutatingWebhookConfiguration, Kind::kCustomResourceDefinition,
+                               Kind::kAPIService, Kind::kIngress, Kind::kHTTPRoute},
+    .failure = "A named targetPort that no selected container declares cannot resolve: that Service "
+               "port has no endpoints and every connection to it fails. Deny when something uses the "
+               "port (a ServiceMonitor endpoint, a webhook / conversion / APIService client config, an "
+               "Ingress or HTTPRoute backend) or when no port of the Service resolves; otherwise the "
+               "port is likely feature-gated (TLS-only, multi-replica-only): warn on a Service with a "
+               "cluster IP, info on a headless one (it still gives its pods DNS names). A numeric "
                "targetPort bound only to loopback is unreachable (warn). A numeric targetPort no "
                "container declares works when a process listens there (info: containerPort is "
-               "informational).",
+               "informational). Backends are Pods, Deployments, StatefulSets, DaemonSets and "
+               "ReplicaSets; Jobs, CronJobs and Helm test hooks are not.",
     .fix = "Declare the container port with that name (and the Service port's protocol) in the "
-           "container that serves it; declare numeric target ports too, so named ports, "
-           "NetworkPolicies and readers see them.",
+           "container that serves it, or point targetPort at the name it declares; declare numeric "
+           "target ports too, so named ports, NetworkPolicies and readers see them.",
     .check = &check_target_port})
 
 WIRECHECK_REGISTER_RULE(service_selects_nothing, {
@@ -600,14 +731,19 @@ WIRECHECK_REGISTER_RULE(workload_breaks_service, {
     .id = "workload-breaks-service",
     .title = "Workload lacks a port name a Service selecting it targets",
     .severity = Severity::kDeny,
-    .severities = "deny / warn",
-    .kinds = core::workload_kinds(),
+    .severities = "deny / warn / info",
+    .kinds = {Kind::kPod, Kind::kDeployment, Kind::kStatefulSet, Kind::kDaemonSet, Kind::kReplicaSet},
     .needs_context = true,
     .context_kinds = {Kind::kService},
-    .failure = "Pods that do not declare the port name a Service targets get no endpoint for it: "
-               "an update that removes or renames the port silently takes the pods out of the "
-               "Service (deny); on CREATE with no other workload declaring it, it may be apply "
-               "order (warn).",
+    .optional_context_kinds = {Kind::kPod, Kind::kDeployment, Kind::kStatefulSet, Kind::kDaemonSet,
+                               Kind::kReplicaSet},
+    .failure = "Pods that do not declare the port name a Service targets get no endpoint for it; the "
+               "endpoints controller keeps the selected pods that do. An update that removes or "
+               "renames the port takes these pods out of the Service (deny); at admission of a "
+               "workload no other selected workload serves the port either (warn: it may be apply "
+               "order); another selected workload serves it (info, naming it). In lint and audit a "
+               "port no selected workload declares is reported once, on the Service "
+               "(service-target-port-missing). Jobs, CronJobs and Helm test hooks are never backends.",
     .fix = "Keep the containerPort name the Service targets (same protocol), or change the "
            "Service's targetPort in the same change.",
     .check = &check_workload_breaks_service})

@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "rules/loopback.hpp"
 #include "rules/names.hpp"
 #include "wirecheck/context.hpp"
 #include "wirecheck/conventions.hpp"
@@ -105,13 +106,6 @@ bool means_tls(const MonitorEndpoint& ep) {
   return ep.scheme.empty() && ep.tls.present && ep.tls.has_tls_material();
 }
 
-// The port name as written (`port`, or a named deprecated `targetPort`).
-std::string port_name(const MonitorEndpoint& ep) {
-  if (!ep.port.empty()) return std::string(ep.port);
-  if (ep.target_port.set && !ep.target_port.is_int) return std::string(ep.target_port.str);
-  return "";
-}
-
 bool has_port(const Monitor& mon, const MonitorEndpoint& ep) {
   if (!ep.port.empty() || ep.target_port.set) return true;
   return mon.pod_monitor && ep.has_port_number;
@@ -182,23 +176,31 @@ std::vector<const Object*> selected_pod_templates(const Context& ctx, const Obje
   return out;
 }
 
+// The selected Services that serve the endpoint: those with its `port` (a
+// Service port name), or every selected one when the endpoint names none
+// (`targetPort` names a pod port, not a Service port). A Service without the
+// port is no target of this endpoint, so nothing is concluded from it.
+std::vector<const Object*> services_with_port(const Context& ctx, const Object& obj, const Monitor& mon,
+                                              const MonitorEndpoint& ep) {
+  std::vector<const Object*> selected = selected_services(ctx, obj, mon);
+  if (ep.port.empty()) return selected;
+  std::vector<const Object*> with_port;
+  for (const Object* o : selected) {
+    if (o->service()->port_named(ep.port) != nullptr) with_port.push_back(o);
+  }
+  return with_port;
+}
+
 // The Services whose DNS name the scrape target is known by: for a
-// ServiceMonitor the selected Services (narrowed to those having the
-// endpoint's port when that leaves any); for a PodMonitor the Services that
-// select the selected pods. Empty when the context cannot tell.
+// ServiceMonitor the selected Services that have the endpoint's port; for a
+// PodMonitor the Services that select the selected pods. Empty when the
+// context cannot tell, or when the selection or the port is the broken link
+// (another rule's finding: proposing a name from it would wire the monitor
+// to something else).
 std::vector<const Object*> target_services(const Context& ctx, const Object& obj,
                                            const Monitor& mon, const MonitorEndpoint& ep) {
   if (!ctx.knows(Kind::kService)) return {};
-  if (!mon.pod_monitor) {
-    std::vector<const Object*> selected = selected_services(ctx, obj, mon);
-    const std::string port = port_name(ep);
-    if (port.empty()) return selected;
-    std::vector<const Object*> with_port;
-    for (const Object* o : selected) {
-      if (o->service()->port_named(port) != nullptr) with_port.push_back(o);
-    }
-    return with_port.empty() ? selected : with_port;
-  }
+  if (!mon.pod_monitor) return services_with_port(ctx, obj, mon, ep);
   if (!policy::knows_pod_templates(ctx)) return {};
   std::vector<const Object*> out;
   for (const Object* workload : selected_pod_templates(ctx, obj, mon)) {
@@ -372,6 +374,56 @@ std::string object_names(const std::vector<const Object*>& objects) {
   return join(capped(std::move(names), 3), ", ");
 }
 
+// The names the endpoint's port resolves to in the view, for conclusions
+// about what the port serves: the Service port name and its named targetPort
+// for each selected Service that has the port (ServiceMonitor `port`), the
+// container port of the selected pod templates (PodMonitor `port`, and a
+// ServiceMonitor's deprecated named `targetPort`). Empty when the view cannot
+// resolve it: no view, a selection that matches nothing, or a port that is
+// not there. Those are the broken link and another rule's finding; a name as
+// written in the monitor proves nothing about the target.
+std::vector<std::string> resolved_port_names(const Context& ctx, const Object& obj, const Monitor& mon,
+                                             const MonitorEndpoint& ep) {
+  std::vector<std::string> names;
+  auto container_ports = [&](const std::vector<const Object*>& workloads, std::string_view name) {
+    for (const Object* w : workloads) {
+      const core::PodTemplate* t = w->pod_template();
+      for (const auto* list : {&t->containers, &t->init_containers}) {
+        for (const core::Container& c : *list) {
+          if (c.port_named(name) != nullptr) push_unique(names, name);
+        }
+      }
+    }
+  };
+  if (mon.pod_monitor) {
+    if (ep.port.empty() || !policy::knows_pod_templates(ctx)) return names;
+    container_ports(selected_pod_templates(ctx, obj, mon), ep.port);
+    return names;
+  }
+  if (!ctx.knows(Kind::kService)) return names;
+  if (!ep.port.empty()) {
+    for (const Object* svc : services_with_port(ctx, obj, mon, ep)) {
+      const core::ServicePort* p = svc->service()->port_named(ep.port);
+      push_unique(names, p->name);
+      if (p->target_port.set && !p->target_port.is_int) push_unique(names, p->target_port.str);
+    }
+    return names;
+  }
+  if (ep.target_port.set && !ep.target_port.is_int && policy::knows_pod_templates(ctx)) {
+    for (const Object* svc : selected_services(ctx, obj, mon)) {
+      container_ports(policy::pod_templates_selected_by(ctx, svc->ns(), svc->service()->selector),
+                      ep.target_port.str);
+    }
+  }
+  return names;
+}
+
+// The serverName to propose: the first proposed name, else the DNS form.
+std::string server_name_or_form(const RuleInput& in, const Monitor& mon, const MonitorEndpoint& ep) {
+  const std::vector<std::string> names = proposed_server_names(in.context, in.object, mon, ep);
+  return names.empty() ? std::string(kServiceDnsForm) : names.front();
+}
+
 // ================================================ servicemonitor-tls-servername
 
 void check_tls_servername(const RuleInput& in, FindingSink& out) {
@@ -472,8 +524,13 @@ void check_scheme_tls_mismatch(const RuleInput& in, FindingSink& out) {
     const std::string scheme_text =
         ep.scheme.empty() ? "scheme is unset (Prometheus defaults to http)"
                           : "scheme is " + ep.scheme;
-    const std::string port = port_name(ep);
-    const bool https_port = lower(port).find("https") != std::string::npos;
+    // The port's TLS is judged on what it resolves to, never on the name
+    // alone: a monitor whose selection is broken names a port nobody has.
+    std::string port;
+    for (const std::string& name : resolved_port_names(in.context, in.object, *mon, ep)) {
+      if (port.empty() && lower(name).find("https") != std::string::npos) port = name;
+    }
+    const bool https_port = !port.empty();
 
     if (ep.tls.present) {
       std::string message = "tlsConfig is set but " + scheme_text +
@@ -486,51 +543,173 @@ void check_scheme_tls_mismatch(const RuleInput& in, FindingSink& out) {
       out.add(at + ".scheme",
               "port \"" + port + "\" says https but " + scheme_text +
                   ": Prometheus sends plain HTTP to a TLS port and the scrape fails",
-              "set " + at + ".scheme: https and add tlsConfig: {serverName: " +
-                  std::string(kServiceDnsForm) + ", ca: ...} (or use the plain HTTP port)");
+              "set " + at + ".scheme: https and add tlsConfig: {serverName: " + server_name_or_form(in, *mon, ep) +
+                  ", ca: ...} (or use the plain HTTP port)");
     }
   }
 }
 
 // ======================================== servicemonitor-insecure-skip-verify
 
-// Control-plane and node components (kubelet, scheduler, controller
-// manager, API server, cluster DNS) serve certificates from the cluster's own
-// PKI, never from a cert-manager Certificate the user could create.
-bool control_plane_target(const Object& obj, const Monitor& mon) {
-  static constexpr std::array<std::string_view, 9> kComponents = {
-      "kubelet", "kube-scheduler", "kube-controller-manager", "apiserver", "kube-apiserver",
-      "kube-dns", "coredns", "kube-proxy", "etcd"};
-  for (const std::string& ns : target_namespaces(obj, mon)) {
-    if (ns == "kube-system") return true;
-  }
+// Node and control-plane components (kubelet and cAdvisor, kube-scheduler,
+// kube-controller-manager, kube-proxy, the API server, etcd, CoreDNS) serve
+// certificates from the node or self-signed by design: skipping verification
+// is how they are scraped. The component a monitor aims at: a selector value
+// naming one (conventions.hpp), or "kube-system" for a monitor of that
+// namespace; "" for an application target.
+std::string control_plane_target(const Object& obj, const Monitor& mon) {
   for (const auto& [key, value] : mon.selector.match_labels) {
-    if (std::find(kComponents.begin(), kComponents.end(), value) != kComponents.end()) return true;
+    if (policy::control_plane_component(value)) return std::string(value);
   }
-  return false;
+  for (const core::LabelSelectorRequirement& req : mon.selector.match_expressions) {
+    if (req.op != "In") continue;
+    for (const std::string& value : req.values) {
+      if (policy::control_plane_component(value)) return value;
+    }
+  }
+  for (const std::string& ns : target_namespaces(obj, mon)) {
+    if (ns == "kube-system") return ns;
+  }
+  return "";
+}
+
+// Whether the command line sets `flag` (`--flag`, `--flag=v`, `-flag`...).
+// The argument as written, or nullopt.
+std::optional<std::string_view> flag_arg(const core::Container& c, std::string_view flag) {
+  for (const auto* list : {&c.command, &c.args}) {
+    for (std::string_view arg : *list) {
+      std::string_view a = arg;
+      if (starts_with(a, "--")) {
+        a.remove_prefix(2);
+      } else if (starts_with(a, "-")) {
+        a.remove_prefix(1);
+      } else {
+        continue;
+      }
+      if (starts_with(a, flag) && (a.size() == flag.size() || a[flag.size()] == '=')) return arg;
+    }
+  }
+  return std::nullopt;
+}
+
+// A TLS listener that makes its own certificate at start-up when given no
+// certificate files: kube-rbac-proxy, and controller-runtime's secure
+// metrics server (kubebuilder's --metrics-bind-address, unless
+// --metrics-secure=false).
+struct SelfSignedServer {
+  std::string_view listen_flag;
+  std::array<std::string_view, 3> cert_flags;  // any of these gives it a certificate ("" = none)
+  std::string_view off_flag;                           // "--x=false" turns TLS off
+};
+const std::array<SelfSignedServer, 2> kSelfSigned = {{
+    {"--secure-listen-address", {"tls-cert-file", "", ""}, ""},
+    {"--metrics-bind-address", {"metrics-cert-path", "metrics-cert-dir", "cert-dir"}, "metrics-secure"},
+}};
+
+struct SelfSigned {
+  const Object* workload = nullptr;
+  std::string container;
+  std::string listen;  // the flag it listens with
+  std::string cert;    // the flag that would give it a certificate
+};
+
+// The container behind the endpoint's port that serves a certificate it
+// made itself, when the view shows one: the port resolved through a
+// selected Service's targetPort (or, for a PodMonitor, the container port)
+// to a listen flag of kSelfSigned with none of its certificate flags.
+std::optional<SelfSigned> self_signed_target(const RuleInput& in, const Monitor& mon, const MonitorEndpoint& ep) {
+  const Context& ctx = in.context;
+  if (!policy::knows_pod_templates(ctx)) return std::nullopt;
+  // (workload, port: a name or a number) pairs to look at.
+  std::vector<std::pair<const Object*, core::IntOrString>> targets;
+  if (mon.pod_monitor) {
+    core::IntOrString port;
+    if (!ep.port.empty()) {
+      port = {.set = true, .str = ep.port};
+    } else if (ep.has_port_number) {
+      port = {.set = true, .is_int = true, .num = ep.port_number};
+    } else {
+      return std::nullopt;
+    }
+    for (const Object* w : selected_pod_templates(ctx, in.object, mon)) targets.emplace_back(w, port);
+  } else {
+    if (!ctx.knows(Kind::kService) || ep.port.empty()) return std::nullopt;
+    for (const Object* svc : services_with_port(ctx, in.object, mon, ep)) {
+      const core::ServicePort* p = svc->service()->port_named(ep.port);
+      core::IntOrString port = p->target_port;
+      if (!port.set) port = {.set = true, .is_int = true, .num = p->port};
+      for (const Object* w : policy::pod_templates_selected_by(ctx, svc->ns(), svc->service()->selector)) {
+        targets.emplace_back(w, port);
+      }
+    }
+  }
+  for (const auto& [workload, port] : targets) {
+    const core::PodTemplate* t = workload->pod_template();
+    for (const auto* list : {&t->containers, &t->init_containers}) {
+      for (const core::Container& c : *list) {
+        std::int64_t number = port.num;
+        if (!port.is_int) {
+          const core::ContainerPort* cp = c.port_named(port.str);
+          if (cp == nullptr) continue;
+          number = cp->container_port;
+        }
+        for (const Bind& bind : find_binds(c, in.settings)) {
+          if (bind.port != number) continue;
+          for (const SelfSignedServer& server : kSelfSigned) {
+            if (bind.flag != server.listen_flag) continue;
+            const bool has_cert = std::any_of(server.cert_flags.begin(), server.cert_flags.end(),
+                                              [&](std::string_view f) { return !f.empty() && flag_arg(c, f).has_value(); });
+            if (has_cert) continue;
+            if (!server.off_flag.empty()) {
+              const std::optional<std::string_view> off = flag_arg(c, server.off_flag);
+              if (off && off->find('=') != std::string_view::npos && iequals(off->substr(off->find('=') + 1), "false")) {
+                continue;
+              }
+            }
+            return SelfSigned{workload, std::string(c.name), bind.flag,
+                              "--" + std::string(server.cert_flags.front())};
+          }
+        }
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 void check_insecure_skip_verify(const RuleInput& in, FindingSink& out) {
   const Monitor* mon = in.object.monitor();
   if (mon == nullptr) return;
-  const bool control_plane = control_plane_target(in.object, *mon);
+  const std::string component = control_plane_target(in.object, *mon);
   for (const MonitorEndpoint& ep : mon->endpoints) {
     if (!ep.tls.insecure_skip_verify) continue;
-    const std::string at = endpoint_path(*mon, ep);
-    std::string message =
-        "insecureSkipVerify: Prometheus accepts any certificate, so whoever answers on the target "
-        "address can impersonate it";
-    if (ep.has_auth) message += " and receive the scrape's credentials";
-    if (control_plane) {
-      out.add(at + ".tlsConfig.insecureSkipVerify", std::move(message),
+    const std::string at = endpoint_path(*mon, ep) + ".tlsConfig.insecureSkipVerify";
+    if (!component.empty()) {
+      out.add(Severity::kInfo, at,
+              "insecureSkipVerify on a node or control-plane target (" + component +
+                  "): these serve node or self-signed certificates by design, so this is the usual setup",
               "if the component's serving certificate is signed by the cluster CA, set "
               "insecureSkipVerify: false and caFile: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
       continue;
     }
-    const std::vector<std::string> names = proposed_server_names(in.context, in.object, *mon, ep);
-    const std::string server_name = names.empty() ? std::string(kServiceDnsForm) : names.front();
-    out.add(at + ".tlsConfig.insecureSkipVerify", std::move(message),
-            "set insecureSkipVerify: false, ca: <secret with the serving CA> and serverName: " +
+    const std::string server_name = server_name_or_form(in, *mon, ep);
+    if (const std::optional<SelfSigned> self = self_signed_target(in, *mon, ep)) {
+      // Verification cannot succeed until the target has a certificate a CA
+      // vouches for: turning it on first only breaks the scrape.
+      out.add(Severity::kWarn, at,
+              "insecureSkipVerify: " + std::string(core::kind_name(self->workload->kind)) + " " +
+                  self->workload->name() + " makes a self-signed certificate at start-up (no " + self->cert +
+                  "), so any impersonator is accepted" +
+                  (ep.has_auth ? " and gets the scrape's credentials" : ""),
+              "first give it a certificate from a CA given to Prometheus (" + self->cert +
+                  "), then set insecureSkipVerify: false, ca: <that CA>, serverName: " + server_name);
+      continue;
+    }
+    out.add(Severity::kWarn, at,
+            "insecureSkipVerify: Prometheus accepts any certificate, so whoever answers on the target "
+            "address can impersonate it" +
+                std::string(ep.has_auth ? " and receive the scrape's credentials" : ""),
+            "serve a certificate from a CA given to Prometheus (not a self-signed one), then set "
+            "insecureSkipVerify: false, ca: <that CA>, serverName: " +
                 server_name);
   }
 }
@@ -779,10 +958,13 @@ WIRECHECK_REGISTER_RULE(servicemonitor_scheme_tls_mismatch,
                             .severities = "warn",
                             .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
                             .needs_context = false,
-                            .context_kinds = {},
+                            .context_kinds = {Kind::kService},
                             .failure = "With scheme http or unset, Prometheus scrapes over plain "
                                        "HTTP: tlsConfig is silently ignored, and an HTTPS port "
-                                       "answers with an error.",
+                                       "answers with an error. The port is judged by what it "
+                                       "resolves to (the selected Service's port, or the "
+                                       "selected pods' container port), never by the name "
+                                       "written in the monitor alone.",
                             .fix = "Set scheme: https, or drop tlsConfig for a plain HTTP target.",
                             .check = &check_scheme_tls_mismatch,
                         })
@@ -792,15 +974,24 @@ WIRECHECK_REGISTER_RULE(servicemonitor_insecure_skip_verify,
                             .id = "servicemonitor-insecure-skip-verify",
                             .title = "Scrape endpoint with insecureSkipVerify",
                             .severity = Severity::kWarn,
-                            .severities = "warn",
+                            .severities = "warn / info",
                             .kinds = {Kind::kServiceMonitor, Kind::kPodMonitor},
                             .needs_context = false,
-                            .context_kinds = {},
+                            .context_kinds = {Kind::kService},
                             .failure = "Any certificate is accepted: no protection against "
                                        "impersonation of the metrics endpoint, which also "
-                                       "receives the scrape's bearer token.",
-                            .fix = "Set insecureSkipVerify: false with tlsConfig.ca and "
-                                   "serverName <service>.<namespace>.svc.",
+                                       "receives the scrape's bearer token. Info on node and "
+                                       "control-plane targets (kubelet, cAdvisor, scheduler, "
+                                       "controller manager, kube-proxy, API server, etcd, "
+                                       "CoreDNS; monitors of kube-system), which serve node or "
+                                       "self-signed certificates by design.",
+                            .fix = "Give the target a serving certificate from a CA that "
+                                   "Prometheus is given (a target that makes a self-signed one "
+                                   "at start-up, such as kube-rbac-proxy without --tls-cert-file "
+                                   "or controller-runtime's secure metrics without "
+                                   "--metrics-cert-path, needs one first), then set "
+                                   "insecureSkipVerify: false with tlsConfig.ca and serverName "
+                                   "<service>.<namespace>.svc.",
                             .check = &check_insecure_skip_verify,
                         })
 

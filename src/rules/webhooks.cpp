@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "rules/client_configs.hpp"
+#include "wirecheck/builtin_resources.hpp"
 #include "wirecheck/ca_bundle.hpp"
+#include "wirecheck/context.hpp"
 #include "wirecheck/rule.hpp"
 
 namespace wirecheck::rules {
@@ -278,19 +280,52 @@ bool limited_to_opted_in(const core::Webhook& w) {
                      [](const core::LabelSelectorRequirement& r) { return r.op == "In" || r.op == "Exists"; });
 }
 
-// Whether the namespaceSelector keeps the webhook out of `ns`. Namespace
-// labels are unknown except `kubernetes.io/metadata.name`, which the API
-// server sets on every namespace; an explicit NotIn listing the namespace
-// shows the intent to exclude it through a label we cannot see.
-bool excludes_namespace(const core::LabelSelector& sel, const std::string& ns) {
+// Whether the namespaceSelector keeps the webhook out of `ns`, judged on the
+// namespace's labels as the view holds them (its Namespace object plus
+// `kubernetes.io/metadata.name`): an install that labels its own Namespace so
+// that its selector skips it is excluded, one whose selector misses the
+// labels it sets is not.
+//
+// A namespace the view does not hold (kube-system in lint, or an install's
+// namespace created elsewhere) is judged as namespaces are created, carrying
+// only its name label: a requirement that needs another label (matchLabels,
+// In, Exists) excludes it, one that only rules labels out (NotIn,
+// DoesNotExist) does not, since nothing in the view puts those labels there.
+// Except that a NotIn listing the namespace's own name, on whatever key,
+// shows the intent to exclude it through a label set outside the view
+// (cert-manager's `name NotIn [cert-manager]`): that is not a warning.
+bool excludes_namespace(const policy::Context& ctx, const core::LabelSelector& sel, const std::string& ns) {
   if (!sel.present || sel.empty()) return false;
-  if (!sel.matches({{"kubernetes.io/metadata.name", ns}})) return true;
-  for (const core::LabelSelectorRequirement& req : sel.match_expressions) {
-    if (req.op == "NotIn" && std::find(req.values.begin(), req.values.end(), ns) != req.values.end()) {
+  switch (policy::namespace_matches(ctx, sel, ns)) {
+    case policy::Tri::kNo:
       return true;
+    case policy::Tri::kYes:
+      return false;
+    case policy::Tri::kUnknown:
+      break;
+  }
+  if (!sel.matches({{"kubernetes.io/metadata.name", ns}})) return true;
+  return std::any_of(sel.match_expressions.begin(), sel.match_expressions.end(),
+                     [&](const core::LabelSelectorRequirement& req) {
+                       return req.op == "NotIn" &&
+                              std::find(req.values.begin(), req.values.end(), ns) != req.values.end();
+                     });
+}
+
+// The fix for namespaces the selector leaves exposed: extend the selector's
+// own `kubernetes.io/metadata.name NotIn` when it has one (a second
+// requirement beside it would read as a different intent), else add one.
+std::string lockout_fix(const core::Webhook& w, const std::string& list) {
+  const std::string at = "webhooks[" + std::to_string(w.index) + "].namespaceSelector";
+  const std::vector<core::LabelSelectorRequirement>& reqs = w.namespace_selector.match_expressions;
+  for (std::size_t i = 0; i < reqs.size(); ++i) {
+    if (reqs[i].key == "kubernetes.io/metadata.name" && reqs[i].op == "NotIn") {
+      return "add " + list + " to " + at + ".matchExpressions[" + std::to_string(i) +
+             "].values, or set failurePolicy: Ignore";
     }
   }
-  return false;
+  return "add to " + at + ".matchExpressions {key: kubernetes.io/metadata.name, operator: NotIn, values: [" +
+         list + "]}, or set failurePolicy: Ignore";
 }
 
 void check_self_lockout(const RuleInput& in, FindingSink& out) {
@@ -307,7 +342,7 @@ void check_self_lockout(const RuleInput& in, FindingSink& out) {
     }
     std::vector<std::string> exposed;
     for (const std::string& ns : critical) {
-      if (!excludes_namespace(w.namespace_selector, ns)) exposed.push_back(ns);
+      if (!excludes_namespace(in.context, w.namespace_selector, ns)) exposed.push_back(ns);
     }
     if (exposed.empty()) continue;
     std::string list;
@@ -318,23 +353,71 @@ void check_self_lockout(const RuleInput& in, FindingSink& out) {
     out.add(Severity::kWarn, "webhooks[" + std::to_string(w.index) + "].namespaceSelector",
             "fails closed on " + resources + " in " + list +
                 ": while it is down, pods there cannot start, including its own",
-            "add namespaceSelector matchExpressions {key: kubernetes.io/metadata.name, operator: NotIn, "
-            "values: [" + list + "]}, or failurePolicy: Ignore");
+            lockout_fix(w, list));
   }
 }
 
 // -------------------------------------------------- webhook-timeout-too-long
 
+// The high-volume built-in resources (builtin_resources.hpp) a webhook's
+// rules match, by plural ("pods, leases"); empty when none.
+std::vector<std::string> high_volume_resources(const core::Webhook& w) {
+  std::vector<std::string> out;
+  for (const core::RuleWithOperations& rule : w.rules) {
+    for (const policy::BuiltinResource& r : policy::builtin_resources()) {
+      if (!r.high_volume || !rule_matches(rule.api_groups, r.group)) continue;
+      const bool hit = std::any_of(rule.resources.begin(), rule.resources.end(),
+                                   [&](const std::string& p) { return resource_matches(p, r.resource); });
+      const std::string name(r.resource.substr(0, r.resource.find('/')));
+      if (hit && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  }
+  return out;
+}
+
+// A selector that requires a label (matchLabels, In, Exists) narrows the
+// webhook to what opted in; one that only rules labels out (NotIn,
+// DoesNotExist) still sees nearly every request.
+bool requires_label(const core::LabelSelector& sel) {
+  if (!sel.present) return false;
+  if (!sel.match_labels.empty()) return true;
+  return std::any_of(sel.match_expressions.begin(), sel.match_expressions.end(),
+                     [](const core::LabelSelectorRequirement& r) { return r.op == "In" || r.op == "Exists"; });
+}
+
+// A webhook holds each request it matches until it answers or timeoutSeconds
+// pass; then the API server fails the request (Fail) or admits it (Ignore).
+// kubectl and client-go set no request timeout of their own, so the caller
+// simply waits. That is a cluster-wide stall only when the webhook fails
+// closed on what controllers and kubelets write all the time, unnarrowed;
+// anything else is advice.
 void check_timeout(const RuleInput& in, FindingSink& out) {
   const core::WebhookConfiguration* wc = in.object.webhook_configuration();
   if (wc == nullptr) return;
   for (const core::Webhook& w : wc->webhooks) {
     if (!w.timeout_seconds || *w.timeout_seconds <= kMaxTimeoutSeconds) continue;
-    out.add(Severity::kWarn, "webhooks[" + std::to_string(w.index) + "].timeoutSeconds",
-            "webhook \"" + w.name + "\" may hold every matching API request for " +
-                std::to_string(*w.timeout_seconds) +
-                "s; clients and controllers time out first and retry, piling up load",
-            "set timeoutSeconds to 15 or less (the default is 10) and keep the webhook fast");
+    const std::string at = "webhooks[" + std::to_string(w.index) + "].timeoutSeconds";
+    const std::string secs = std::to_string(*w.timeout_seconds) + "s";
+    const std::vector<std::string> busy = high_volume_resources(w);
+    const bool narrowed =
+        w.match_conditions > 0 || requires_label(w.object_selector) || requires_label(w.namespace_selector);
+    if (w.fails_closed() && !busy.empty() && !narrowed) {
+      std::string resources;
+      for (std::size_t i = 0; i < busy.size() && i < 3; ++i) resources += (i ? ", " : "") + busy[i];
+      if (busy.size() > 3) resources += " and " + std::to_string(busy.size() - 3) + " more";
+      out.add(Severity::kWarn, at,
+              "webhook \"" + w.name + "\" fails closed on " + resources + " cluster-wide with timeoutSeconds " +
+                  secs + ": while it hangs, each of those writes waits " + secs + " and is then rejected",
+              "set timeoutSeconds to 15 or less (the API default is 10), or narrow the webhook with an "
+              "objectSelector or namespaceSelector that requires a label");
+      continue;
+    }
+    const std::string why = !w.fails_closed() ? "failurePolicy Ignore then admits the request"
+                            : busy.empty()    ? "it matches no high-volume built-in resource"
+                                              : "its selectors limit it to opted-in objects";
+    out.add(Severity::kInfo, at,
+            "webhook \"" + w.name + "\" may hold each matching request for up to " + secs + " (" + why + ")",
+            "set timeoutSeconds to 15 or less (the API default is 10) unless the webhook needs longer");
   }
 }
 
@@ -395,6 +478,8 @@ WIRECHECK_REGISTER_RULE(webhook_self_lockout, {
     .severities = "warn",
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration},
+    // Not needs_context: without Namespace objects only the name label is known.
+    .context_kinds = {Kind::kNamespace},
     .failure = "While the webhook is down, requests for what pods need to start (pods, workload "
                "objects, endpoints, leases) in kube-system or in the webhook's own namespace are "
                "rejected, including those that would bring it back: the cluster locks itself out. "
@@ -408,12 +493,16 @@ WIRECHECK_REGISTER_RULE(webhook_timeout_too_long, {
     .id = "webhook-timeout-too-long",
     .title = "Webhook timeoutSeconds above 15",
     .severity = Severity::kWarn,
-    .severities = "warn",
+    .severities = "warn / info",
     .kinds = {Kind::kValidatingWebhookConfiguration,
               Kind::kMutatingWebhookConfiguration},
-    .failure = "A slow or hung webhook holds each matching API request for up to timeoutSeconds; "
-               "clients time out first and retry, and the API server piles up requests.",
-    .fix = "Set timeoutSeconds to 15 or less (default 10).",
+    .failure = "A slow or hung webhook holds each matching API request for up to timeoutSeconds (kubectl and "
+               "client-go set no timeout of their own; the API server's request limit is 60 s). Warn when it "
+               "fails closed on high-volume built-in resources (pods, leases, events, endpoints, workload "
+               "objects) with no selector requiring a label: writes stall cluster-wide, then fail. Info for "
+               "failurePolicy Ignore, webhooks for their own API groups, and narrowed ones.",
+    .fix = "Set timeoutSeconds to 15 or less (the API default is 10), or narrow the webhook with an "
+           "objectSelector or namespaceSelector.",
     .check = &check_timeout})
 
 WIRECHECK_REGISTER_RULE(apiservice_insecure_skip_tls, {

@@ -1,6 +1,8 @@
 #include "server/http_listener.hpp"
 
+#include <linux/filter.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,11 +13,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/intrusive/list.hpp>
 #include <array>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "server/log.hpp"
@@ -29,6 +33,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
+namespace bi = boost::intrusive;
 
 // http::string_body for reading requests, but appending each buffer: Beast's
 // string_body reader resizes the string (zero-filling every new byte) and
@@ -165,17 +170,50 @@ class RateLimitedLog {
 
 enum class Phase { kHandshake, kAwaitFirst, kHead, kBody, kDeciding, kWriting, kIdle, kClosing };
 
+// Links of a session in the listener's eviction queues; each unlinks itself
+// when the session goes.
+using QueueHook = bi::list_member_hook<bi::link_mode<bi::auto_unlink>>;
+
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
+  // Closes the socket now (pending operations end with operation_aborted).
   virtual void close_now() = 0;
+  // Closes with a FIN once nothing is being answered: at shutdown.
+  virtual void close_quietly() = 0;
   Phase phase() const { return phase_; }
-  Clock::time_point idle_since() const { return idle_since_; }
+  Clock::time_point accepted() const { return accepted_; }
+  bool pending() const { return pending_hook_.is_linked(); }
+
+  QueueHook pending_hook_;  // Impl::pending: no complete request head yet, oldest first
+  QueueHook source_hook_;   // the same, per source address
+  QueueHook idle_hook_;     // Impl::idle_queue: idle keep-alive, longest idle first
+  std::string source_;      // the peer's address bytes (key of Impl::sources)
 
  protected:
   Phase phase_ = Phase::kHandshake;
-  Clock::time_point idle_since_{};
+  Clock::time_point accepted_{};
 };
+
+template <QueueHook SessionBase::*Hook>
+using SessionQueue = bi::list<SessionBase, bi::member_hook<SessionBase, QueueHook, Hook>,
+                              bi::constant_time_size<false>>;
+using PendingQueue = SessionQueue<&SessionBase::pending_hook_>;
+using SourceQueue = SessionQueue<&SessionBase::source_hook_>;
+using IdleQueue = SessionQueue<&SessionBase::idle_hook_>;
+
+// The address of a peer as bytes (an IPv4-mapped IPv6 address as IPv4), the
+// key that per-source limits count by.
+std::string source_key(const tcp::endpoint& peer) {
+  asio::ip::address a = peer.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  if (a.is_v4()) {
+    const auto bytes = a.to_v4().to_bytes();
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  const auto bytes = a.to_v6().to_bytes();
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
 
 class BeastHead final : public HttpHead {
  public:
@@ -214,8 +252,19 @@ struct HttpListener::Impl {
   std::unique_ptr<asio::thread_pool> workers;
   std::thread thread;
   std::unordered_set<SessionBase*> sessions;  // I/O thread only
-  std::atomic<std::size_t> open{0};
+  // Eviction queues and per-source counts of pending connections (I/O thread only).
+  struct Source {
+    SourceQueue queue;
+    std::size_t count = 0;
+  };
+  PendingQueue pending;
+  IdleQueue idle_queue;
+  std::unordered_map<std::string, Source> sources;
+  Timer grace_timer{io.get_executor()};
+  std::size_t live = 0;                     // sessions whose socket is open (I/O thread only)
+  std::atomic<std::size_t> open{0};         // = live, for readiness
   std::atomic<std::size_t> idle{0};
+  std::atomic<std::size_t> pending_count{0};
   std::atomic<bool> started{false};
   std::atomic<bool> finished{false};
   std::atomic<bool> draining{false};
@@ -249,11 +298,17 @@ struct HttpListener::Impl {
 
   void do_accept();
   void on_accept(const error_code& ec, Socket socket);
+  void admit(Socket socket);
   bool close_oldest_idle();
+  bool close_oldest_pending(PendingClose why, SourceQueue* from = nullptr);
+  void enter_pending(SessionBase& s);
+  void leave_pending(SessionBase& s);
+  void drain_backlog();
+  void close_pending_at_stop(bool all);
   void schedule_tick();
   void handshake_failed(HandshakeFailure why, const std::string& remote, const error_code& ec);
   template <class Stream>
-  void open_session(Socket socket);
+  void open_session(Socket socket, std::string remote, std::string source);
 };
 
 namespace {
@@ -265,13 +320,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
 
  public:
-  Session(HttpListener::Impl& impl, std::string remote, Socket socket)
+  Session(HttpListener::Impl& impl, std::string remote, std::string source, Socket socket)
       : impl_(impl), raw_(std::move(socket)), timer_(raw_.get_executor()),
         buffer_(std::max<std::size_t>(64 * 1024, impl.opt.max_head_bytes * 2)) {
     if constexpr (!kTls) stream_.emplace(std::move(raw_));
     head_.set_remote(std::move(remote));
+    source_ = std::move(source);
+    accepted_ = Clock::now();
     impl_.sessions.insert(this);
-    impl_.open.store(impl_.sessions.size(), std::memory_order_relaxed);
+    ++impl_.live;
+    impl_.open.store(impl_.live, std::memory_order_relaxed);
+    impl_.enter_pending(*this);
     impl_.metrics.connection_opened();
   }
 
@@ -279,13 +338,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     set_phase(Phase::kClosing);
     end_request();
     give_back_body();
+    release_slot();
     impl_.sessions.erase(this);
-    impl_.open.store(impl_.sessions.size(), std::memory_order_relaxed);
     impl_.metrics.connection_closed();
   }
 
   void start() {
-    accepted_ = Clock::now();
     lowest().expires_at(accepted_ + impl_.opt.head_timeout);
     if constexpr (kTls) {
       // The TLS stream (Asio's two 17 KB record buffers, OpenSSL's state) is
@@ -294,7 +352,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       set_phase(Phase::kHandshake);
       timer_.expires_at(accepted_ + impl_.opt.head_timeout);
       timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
-        if (ec || self->stream_) return;
+        if (ec || self->stream_ || self->released_) return;
         self->impl_.metrics.deadline_exceeded(Deadline::kHead);
         self->close_now();
       });
@@ -312,20 +370,55 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void close_now() override {
+    release_slot();
+    set_phase(Phase::kClosing);
+    timer_.cancel();
     error_code ignored;
     lowest().socket().shutdown(Socket::shutdown_both, ignored);
     lowest().close();
   }
 
+  // An idle keep-alive connection at shutdown: a FIN now, then whatever
+  // the peer still sends is read and dropped until it closes or the linger
+  // ends, so that a request racing the close meets an orderly end of stream,
+  // not a reset.
+  void close_quietly() override {
+    release_slot();
+    set_phase(Phase::kClosing);
+    quiet_ = true;
+    error_code ignored;
+    lowest().socket().shutdown(Socket::shutdown_send, ignored);
+    // The read of the next request is still pending (on_first_bytes drops
+    // what it brings); the stream's own timer keeps the idle deadline, so
+    // the linger is this timer's.
+    timer_.expires_after(impl_.opt.linger);
+    timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
+      if (ec) return;
+      self->lowest().close();
+    });
+  }
+
  private:
   TcpStream& lowest() { return stream_ ? beast::get_lowest_layer(*stream_) : raw_; }
 
+  // The connection stops counting against the cap and the pending limits.
+  void release_slot() {
+    if (released_) return;
+    released_ = true;
+    --impl_.live;
+    impl_.open.store(impl_.live, std::memory_order_relaxed);
+    impl_.leave_pending(*this);
+  }
+
   void set_phase(Phase p) {
     if (p == phase_) return;
-    if (phase_ == Phase::kIdle) impl_.idle.fetch_sub(1, std::memory_order_relaxed);
-    if (p == Phase::kIdle) {
+    if (phase_ == Phase::kIdle) {
+      impl_.idle.fetch_sub(1, std::memory_order_relaxed);
+      idle_hook_.unlink();
+    }
+    if (p == Phase::kIdle && !released_) {
       impl_.idle.fetch_add(1, std::memory_order_relaxed);
-      idle_since_ = Clock::now();
+      impl_.idle_queue.push_back(*this);
     }
     phase_ = p;
   }
@@ -348,9 +441,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (first) {
       set_phase(Phase::kAwaitFirst);
     } else {
-      set_phase(Phase::kIdle);
       if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
       lowest().expires_after(impl_.opt.idle_timeout);
+      set_phase(Phase::kIdle);
     }
     stream_->async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](const error_code& ec, std::size_t n) {
@@ -359,6 +452,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void on_first_bytes(const error_code& ec, std::size_t n) {
+    if (quiet_) {
+      if (!ec) discard(false);
+      return;
+    }
     if (ec) {
       if (ec == beast::error::timeout) {
         if (phase_ == Phase::kIdle) impl_.metrics.idle_timed_out();
@@ -432,6 +529,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void on_head(const error_code& ec) {
+    // A complete head (or an error that ends the connection): no longer
+    // pending, never evicted to make room from here on.
+    impl_.leave_pending(*this);
     if (ec) {
       if (ec == beast::error::timeout) {
         impl_.metrics.deadline_exceeded(head_deadline_is_request_ ? Deadline::kRequest : Deadline::kHead);
@@ -477,7 +577,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void wait_for_body_budget(std::size_t need) {
     timer_.expires_at(request_deadline());
     timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
-      if (ec || self->body_reserved_ > 0) return;
+      if (ec || self->body_reserved_ > 0 || self->released_) return;
       self->impl_.metrics.deadline_exceeded(Deadline::kRequest);
       self->close_now();
     });
@@ -616,12 +716,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     error_code ignored;
     lowest().socket().shutdown(Socket::shutdown_send, ignored);
     lowest().expires_after(impl_.opt.linger);
-    discard();
+    discard(true);
   }
 
-  void discard() {
-    lowest().async_read_some(asio::buffer(drain_), [self = this->shared_from_this()](const error_code& ec, std::size_t) {
-      if (!ec) self->discard();
+  // `count`: a linger that runs out is a deadline cut (not at shutdown,
+  // where the close was counted already).
+  void discard(bool count) {
+    lowest().async_read_some(asio::buffer(drain_), [self = this->shared_from_this(), count](const error_code& ec, std::size_t) {
+      if (!ec) return self->discard(count);
+      if (count && ec == beast::error::timeout) self->impl_.metrics.deadline_exceeded(Deadline::kLinger);
     });
   }
 
@@ -635,9 +738,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::string wire_;  // the answer being written
   BeastHead head_;
   HttpAnswer answer_;
-  Clock::time_point accepted_{};
   Clock::time_point request_start_{};
   bool first_ = true;
+  bool released_ = false;  // no longer counted against the cap
+  bool quiet_ = false;     // closing quietly at shutdown
   bool counted_ = false;
   bool keep_alive_ = false;
   bool head_deadline_is_request_ = false;
@@ -648,11 +752,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 }  // namespace
 
 template <class Stream>
-void HttpListener::Impl::open_session(Socket socket) {
-  error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  std::string remote = ec ? std::string("unknown") : peer.address().to_string() + ":" + std::to_string(peer.port());
-  auto session = std::make_shared<Session<Stream>>(*this, std::move(remote), std::move(socket));
+void HttpListener::Impl::open_session(Socket socket, std::string remote, std::string source) {
+  auto session = std::make_shared<Session<Stream>>(*this, std::move(remote), std::move(source), std::move(socket));
   session->start();
 }
 
@@ -660,19 +761,51 @@ void HttpListener::Impl::do_accept() {
   acceptor.async_accept([this](const error_code& ec, Socket socket) { on_accept(ec, std::move(socket)); });
 }
 
-bool HttpListener::Impl::close_oldest_idle() {
+void HttpListener::Impl::enter_pending(SessionBase& s) {
+  pending.push_back(s);
+  Source& src = sources[s.source_];
+  src.queue.push_back(s);
+  ++src.count;
+  pending_count.store(pending_count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void HttpListener::Impl::leave_pending(SessionBase& s) {
+  if (!s.pending_hook_.is_linked()) return;
+  s.pending_hook_.unlink();
+  s.source_hook_.unlink();
+  pending_count.store(pending_count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  const auto it = sources.find(s.source_);
+  if (it != sources.end() && --it->second.count == 0) sources.erase(it);
+}
+
+// The oldest pending connection (of one source, or of all) makes room.
+bool HttpListener::Impl::close_oldest_pending(PendingClose why, SourceQueue* from) {
   SessionBase* oldest = nullptr;
-  for (SessionBase* s : sessions) {
-    if (s->phase() == Phase::kIdle && (oldest == nullptr || s->idle_since() < oldest->idle_since())) oldest = s;
+  if (from != nullptr) {
+    if (!from->empty()) oldest = &from->front();
+  } else if (!pending.empty()) {
+    oldest = &pending.front();
   }
   if (oldest == nullptr) return false;
-  oldest->close_now();
+  oldest->close_now();  // leaves the queues (and may erase `from`)
+  metrics.pending_closed(why);
+  return true;
+}
+
+bool HttpListener::Impl::close_oldest_idle() {
+  if (idle_queue.empty()) return false;
+  idle_queue.front().close_now();
   metrics.idle_closed_for_room();
   return true;
 }
 
 void HttpListener::Impl::on_accept(const error_code& ec, Socket socket) {
-  if (stopping.load() || !acceptor.is_open()) return;
+  if (ec && (stopping.load() || !acceptor.is_open())) return;
+  if (stopping.load()) {
+    // Accepted just before stop: served like the backlog (never cut).
+    admit(std::move(socket));
+    return;
+  }
   if (ec) {
     // Out of descriptors or memory: make room if we can, and retry shortly
     // instead of spinning on an accept that keeps failing.
@@ -683,7 +816,7 @@ void HttpListener::Impl::on_accept(const error_code& ec, Socket socket) {
     }
     std::int64_t none = 0;
     accept_failing_since_ns.compare_exchange_strong(none, now_ns());
-    close_oldest_idle();
+    if (!close_oldest_pending(PendingClose::kCap)) close_oldest_idle();
     accept_retry.expires_after(std::chrono::milliseconds(20));
     accept_retry.async_wait([this](const error_code& wait_ec) {
       if (!wait_ec) do_accept();
@@ -691,23 +824,102 @@ void HttpListener::Impl::on_accept(const error_code& ec, Socket socket) {
     return;
   }
   accept_failing_since_ns.store(0, std::memory_order_relaxed);
-  if (sessions.size() >= opt.max_connections && !close_oldest_idle()) {
+  admit(std::move(socket));
+  do_accept();
+}
+
+// Makes room for a new connection (its source's oldest pending one over the
+// per-source limit; at the cap the oldest pending, else the oldest idle) and
+// serves it, or refuses it when nothing can make room.
+void HttpListener::Impl::admit(Socket socket) {
+  error_code peer_ec;
+  const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+  if (peer_ec) {
+    // Gone between accept and now: nothing to serve.
+    error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  std::string source = source_key(peer);
+  if (opt.max_pending_per_source > 0) {
+    const auto it = sources.find(source);
+    if (it != sources.end() && it->second.count >= opt.max_pending_per_source) {
+      close_oldest_pending(PendingClose::kSourceLimit, &it->second.queue);
+    }
+  }
+  if (live >= opt.max_connections && !close_oldest_pending(PendingClose::kCap) && !close_oldest_idle()) {
     metrics.connection_refused();
     std::uint64_t suppressed = 0;
     if (log_limit.allow(14, suppressed)) {
-      LogLine("connection refused: open-connection cap reached").str("listener", opt.name)
+      LogLine("connection refused: open-connection cap reached, every connection is in a request")
+          .str("listener", opt.name)
           .num("cap", static_cast<std::int64_t>(opt.max_connections))
           .num("suppressed", static_cast<std::int64_t>(suppressed)).emit(spdlog::level::warn);
     }
     error_code ignored;
     socket.close(ignored);
-    return do_accept();
+    return;
   }
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  if (tls) open_session<TlsStream>(std::move(socket));
-  else open_session<TcpStream>(std::move(socket));
-  do_accept();
+  std::string remote = peer.address().to_string() + ":" + std::to_string(peer.port());
+  if (tls) open_session<TlsStream>(std::move(socket), std::move(remote), std::move(source));
+  else open_session<TcpStream>(std::move(socket), std::move(remote), std::move(source));
+}
+
+namespace {
+
+// A classic BPF program for the listening socket that drops segments with
+// SYN set and ACK clear: no new connection starts, while handshakes already
+// under way complete into the backlog. Dropped SYNs are retransmitted by
+// the client and then find the port closed (connection refused), before any
+// byte of TLS.
+bool drop_new_syns(int fd) {
+  static sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),            // TCP flags
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x10, 2, 0),  // ACK: keep
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x02, 0, 1),  // SYN: drop
+      BPF_STMT(BPF_RET | BPF_K, 0),
+      BPF_STMT(BPF_RET | BPF_K, 0xFFFFFFFFu),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  return ::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0;
+}
+
+}  // namespace
+
+// Closing a listening socket resets every connection still in its accept
+// backlog. So new SYNs are dropped first, the backlog is accepted until it
+// is empty (those connections are served, with `Connection: close`), and
+// only then is the socket closed.
+void HttpListener::Impl::drain_backlog() {
+  if (!acceptor.is_open()) return;
+  const bool filtered = drop_new_syns(acceptor.native_handle());
+  error_code ec;
+  acceptor.cancel(ec);  // the pending async_accept ends with operation_aborted
+  acceptor.non_blocking(true, ec);
+  for (int i = 0; i < 65536; ++i) {
+    Socket socket(io.get_executor());
+    acceptor.accept(socket, ec);
+    if (ec) break;  // would_block: the backlog is empty
+    admit(std::move(socket));
+  }
+  (void)filtered;
+  acceptor.close(ec);
+}
+
+// At stop: pending connections accepted more than stop_grace ago (or all,
+// once the grace has run out) are closed.
+void HttpListener::Impl::close_pending_at_stop(bool all) {
+  const auto cutoff = Clock::now() - opt.stop_grace;
+  std::vector<SessionBase*> old;
+  for (SessionBase& s : pending) {
+    if (all || s.accepted() <= cutoff) old.push_back(&s);
+  }
+  for (SessionBase* s : old) {
+    s->close_now();
+    metrics.pending_closed(PendingClose::kShutdown);
+  }
 }
 
 void HttpListener::Impl::schedule_tick() {
@@ -806,18 +1018,25 @@ void HttpListener::stop(bool join) {
   }
   if (!s.stopping.exchange(true)) {
     asio::post(s.io, [&s] {
-      error_code ignored;
-      s.acceptor.close(ignored);
+      s.drain_backlog();
       s.tick.cancel();
       s.accept_retry.cancel();
-      // Connections with no request under way go now; the others when their
-      // answer is written (or their deadline passes).
-      std::vector<SessionBase*> quiet;
-      for (SessionBase* session : s.sessions) {
-        const Phase p = session->phase();
-        if (p == Phase::kIdle || p == Phase::kAwaitFirst || p == Phase::kHandshake) quiet.push_back(session);
+      // Idle connections go now with a FIN; pending ones that have had their
+      // grace go now, the others when it ends unless they make their request;
+      // requests under way are answered (with `Connection: close`).
+      std::vector<SessionBase*> idle;
+      for (SessionBase& session : s.idle_queue) idle.push_back(&session);
+      for (SessionBase* session : idle) {
+        session->close_quietly();
+        s.metrics.idle_closed_at_shutdown();
       }
-      for (SessionBase* session : quiet) session->close_now();
+      s.close_pending_at_stop(false);
+      if (!s.pending.empty()) {
+        s.grace_timer.expires_after(s.opt.stop_grace);
+        s.grace_timer.async_wait([&s](const error_code& ec) {
+          if (!ec) s.close_pending_at_stop(true);
+        });
+      }
     });
   }
   if (!join || !s.thread.joinable()) return;
@@ -836,6 +1055,15 @@ void HttpListener::stop(bool join) {
 
 int HttpListener::port() const { return impl_->port; }
 std::int64_t HttpListener::in_flight() const { return impl_->in_flight.load(); }
+
+bool HttpListener::wait_closed(std::chrono::milliseconds timeout) const {
+  const auto deadline = Clock::now() + timeout;
+  while (impl_->started.load() && !impl_->finished.load()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 bool HttpListener::wait_idle(std::chrono::milliseconds timeout) const {
   const auto deadline = Clock::now() + timeout;
@@ -869,9 +1097,10 @@ std::string HttpListener::not_ready_reason() const {
   if (s.accept_failing_since_ns.load(std::memory_order_relaxed) != 0) {
     return s.opt.name + " listener cannot accept connections (out of descriptors or memory)";
   }
-  if (s.open.load(std::memory_order_relaxed) >= s.opt.max_connections && s.idle.load(std::memory_order_relaxed) == 0) {
+  if (s.open.load(std::memory_order_relaxed) >= s.opt.max_connections && s.idle.load(std::memory_order_relaxed) == 0 &&
+      s.pending_count.load(std::memory_order_relaxed) == 0) {
     return s.opt.name + " listener is at its cap of " + std::to_string(s.opt.max_connections) +
-           " open connections with none idle";
+           " open connections, every one in a request";
   }
   return {};
 }

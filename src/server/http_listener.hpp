@@ -15,8 +15,16 @@
 //   whole request              first byte (accept for the first request) + request_timeout
 //   response write             write start + write_timeout
 //   idle keep-alive            last response + idle_timeout
-// Open connections are capped; at the cap the oldest idle keep-alive
-// connection is closed to make room, else the new one is refused at accept.
+// Open connections are capped. A connection is "pending" from accept until
+// its first complete request head: it has cost its peer nothing but a
+// connect (or a handshake), and the API server's connections leave that
+// state within milliseconds. At the cap the oldest pending connection is
+// closed to make room, else the oldest idle keep-alive one, else the new one
+// is refused at accept; and each source address may hold at most
+// `max_pending_per_source` pending connections (its oldest is closed for a
+// new one), so one source cannot push out the connections of others. An
+// attacker who opens connections and never sends a request only ever
+// evicts its own oldest ones (docs/security.md).
 // The head is capped in bytes, request-line length and field count (431/414);
 // body bytes held at once across connections are capped too (further large
 // bodies are read when earlier answers are written).
@@ -87,6 +95,13 @@ struct HttpListenerOptions {
   // Non-null: serve TLS; called once on the listener's SSL_CTX.
   std::function<core::Status(SSL_CTX&)> configure_tls;
   std::size_t max_connections = 2048;
+  // Pending connections (accepted, no complete request head yet) one source
+  // address may hold; 0: no per-source limit.
+  std::size_t max_pending_per_source = 512;
+  // At stop, a pending connection accepted less than this long ago (or taken
+  // from the accept backlog by stop itself) may still send its request, which
+  // is answered with `Connection: close`; older pending ones close at once.
+  std::chrono::milliseconds stop_grace{1000};
   std::chrono::milliseconds head_timeout{10000};
   std::chrono::milliseconds request_timeout{30000};  // 0: no limit beyond head_timeout
   std::chrono::milliseconds write_timeout{10000};
@@ -119,9 +134,15 @@ class HttpListener {
   // Every later answer carries `Connection: close`.
   void begin_drain();
   bool draining() const;
-  // Stops accepting and closes idle connections; requests under way are
-  // answered completely first. With `join`, waits until every connection is closed.
+  // Stops accepting: connections already in the kernel's accept backlog are
+  // accepted first (new SYNs are dropped meanwhile, so a connect that comes
+  // too late is refused before any handshake, never reset). Idle
+  // connections close with a FIN; requests under way are answered
+  // completely; pending ones get `stop_grace` to send theirs. With `join`,
+  // waits until every connection is closed.
   void stop(bool join = true);
+  // After stop: waits until every connection is closed; false on timeout.
+  bool wait_closed(std::chrono::milliseconds timeout) const;
   int port() const;
   // Requests from their first byte until their answer is written.
   std::int64_t in_flight() const;

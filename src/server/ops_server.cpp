@@ -18,12 +18,14 @@ OpsServer::OpsServer(Metrics& metrics, std::function<std::string()> not_ready, O
   if (options_.tls != nullptr) {
     o.configure_tls = [this](SSL_CTX& ctx) { return configure_server_tls(ctx, *options_.tls, ""); };
   }
-  // Probes and scrapes are small and quick: short deadlines, small caps.
+  // Probes and scrapes are small: a small cap and body limit, and the
+  // webhook's deadlines.
   o.max_connections = options_.max_connections;
-  o.head_timeout = std::chrono::seconds(5);
-  o.request_timeout = std::chrono::seconds(10);
-  o.write_timeout = std::chrono::seconds(10);
-  o.idle_timeout = std::chrono::seconds(30);
+  o.max_pending_per_source = options_.max_pending_per_source;
+  o.head_timeout = options_.head_timeout;
+  o.request_timeout = options_.request_timeout;
+  o.write_timeout = options_.write_timeout;
+  o.idle_timeout = options_.idle_timeout;
   o.max_body_bytes = 64 * 1024;
   o.workers = 0;
   listener_ = std::make_unique<HttpListener>(static_cast<HttpRoutes&>(*this), metrics_.ops_transport(), std::move(o));

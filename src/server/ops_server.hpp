@@ -14,6 +14,7 @@
 // number of idle or slow connections to either port stalls the probes.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,6 +36,13 @@ struct OpsServerOptions {
   // Returns why the process is not live ("" when it is); null: always live.
   std::function<std::string()> not_live;
   std::size_t max_connections = 256;
+  std::size_t max_pending_per_source = 64;
+  // The webhook's deadlines (serve copies its flags here), so that no kind of
+  // connection outlives on this port what it may on the webhook's.
+  std::chrono::milliseconds head_timeout{10000};
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds write_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
 };
 
 class OpsServer final : private HttpRoutes {

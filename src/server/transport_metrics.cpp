@@ -9,6 +9,7 @@ std::string_view deadline_name(Deadline d) {
     case Deadline::kHead: return "handshake_and_head";
     case Deadline::kRequest: return "request";
     case Deadline::kWrite: return "write";
+    case Deadline::kLinger: return "linger";
     default: return "other";
   }
 }
@@ -19,6 +20,15 @@ std::string_view handshake_failure_name(HandshakeFailure f) {
     case HandshakeFailure::kUnknownCa: return "unknown_ca";
     case HandshakeFailure::kProtocolVersion: return "protocol_version";
     case HandshakeFailure::kNotTls: return "not_tls";
+    default: return "other";
+  }
+}
+
+std::string_view pending_close_name(PendingClose r) {
+  switch (r) {
+    case PendingClose::kCap: return "cap";
+    case PendingClose::kSourceLimit: return "source_limit";
+    case PendingClose::kShutdown: return "shutdown";
     default: return "other";
   }
 }
@@ -55,16 +65,27 @@ void TransportMetrics::render(std::string& out, std::string_view name_a, const T
   block("wirecheck_http_connections_accepted_total", "counter", "Connections accepted.",
         [&](const TransportMetrics& m, auto emit) { emit("", u(m.accepted_)); });
   block("wirecheck_http_connections_refused_total", "counter",
-        "Connections refused at accept because the open-connection cap was reached and none was idle.",
+        "Connections refused at accept because the open-connection cap was reached and none could be closed to make room.",
         [&](const TransportMetrics& m, auto emit) { emit("", u(m.refused_)); });
   block("wirecheck_http_idle_connections_closed_total", "counter",
-        "Idle keep-alive connections closed, by reason (idle timeout, or to make room at the cap).",
+        "Idle keep-alive connections closed, by reason (idle timeout, to make room at the cap, at shutdown).",
         [&](const TransportMetrics& m, auto emit) {
           emit("reason=\"timeout\"", u(m.idle_timeouts_));
           emit("reason=\"cap\"", u(m.evicted_));
+          emit("reason=\"shutdown\"", u(m.idle_shutdown_));
+        });
+  block("wirecheck_http_pending_connections_closed_total", "counter",
+        "Connections closed before they sent a complete request head (and before their head deadline), by "
+        "reason: the oldest made room at the open-connection cap, the oldest of a source over its limit, "
+        "or still silent at shutdown.",
+        [&](const TransportMetrics& m, auto emit) {
+          for (std::size_t r = 0; r < m.pending_.size(); ++r) {
+            emit("reason=\"" + std::string(pending_close_name(static_cast<PendingClose>(r))) + "\"", u(m.pending_[r]));
+          }
         });
   block("wirecheck_http_deadline_exceeded_total", "counter",
-        "Connections cut because a phase overran its deadline (handshake and head, whole request, response write).",
+        "Connections cut because a phase overran its deadline (handshake and head, whole request, response "
+        "write, linger: the peer neither closed nor stopped sending after a final answer).",
         [&](const TransportMetrics& m, auto emit) {
           for (std::size_t d = 0; d < m.deadlines_.size(); ++d) {
             emit("deadline=\"" + std::string(deadline_name(static_cast<Deadline>(d))) + "\"", u(m.deadlines_[d]));

@@ -1,7 +1,9 @@
 // TransportMetrics: what the connection layer of one listener (webhook or
-// ops) counts: open connections, connections refused at the cap or closed to
-// make room, requests cut by each deadline, TLS handshake failures by reason,
-// and the decision workers' occupancy. Rendered by Metrics with a
+// ops) counts: open connections, connections refused at the cap, every
+// connection the server closes for a cap or a deadline by reason (idle ones
+// and ones that never sent a request, closed to make room, over the
+// per-source limit or at shutdown; each deadline), TLS handshake failures by
+// reason, and the decision workers' occupancy. Rendered by Metrics with a
 // `listener` label.
 //
 // Thread-safety: all methods may be called concurrently (relaxed atomics).
@@ -15,11 +17,15 @@
 
 namespace wirecheck::server {
 
-enum class Deadline { kHead, kRequest, kWrite, kCount };
+enum class Deadline { kHead, kRequest, kWrite, kLinger, kCount };
+// Why a connection that had not sent a complete request head yet was closed
+// by the server before its head deadline.
+enum class PendingClose { kCap, kSourceLimit, kShutdown, kCount };
 enum class HandshakeFailure { kNoClientCertificate, kUnknownCa, kProtocolVersion, kNotTls, kOther, kCount };
 
 std::string_view deadline_name(Deadline d);
 std::string_view handshake_failure_name(HandshakeFailure f);
+std::string_view pending_close_name(PendingClose r);
 
 class TransportMetrics {
  public:
@@ -28,6 +34,8 @@ class TransportMetrics {
   void connection_refused() { refused_.fetch_add(1, std::memory_order_relaxed); }
   void idle_closed_for_room() { evicted_.fetch_add(1, std::memory_order_relaxed); }
   void idle_timed_out() { idle_timeouts_.fetch_add(1, std::memory_order_relaxed); }
+  void idle_closed_at_shutdown() { idle_shutdown_.fetch_add(1, std::memory_order_relaxed); }
+  void pending_closed(PendingClose r) { pending_[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
   void deadline_exceeded(Deadline d) { deadlines_[static_cast<std::size_t>(d)].fetch_add(1, std::memory_order_relaxed); }
   void handshake_failed(HandshakeFailure f) { handshakes_[static_cast<std::size_t>(f)].fetch_add(1, std::memory_order_relaxed); }
   void set_workers(std::int64_t total) { workers_.store(total, std::memory_order_relaxed); }
@@ -37,6 +45,8 @@ class TransportMetrics {
   std::uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
   std::uint64_t deadlines(Deadline d) const { return deadlines_[static_cast<std::size_t>(d)].load(std::memory_order_relaxed); }
   std::uint64_t handshakes(HandshakeFailure f) const { return handshakes_[static_cast<std::size_t>(f)].load(std::memory_order_relaxed); }
+  std::uint64_t pending_closes(PendingClose r) const { return pending_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed); }
+  std::uint64_t idle_evictions() const { return evicted_.load(std::memory_order_relaxed); }
 
   // Appends every series for the listeners given (name, metrics), in the
   // Prometheus text format, one HELP/TYPE block per metric.
@@ -50,6 +60,8 @@ class TransportMetrics {
   Counter refused_{0};
   Counter evicted_{0};
   Counter idle_timeouts_{0};
+  Counter idle_shutdown_{0};
+  std::array<Counter, static_cast<std::size_t>(PendingClose::kCount)> pending_{};
   std::array<Counter, static_cast<std::size_t>(Deadline::kCount)> deadlines_{};
   std::array<Counter, static_cast<std::size_t>(HandshakeFailure::kCount)> handshakes_{};
   std::atomic<std::int64_t> workers_{0};

@@ -68,6 +68,7 @@ WebhookServer::WebhookServer(const admission::AdmissionHandler& handler, CertSto
           return configure_server_tls(ctx, certs_, options_.client_ca_file);
         };
         o.max_connections = options_.max_connections;
+        o.max_pending_per_source = options_.max_pending_per_source;
         o.head_timeout = options_.head_timeout;
         o.request_timeout = options_.request_timeout;
         o.write_timeout = options_.write_timeout;

@@ -47,6 +47,9 @@ struct WebhookServerOptions {
   std::size_t max_body_bytes_in_flight = 64u << 20;
   std::size_t threads = 2;  // decision workers for reviews over 64 KiB
   std::size_t max_connections = 2048;
+  // Connections without a complete request head yet that one source address
+  // may hold (its oldest is closed for a new one); 0: no limit.
+  std::size_t max_pending_per_source = 512;
   // Absolute deadlines (docs/operations.md): TLS handshake and request head
   // from accept; the whole request (the first one from accept, later ones from
   // their first byte), 0 = head deadline only; the answer's write; the wait
@@ -84,6 +87,8 @@ class WebhookServer final : private HttpRoutes {
   std::string not_ready_reason() const { return listener_.not_ready_reason(); }
   // For /healthz: "" while the listener accepts and its loop turns.
   std::string not_live_reason() const { return listener_.not_live_reason(); }
+  // After stop: waits until every connection is closed; false on timeout.
+  bool wait_closed(std::chrono::milliseconds timeout) const { return listener_.wait_closed(timeout); }
 
  private:
   bool accept_head(const HttpHead& head, HttpAnswer& answer) override;

@@ -198,7 +198,10 @@ TEST_CASE("probe-port-not-declared: name declared by another container -> deny s
   REQUIRE(f.size() == 1);
   CHECK(f[0].path == "spec.template.spec.containers[1].readinessProbe.httpGet.port");
   CHECK(contains(f[0].message, "(app does, but names resolve per container)"));
-  CHECK(f[0].fix == "set the probe port to 8080 (served by container app; names resolve only within the probed container)");
+  // Nothing on the command lines says who listens on 8080: only who declares it.
+  CHECK(f[0].fix ==
+        "set the probe port to 8080 (the number container app declares under that name; names resolve only within "
+        "the probed container)");
 }
 
 TEST_CASE("probe-port-not-declared: a near-miss name -> the fix proposes the declared one") {
@@ -331,6 +334,81 @@ TEST_CASE("probes: the fix names the proxy fronting the port when no health port
   REQUIRE(f.size() == 1);
   CHECK(f.front().paths.size() == 3);
   CHECK(contains(f.front().fix, "probe kube-rbac-proxy on 8443 (scheme: HTTPS, path allowed without auth)"));
+}
+
+TEST_CASE("probe-targets-loopback-port: a proxy whose port another container binds on all interfaces is not offered") {
+  // The manager holds 9101 on all interfaces: whatever answers there, it is
+  // not the proxy, so probing "the proxy on 9101" would be a wrong fix.
+  const auto f = yaml_findings(kLoopback, R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: exporter, namespace: demo}
+spec:
+  selector: {matchLabels: {app: exporter}}
+  template:
+    metadata: {labels: {app: exporter}}
+    spec:
+      containers:
+      - name: exporter
+        image: example/exporter:1
+        args: [--web.listen-address=127.0.0.1:9100]
+        readinessProbe: {httpGet: {port: 9100, path: /healthz}}
+      - name: proxy
+        image: example/auth-proxy:1
+        args: [--insecure-listen-address=0.0.0.0:9101, --upstream=http://127.0.0.1:9100/]
+      - name: manager
+        image: example/manager:1
+        args: [--metrics-bind-address=:9101]
+)");
+  REQUIRE(f.size() == 1);
+  CHECK_FALSE(contains(f[0].fix, "probe proxy"));
+  CHECK(contains(f[0].fix, "serve health on a separate port bound on all interfaces and probe that"));
+}
+
+TEST_CASE("probe-port-not-declared: the number another container declares -> the fix names who listens there") {
+  // kube-rbac-proxy declares `https` (8443), but the manager binds 8443 on all
+  // addresses: the fix must not say the proxy serves it.
+  const std::string deployment = R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ctl, namespace: demo}
+spec:
+  selector: {matchLabels: {app: ctl}}
+  template:
+    metadata: {labels: {app: ctl}}
+    spec:
+      containers:
+      - name: manager
+        image: example/manager:1
+        args: [MANAGER_ARGS]
+        readinessProbe: {tcpSocket: {port: https}}
+      - name: kube-rbac-proxy
+        image: quay.io/brancz/kube-rbac-proxy:v0.18.1
+        ports: [{name: https, containerPort: 8443}]
+)";
+  auto with_args = [&](std::string_view args) {
+    std::string yaml = deployment;
+    yaml.replace(yaml.find("MANAGER_ARGS"), 12, args);
+    return yaml_findings(kNotDeclared, yaml);
+  };
+  const auto listens = with_args("--metrics-bind-address=:8443");
+  REQUIRE(listens.size() == 1);
+  CHECK(listens[0].fix ==
+        "set the probe port to 8443 (container manager listens there; kube-rbac-proxy only declares the name; names "
+        "resolve only within the probed container)");
+  CHECK_FALSE(contains(listens[0].fix, "served by"));
+
+  // Bound to loopback only: the number would fail the probe too.
+  const auto loopback = with_args("--metrics-bind-address=127.0.0.1:8443");
+  REQUIRE(loopback.size() == 1);
+  CHECK(loopback[0].fix ==
+        "probe a port served on all interfaces: 8443 (declared by container kube-rbac-proxy) is bound to "
+        "127.0.0.1:8443 by manager, which the kubelet cannot reach");
+
+  // Control: nothing says who listens: the declaration is all there is.
+  const auto unknown = with_args("--leader-elect");
+  REQUIRE(unknown.size() == 1);
+  CHECK(unknown[0].fix ==
+        "set the probe port to 8443 (the number container kube-rbac-proxy declares under that name; names resolve "
+        "only within the probed container)");
 }
 
 }  // namespace wirecheck

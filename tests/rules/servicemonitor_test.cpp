@@ -176,6 +176,26 @@ spec: {selector: {app: a}, ports: [{name: https, port: 8443}]}
   CHECK_FALSE(contains(f[0].message, "cart-api"));
 }
 
+TEST_CASE("tls-servername: no selected Service has the endpoint's port -> no Service is proposed") {
+  const auto f = yaml_findings(kTlsServerName, R"(
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: m, namespace: shop}
+spec:
+  selector: {matchLabels: {team: cart}}
+  endpoints: [{port: https, scheme: https}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart-api, namespace: shop, labels: {team: cart}}
+spec: {selector: {app: a}, ports: [{name: http, port: 80}]}
+)");
+  REQUIRE(f.size() == 1);
+  CHECK_FALSE(contains(f[0].fix, "cart-api"));
+  CHECK_FALSE(contains(f[0].message, "cart-api"));
+  CHECK(contains(f[0].fix, "serverName: <service>.<namespace>.svc"));
+}
+
 TEST_CASE("tls-servername: serverName set, insecureSkipVerify or plain http -> no finding") {
   for (const char* file : {"pass.servername-set.yaml", "pass.insecure-skip-verify.yaml",
                            "pass.plain-http.yaml", "pass.explicit-http-with-tlsconfig.yaml"}) {
@@ -291,9 +311,77 @@ metadata: {name: m, namespace: shop}
 spec:
   selector: {matchLabels: {app: cart}}
   endpoints: [{port: https, tlsConfig: {serverName: cart.shop.svc}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop, labels: {app: cart}}
+spec: {selector: {app: cart}, ports: [{name: https, port: 8443}]}
 )");
   REQUIRE(f.size() == 1);
   CHECK(contains(f[0].message, "while port \"https\" serves HTTPS"));
+}
+
+TEST_CASE("scheme-tls-mismatch: a port name no selected Service has says nothing about TLS; the selection is the one finding") {
+  // Issue 23: the endpoint names port "https", no Service has it, the real
+  // target is plain HTTP. scheme https + tlsConfig would break the scrape
+  // once the selector is fixed.
+  const auto set = testing::load_fixture("rules/servicemonitor-scheme-tls-mismatch/pass.https-port-selects-nothing.yaml");
+  const auto all = testing::evaluate_all(set);
+  CHECK(of_rule(all, kSchemeMismatch).empty());
+  CHECK(of_rule(all, kPortNotFound).empty());
+  CHECK(of_rule(all, kTlsServerName).empty());
+  const auto selects = of_rule(all, kSelectsNothing);
+  REQUIRE(selects.size() == 1);
+  CHECK(selects[0].severity == Severity::kWarn);
+  // Without any view the port cannot be resolved either: no conclusion.
+  CHECK(of_rule(testing::no_context_findings(testing::load_fixture(
+                    "rules/servicemonitor-scheme-tls-mismatch/fail.https-port-http-scheme.yaml")),
+                kSchemeMismatch)
+            .empty());
+}
+
+TEST_CASE("scheme-tls-mismatch: a Service port whose targetPort is named https -> warn, fix names the Service") {
+  const auto f = yaml_findings(kSchemeMismatch, R"(
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: m, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  endpoints: [{port: metrics}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop, labels: {app: cart}}
+spec: {selector: {app: cart}, ports: [{name: metrics, port: 8443, targetPort: https}]}
+)");
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].message, "port \"https\" says https but scheme is unset"));
+  CHECK(contains(f[0].fix, "serverName: cart.shop.svc"));
+}
+
+TEST_CASE("scheme-tls-mismatch: PodMonitor port resolved in the selected pods' containers") {
+  const std::string monitor = R"(
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: m, namespace: jobs}
+spec:
+  selector: {matchLabels: {app: worker}}
+  podMetricsEndpoints: [{port: https-metrics}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: worker, namespace: jobs}
+spec:
+  selector: {matchLabels: {app: worker}}
+  template:
+    metadata: {labels: {app: )";
+  const std::string tail = R"(}}
+    spec:
+      containers: [{name: w, image: w, ports: [{name: https-metrics, containerPort: 8443}]}]
+)";
+  CHECK(yaml_findings(kSchemeMismatch, monitor + "worker" + tail).size() == 1);
+  // The PodMonitor selects no pods: the selection is the broken link.
+  CHECK(yaml_findings(kSchemeMismatch, monitor + "other" + tail).empty());
 }
 
 TEST_CASE("scheme-tls-mismatch: https with tlsConfig, or plain http ports -> no finding") {
@@ -318,14 +406,94 @@ TEST_CASE("insecure-skip-verify: one warn per monitor listing the endpoints, fix
   CHECK(contains(f[0].fix, "serverName: kube-state-metrics.monitoring.svc"));
 }
 
-TEST_CASE("insecure-skip-verify: control-plane targets get the cluster CA, never a cert-manager Certificate") {
-  const auto f = fixture_findings(kInsecure, "fail.kubelet.yaml");
+TEST_CASE("insecure-skip-verify: control-plane targets -> info with the reason and the cluster CA, never a cert-manager Certificate") {
+  const auto f = fixture_findings(kInsecure, "pass.kubelet-control-plane.yaml");
   REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kInfo);
   CHECK(f[0].paths.size() == 2);
+  CHECK(contains(f[0].message, "node or control-plane target (kubelet)"));
+  CHECK(contains(f[0].message, "by design"));
   CHECK(contains(f[0].fix, "caFile: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt"));
   CHECK_FALSE(contains(f[0].fix, "Certificate"));
   CHECK_FALSE(contains(f[0].fix, "cert-manager"));
   CHECK_FALSE(contains(f[0].fix, "serverName: kubelet"));
+}
+
+TEST_CASE("insecure-skip-verify: CoreDNS and kube-system targets -> info; an application target stays warn") {
+  const std::string head = R"(
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: m, namespace: monitoring}
+spec:
+  endpoints: [{port: metrics, scheme: https, tlsConfig: {insecureSkipVerify: true}}]
+)";
+  const auto dns = yaml_findings(kInsecure, head + "  selector: {matchExpressions: [{key: k8s-app, operator: In, values: [coredns]}]}\n");
+  REQUIRE(dns.size() == 1);
+  CHECK(dns[0].severity == Severity::kInfo);
+  CHECK(contains(dns[0].message, "(coredns)"));
+  const auto system = yaml_findings(
+      kInsecure, head + "  selector: {matchLabels: {app: thing}}\n  namespaceSelector: {matchNames: [kube-system]}\n");
+  REQUIRE(system.size() == 1);
+  CHECK(system[0].severity == Severity::kInfo);
+  const auto app = yaml_findings(kInsecure, head + "  selector: {matchLabels: {app: shop}}\n");
+  REQUIRE(app.size() == 1);
+  CHECK(app[0].severity == Severity::kWarn);
+}
+
+TEST_CASE("insecure-skip-verify: controller-runtime metrics without a certificate -> the fix gives it one first") {
+  const auto f = fixture_findings(kInsecure, "fail.self-signed-metrics.yaml");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].message ==
+        "insecureSkipVerify: Deployment controller-manager makes a self-signed certificate at start-up (no "
+        "--metrics-cert-path), so any impersonator is accepted and gets the scrape's credentials");
+  // The certificate comes first: verification alone would break the scrape.
+  CHECK(f[0].fix ==
+        "first give it a certificate from a CA given to Prometheus (--metrics-cert-path), then set "
+        "insecureSkipVerify: false, ca: <that CA>, serverName: controller-manager-metrics-service.project-system.svc");
+}
+
+TEST_CASE("insecure-skip-verify: kube-rbac-proxy without --tls-cert-file is found through a named targetPort") {
+  const std::string yaml = R"(
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: ksm, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app: ksm}}
+  endpoints: [{port: https-main, scheme: https, tlsConfig: {insecureSkipVerify: true}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ksm, namespace: monitoring, labels: {app: ksm}}
+spec: {selector: {app: ksm}, ports: [{name: https-main, port: 8443, targetPort: https-main}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ksm, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app: ksm}}
+  template:
+    metadata: {labels: {app: ksm}}
+    spec:
+      containers:
+      - name: kube-rbac-proxy-main
+        image: kube-rbac-proxy
+        args: [--secure-listen-address=:8443, --upstream=http://127.0.0.1:8081/)";
+  const std::string ports = R"(]
+        ports: [{name: https-main, containerPort: 8443}]
+)";
+  const auto self_signed = yaml_findings(kInsecure, yaml + ports);
+  REQUIRE(self_signed.size() == 1);
+  CHECK(contains(self_signed[0].message, "Deployment ksm makes a self-signed certificate at start-up (no --tls-cert-file)"));
+  CHECK(contains(self_signed[0].fix, "first give it a certificate from a CA given to Prometheus (--tls-cert-file)"));
+  // Given a certificate file, the target can be verified once Prometheus has its CA.
+  const auto with_cert = yaml_findings(kInsecure, yaml + ", --tls-cert-file=/certs/tls.crt" + ports);
+  REQUIRE(with_cert.size() == 1);
+  CHECK(with_cert[0].severity == Severity::kWarn);
+  CHECK_FALSE(contains(with_cert[0].message, "self-signed"));
+  CHECK(with_cert[0].fix ==
+        "serve a certificate from a CA given to Prometheus (not a self-signed one), then set insecureSkipVerify: "
+        "false, ca: <that CA>, serverName: ksm.monitoring.svc");
 }
 
 TEST_CASE("insecure-skip-verify: without context the fix gives the DNS form") {

@@ -425,6 +425,54 @@ TEST_CASE("webhook-self-lockout: selector excluding only kube-system -> warn for
   REQUIRE(f.size() == 1);
   CHECK(contains(f[0].message, "in webhook-system:"));
   CHECK_FALSE(contains(f[0].message, "kube-system"));
+  // The selector's own name requirement is extended, not doubled.
+  CHECK(f[0].fix ==
+        "add webhook-system to webhooks[0].namespaceSelector.matchExpressions[0].values, or set failurePolicy: "
+        "Ignore");
+}
+
+TEST_CASE("webhook-self-lockout: an install that labels its own Namespace out of the selector -> warn names only kube-system") {
+  const auto f = fixture_findings("webhook-self-lockout", "fail.labelled-namespace-kube-system-exposed");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "fails closed on pods in kube-system:"));
+  CHECK_FALSE(contains(f[0].message, "policy-system"));
+  CHECK_FALSE(contains(f[0].fix, "policy-system"));
+  CHECK(contains(f[0].fix, "values: [kube-system]}"));
+  // Excluding kube-system by name as well leaves nothing exposed.
+  CHECK(fixture_findings("webhook-self-lockout", "pass.labelled-namespace-excluded").empty());
+}
+
+TEST_CASE("webhook-self-lockout: a namespaceSelector that does not exclude the webhook's own namespace stays warn") {
+  const auto f = fixture_findings("webhook-self-lockout", "fail.selector-misses-own-namespace");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "in policy-system:"));
+  CHECK_FALSE(contains(f[0].message, "kube-system"));
+  CHECK(contains(f[0].fix, "add policy-system to webhooks[0].namespaceSelector.matchExpressions[1].values"));
+}
+
+TEST_CASE("webhook-self-lockout: a namespace outside the view is judged by its name label alone") {
+  // Opt-in requirements exclude a namespace created without their label;
+  // opt-out ones do not, unless a NotIn names the namespace.
+  const std::string head = R"(
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: v}
+webhooks:
+- name: pods.example.com
+  failurePolicy: Fail
+  clientConfig: {service: {name: webhook-service, namespace: webhook-system}}
+  rules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"]}]
+  namespaceSelector:
+)";
+  const auto opt_in = testing::load_yaml(head + "    matchLabels: {policy.example.com/enforce: \"true\"}\n");
+  CHECK(testing::of_rule(testing::evaluate(opt_in), "webhook-self-lockout").empty());
+  const auto opt_out =
+      testing::load_yaml(head + "    matchExpressions: [{key: policy.example.com/skip, operator: DoesNotExist}]\n");
+  const auto f = testing::of_rule(testing::evaluate(opt_out), "webhook-self-lockout");
+  REQUIRE(f.size() == 1);
+  CHECK(contains(f[0].message, "in kube-system, webhook-system:"));
 }
 
 TEST_CASE("webhook-self-lockout: Ignore, custom groups, excluded or opt-in namespaces, cluster scope -> nothing") {
@@ -455,14 +503,46 @@ webhooks:
 
 // -------------------------------------------------- webhook-timeout-too-long
 
-TEST_CASE("webhook-timeout-too-long: timeoutSeconds 30 -> warn at the webhook's timeoutSeconds") {
-  const auto f = fixture_findings("webhook-timeout-too-long", "fail.timeout-30");
+TEST_CASE("webhook-timeout-too-long: fail-closed on pods cluster-wide with timeoutSeconds 30 -> warn at timeoutSeconds") {
+  const auto f = fixture_findings("webhook-timeout-too-long", "fail.pods-fail-closed");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::kWarn);
   CHECK(f[0].path == "webhooks[0].timeoutSeconds");
-  CHECK(contains(f[0].message, "validate.example.com"));
-  CHECK(contains(f[0].message, "30s"));
-  CHECK(contains(f[0].fix, "15 or less"));
+  CHECK(f[0].message ==
+        "webhook \"pods.example.com\" fails closed on pods cluster-wide with timeoutSeconds 30s: while it hangs, "
+        "each of those writes waits 30s and is then rejected");
+  // Clients do not time out first: kubectl and client-go set no timeout.
+  CHECK_FALSE(contains(f[0].message, "clients"));
+  CHECK(contains(f[0].fix, "15 or less (the API default is 10)"));
+}
+
+TEST_CASE("webhook-timeout-too-long: an opt-out namespaceSelector does not narrow leases -> warn") {
+  const auto f = fixture_findings("webhook-timeout-too-long", "fail.leases-opt-out-selector");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(contains(f[0].message, "fails closed on leases"));
+}
+
+TEST_CASE("webhook-timeout-too-long: own API group, Ignore, opted-in selectors, low-volume kinds -> info with the reason") {
+  struct Case {
+    const char* fixture;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"pass.own-group-timeout-30", "it matches no high-volume built-in resource"},
+      {"pass.low-volume-builtin", "it matches no high-volume built-in resource"},
+      {"pass.pods-ignore", "failurePolicy Ignore then admits the request"},
+      {"pass.pods-opted-in", "its selectors limit it to opted-in objects"},
+      {"pass.namespaces-opted-in", "its selectors limit it to opted-in objects"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.fixture);
+    const auto f = fixture_findings("webhook-timeout-too-long", c.fixture);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].severity == Severity::kInfo);
+    CHECK(contains(f[0].message, "for up to 30s"));
+    CHECK(contains(f[0].message, c.reason));
+  }
 }
 
 TEST_CASE("webhook-timeout-too-long: 10, 15 and unset -> nothing") {
@@ -486,6 +566,89 @@ TEST_CASE("apiservice-insecure-skip-tls: insecureSkipTLSVerify true -> warn") {
 TEST_CASE("apiservice-insecure-skip-tls: caBundle or explicit false -> nothing") {
   CHECK(fixture_findings("apiservice-insecure-skip-tls", "pass.ca-bundle").empty());
   CHECK(fixture_findings("apiservice-insecure-skip-tls", "pass.explicit-false").empty());
+}
+
+// ---------------------------------------------- webhook-rule-matches-nothing
+
+namespace {
+const char* const kMatchesNothing = "webhook-rule-matches-nothing";
+}  // namespace
+
+TEST_CASE("webhook-rule-matches-nothing: a singular resource warns while a plural, a subresource and a wildcard do not") {
+  const auto f = fixture_findings(kMatchesNothing, "fail.crd-singular");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
+  CHECK(f[0].path == "webhooks[0].rules[0].resources[0]");
+  CHECK(f[0].message ==
+        "webhook \"widgets.example.com\" rule names \"widget\", but group example.com serves \"widgets\": the API "
+        "server never calls it for that kind");
+  CHECK(f[0].fix == "use the plural resource name: widgets");
+  for (const char* name : {"pass.crd-plural", "pass.crd-declared-subresource", "pass.wildcards"}) {
+    INFO(name);
+    CHECK(fixture_findings(kMatchesNothing, name).empty());
+  }
+}
+
+TEST_CASE("webhook-rule-matches-nothing: the kind as written and a built-in singular -> the plural") {
+  const auto kind = fixture_findings(kMatchesNothing, "fail.crd-kind");
+  REQUIRE(kind.size() == 1);
+  CHECK(kind[0].fix == "use the plural resource name: widgets");
+  const auto pod = fixture_findings(kMatchesNothing, "fail.builtin-singular");
+  REQUIRE(pod.size() == 1);
+  CHECK(contains(pod[0].message, "but the core group (\"\") serves \"pods\""));
+  CHECK(pod[0].fix == "use the plural resource name: pods");
+}
+
+TEST_CASE("webhook-rule-matches-nothing: a built-in resource under another group -> names the group that serves it") {
+  const auto f = fixture_findings(kMatchesNothing, "fail.builtin-wrong-group");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].path == "webhooks[0].rules[0].resources[1]");
+  CHECK(contains(f[0].message, "\"deployments\", which the core group (\"\") does not serve (group apps does)"));
+  CHECK(f[0].fix == "add \"apps\" to apiGroups, or move deployments to a rule of that group");
+  CHECK(fixture_findings(kMatchesNothing, "pass.builtin-plurals").empty());
+}
+
+TEST_CASE("webhook-rule-matches-nothing: an undeclared subresource -> what to change; an unserved version is still matched") {
+  // matchPolicy Equivalent maps the rule's version through every listed one.
+  CHECK(fixture_findings(kMatchesNothing, "pass.crd-unserved-version").empty());
+  const auto sub = fixture_findings(kMatchesNothing, "fail.crd-undeclared-subresource");
+  REQUIRE(sub.size() == 1);
+  CHECK(contains(sub[0].message, "CRD widgets.example.com declares no scale subresource"));
+  CHECK(sub[0].fix == "declare subresources.scale in CRD widgets.example.com, or match widgets itself");
+}
+
+TEST_CASE("webhook-rule-matches-nothing: groups the view cannot speak for say nothing") {
+  for (const char* name : {"pass.unknown-group", "pass.any-group"}) {
+    INFO(name);
+    CHECK(fixture_findings(kMatchesNothing, name).empty());
+  }
+  // Without the CRD, example.com is unknown; the built-in groups are known
+  // without any view.
+  const auto crd = testing::load_fixture("rules/webhook-rule-matches-nothing/fail.crd-singular.yaml");
+  CHECK(testing::of_rule(testing::no_context_findings(crd), kMatchesNothing).empty());
+  const auto pod = testing::load_fixture("rules/webhook-rule-matches-nothing/fail.builtin-singular.yaml");
+  CHECK(testing::of_rule(testing::no_context_findings(pod), kMatchesNothing).size() == 1);
+  // An APIService serving the group: its resources are the aggregated server's.
+  const auto aggregated = testing::load_yaml(testing::read_file(testing::fixtures_dir() +
+                                                                "/rules/webhook-rule-matches-nothing/fail.crd-singular.yaml") +
+                                             R"(
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.example.com}
+spec:
+  group: example.com
+  version: v1beta1
+  service: {name: api, namespace: example}
+)");
+  CHECK(testing::of_rule(testing::evaluate(aggregated), kMatchesNothing).empty());
+}
+
+TEST_CASE("webhook-rule-matches-nothing: the cluster audit reports it as warn too") {
+  const auto set = testing::load_fixture("rules/webhook-rule-matches-nothing/fail.crd-singular.yaml");
+  const auto f = run_with(set, 0, Operation::kCreate, nullptr, true, kMatchesNothing);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].severity == Severity::kWarn);
 }
 
 // ------------------------------------------------------------ whole installs
@@ -516,6 +679,7 @@ TEST_CASE("webhook rules: cert-manager v1.10.1 static install -> none of these r
   const auto all = testing::evaluate_all(set);
   for (const char* rule : {"webhook-missing-ca-bundle", "webhook-ca-bundle-invalid", "webhook-service-missing",
                            "webhook-self-lockout", "webhook-timeout-too-long", "apiservice-insecure-skip-tls",
+                           "webhook-rule-matches-nothing",
                            "certificate-missing-service-san", "certificate-incomplete-service-sans"}) {
     INFO(rule);
     CHECK(testing::of_rule(all, rule).empty());

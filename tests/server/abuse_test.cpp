@@ -54,11 +54,14 @@ long rss_kb() {
 }
 
 // Whether the server has closed `fd` (EOF or reset), without blocking.
+// What it sent first (a TLS session ticket) is read past.
 bool closed_by_peer(int fd) {
   pollfd p{fd, POLLIN, 0};
   if (::poll(&p, 1, 0) <= 0) return false;
   char buf[4096];
-  const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  ssize_t n = 0;
+  while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+  }
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
@@ -177,8 +180,13 @@ void require_probe_all_answered(const Probe& probe) {
 }  // namespace
 
 TEST_CASE("abuse: 1,000 idle TLS + 1,000 idle TCP + 70 idle keep-alive connections do not stall the webhook or the ops listener", "[abuse]") {
+  // Per source address the limit on connections without a request would
+  // close most of these (they all come from 127.0.0.1): lifted, so that the
+  // cap itself is what this test fills.
   raise_nofile();
-  Harness harness;  // default cap (2048) and deadlines
+  HarnessOptions options;  // default cap (2048) and deadlines
+  options.max_pending_per_source = 0;
+  Harness harness(options);
   const int ops_port = harness.ops().port();
   std::vector<std::unique_ptr<TlsConn>> tls;
   std::vector<int> tcp;
@@ -218,7 +226,14 @@ TEST_CASE("abuse: 1,000 idle TLS + 1,000 idle TCP + 70 idle keep-alive connectio
                            count_held(tcp, [](int fd) { return fd; });
   report("1000 idle TLS + 1000 idle TCP", tls.size() + tcp.size(), held, probe);
   std::printf("[abuse] ops listener with %zu idle connections: /readyz 200 %d/10\n", ops_idle.size(), ready_ok);
-  CHECK(held == 2000);
+  // Over the cap of 2048, the oldest connections that never sent a request
+  // made room for the keep-alive pool and the probe; the pool was never
+  // touched. (On a loaded machine setting up 2,000 connections can outlast
+  // the 10 s head deadline, which then cuts the first ones: counted too.)
+  const auto& t = harness.metrics().webhook_transport();
+  CHECK(held + t.pending_closes(server::PendingClose::kCap) + t.deadlines(server::Deadline::kHead) == 2000);
+  CHECK(t.idle_evictions() == 0);
+  CHECK(t.refused() == 0);
   CHECK(ready_ok == 10);
   require_probe_all_answered(probe);
   for (int fd : tcp) ::close(fd);

@@ -1,5 +1,5 @@
 // The admission boundary under mutated input: every captured AdmissionReview
-// (../shared/fixtures/admission), mutated thousands of ways, gets an answer
+// (tests/fixtures/admission), mutated thousands of ways, gets an answer
 // that is 200 or 400 with a JSON body, and a 200 answer echoes the uid of a
 // review that still parses. Deterministic and bounded; with
 // -DWIRECHECK_SANITIZE=ON it also checks memory.
@@ -19,7 +19,7 @@ using namespace wirecheck;
 
 TEST_CASE("admission: mutated captured reviews always get a JSON answer with status 200 or 400") {
   const std::string dir = servertest::admission_fixtures_dir();
-  if (!std::filesystem::is_directory(dir)) FAIL("missing shared fixtures: " << dir);
+  if (!std::filesystem::is_directory(dir)) FAIL("missing captured reviews: " << dir);
   std::vector<std::string> bodies;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() == ".json") bodies.push_back(servertest::read_text(e.path().string()));

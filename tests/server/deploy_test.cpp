@@ -329,6 +329,58 @@ TEST_CASE("deploy: one namespace line moves every reference (monitoring componen
   CHECK(find_object(r, "PrometheusRule", "wirecheck")["metadata"]["namespace"] == ns);
 }
 
+// An overlay of a user's own that consumes one of deploy/'s (as a remote
+// `<repo>//deploy/overlays/<mode>` would be) and sets another namespace on
+// top. kustomize runs replacements in the kustomization that declares them,
+// before any outer one: the outer overlay lists deploy/namespace under
+// `transformers:` (which run after its own `namespace:`).
+std::string wrapping_overlay(const TempDir& tmp, const std::string& inner, const std::string& ns,
+                             const std::string& transformer) {
+  const std::string dir = tmp.file("wrap-" + std::to_string(std::hash<std::string>{}(inner + transformer)));
+  fs::create_directories(dir);
+  const std::string rel = fs::relative(kDeploy, dir).string() + "/";
+  std::string text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: " + ns +
+                     "\nresources:\n  - " + rel + inner + "\n";
+  if (!transformer.empty()) text += "transformers:\n  - " + rel + transformer + "\n";
+  write_text(dir + "/kustomization.yaml", text);
+  return dir;
+}
+
+TEST_CASE("deploy: an overlay of one's own with another namespace over each overlay moves every reference",
+          "[server][deploy]") {
+  require_kubectl();
+  TempDir dir;
+  const std::string ns = "platform-guard";
+  for (const std::string inner : {"overlays/enforce", "overlays/warn", "overlays/audit"}) {
+    INFO(inner);
+    const std::string file = dir.file("wrapped-" + inner.substr(9) + ".yaml");
+    const std::string yaml = render(wrapping_overlay(dir, inner, ns, "namespace"), file);
+    CHECK_THAT(yaml, !Catch::Contains(kDefaultNamespace));
+    require_clean_lint(file);
+    const Rendered r = load(yaml);
+    CHECK(find_object(r, "Namespace", ns)["metadata"]["labels"]["wirecheck.dev/skip"] == "true");
+    const json& config = find_object(r, "ValidatingWebhookConfiguration", "wirecheck");
+    CHECK(config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == ns + "/wirecheck-serving-cert");
+    check_webhook_config(config, ns, inner.substr(9));
+    CHECK(find_object(r, "Certificate", "wirecheck-serving-cert")["spec"]["dnsNames"][2] == "wirecheck." + ns + ".svc");
+    CHECK(find_object(r, "ClusterRoleBinding", "wirecheck")["subjects"][0]["namespace"] == ns);
+    CHECK(find_object(r, "RoleBinding", "wirecheck-audit-lease")["subjects"][0]["namespace"] == ns);
+  }
+  const std::string selftest = render(wrapping_overlay(dir, "selftest", ns, "selftest/namespace"),
+                                      dir.file("wrapped-selftest.yaml"));
+  CHECK_THAT(selftest, Catch::Contains("--url=https://wirecheck." + ns + ".svc:443/validate/warn"));
+  CHECK_THAT(selftest, !Catch::Contains(kDefaultNamespace));
+
+  // Without the transformer the outer `namespace:` moves only
+  // metadata.namespace, and lint says what breaks.
+  const std::string bare = dir.file("bare.yaml");
+  render(wrapping_overlay(dir, "overlays/enforce", ns, ""), bare);
+  std::string out;
+  CHECK(run(std::string(WIRECHECK_BINARY) + " lint --no-color --fail-on warn -f " + bare, out) != 0);
+  INFO(out);
+  CHECK_THAT(out, Catch::Contains(kDefaultNamespace));
+}
+
 TEST_CASE("deploy: without cert-manager gen-deploy-certs.sh writes an overlay that installs with a static certificate",
           "[server][deploy]") {
   require_kubectl();

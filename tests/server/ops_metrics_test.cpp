@@ -190,3 +190,28 @@ TEST_CASE("ops: a second listener on a port already serving is refused (no SO_RE
   CHECK_THAT(status.error(), Catch::Contains("in use"));
   first.stop(true);
 }
+
+TEST_CASE("ops: the ops listener closes silent and idle connections on the webhook's deadlines", "[server][ops]") {
+  HarnessOptions o;
+  o.head_timeout = std::chrono::milliseconds(800);
+  o.idle_timeout = std::chrono::milliseconds(800);
+  Harness harness(o);
+  const int port = harness.ops().port();
+  // A connection that never sends a request: cut at the head deadline.
+  const int silent = tcp_connect(port);
+  REQUIRE(silent >= 0);
+  // A keep-alive connection after one answer: closed at the idle deadline.
+  httplib::Client client("127.0.0.1", port);
+  client.set_keep_alive(true);
+  auto r = client.Get("/healthz");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  const auto& t = harness.metrics().ops_transport();
+  CHECK(eventually([&] { return t.deadlines(server::Deadline::kHead) == 1; }, std::chrono::milliseconds(3000)));
+  CHECK(eventually([&] {
+    return harness.metrics().render().find(
+               R"(wirecheck_http_idle_connections_closed_total{listener="ops",reason="timeout"} 1)") != std::string::npos;
+  }, std::chrono::milliseconds(3000)));
+  CHECK(eventually([&] { return t.open() == 0; }, std::chrono::milliseconds(3000)));
+  ::close(silent);
+}

@@ -2,7 +2,7 @@
 // test time with OpenSSL (CA, serving and client pairs with chosen serials
 // and SANs), an in-process webhook + ops server on loopback port 0, and
 // AdmissionReview bodies built from the captured kube-apiserver requests in
-// ../shared/fixtures/admission (read at test time, never copied).
+// tests/fixtures/admission (scripts/capture-admission.sh).
 #pragma once
 
 #include <arpa/inet.h>
@@ -62,12 +62,12 @@ inline void write_text(const std::string& path, const std::string& text) {
 }
 
 inline std::string admission_fixtures_dir() {
-  return std::string(WIRECHECK_SHARED_DIR) + "/fixtures/admission";
+  return std::string(WIRECHECK_FIXTURES_DIR) + "/admission";
 }
 
 inline std::string admission_fixture(const std::string& name) {
   const std::string path = admission_fixtures_dir() + "/" + name;
-  if (!fs::exists(path)) FAIL("missing shared fixture " << path);
+  if (!fs::exists(path)) FAIL("missing captured review " << path << " (scripts/capture-admission.sh)");
   return read_text(path);
 }
 
@@ -198,7 +198,9 @@ struct HarnessOptions {
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds head_timeout{10000};
   std::chrono::milliseconds write_timeout{10000};
+  std::chrono::milliseconds idle_timeout{5000};
   std::size_t max_connections = 2048;
+  std::size_t max_pending_per_source = 512;
   std::size_t max_body_bytes_in_flight = 64u << 20;
   std::size_t threads = 2;
 };
@@ -244,10 +246,11 @@ class Harness {
     web.max_body_bytes = options_.max_body_bytes;
     web.threads = options_.threads;
     web.request_timeout = options_.request_timeout;
-    web.idle_timeout = std::chrono::seconds(5);
+    web.idle_timeout = options_.idle_timeout;
     web.head_timeout = options_.head_timeout;
     web.write_timeout = options_.write_timeout;
     web.max_connections = options_.max_connections;
+    web.max_pending_per_source = options_.max_pending_per_source;
     web.max_body_bytes_in_flight = options_.max_body_bytes_in_flight;
     if (options_.client_auth) web.client_ca_file = dir_.file("ca.crt");
     webhook_ = std::make_unique<server::WebhookServer>(*handler_, *certs_, metrics_, web);
@@ -275,6 +278,11 @@ class Harness {
       server::OpsServerOptions o;
       o.host = "127.0.0.1";
       o.port = 0;
+      // What `serve` does: the webhook's deadlines on the ops port too.
+      o.head_timeout = options_.head_timeout;
+      o.request_timeout = options_.request_timeout;
+      o.write_timeout = options_.write_timeout;
+      o.idle_timeout = options_.idle_timeout;
       ops_ = std::make_unique<server::OpsServer>(metrics_, [this]() -> std::string {
         return certs_->loaded() ? "" : "serving certificate not loaded";
       }, o);
@@ -360,6 +368,26 @@ inline int tcp_connect(int port) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// A plain TCP connection to 127.0.0.1:port from the loopback address
+// `source` (127.0.0.0/8: any of them is local), or -1.
+inline int tcp_connect_from(int port, const char* source) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &local.sin_addr);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
   return fd;
 }
 

@@ -115,7 +115,7 @@ TEST_CASE("webhook: v1beta1 AdmissionReview is answered as v1beta1", "[server]")
   CHECK(a["response"]["uid"] == "uid-beta");
   CHECK(a["response"]["allowed"] == false);
 
-  const json captured = json::parse(admission_fixture("create-service-mode-v1beta1.json"));
+  const json captured = json::parse(admission_fixture("create-service-web.json"));
   json as_beta = captured;
   as_beta["apiVersion"] = "admission.k8s.io/v1beta1";
   const json b = post(*client, "/validate", as_beta);
