@@ -56,6 +56,9 @@ enum class Kind : std::uint8_t {
   kHTTPRoute,         // gateway.networking.k8s.io HTTPRoute / GRPCRoute: Service backends
   kPrometheus,        // monitoring.coreos.com Prometheus
   kPrometheusAgent,   // monitoring.coreos.com PrometheusAgent
+  kProbe,             // monitoring.coreos.com Probe: labels, TLS and credentials
+  kConfigMap,         // key names only (what monitors reference)
+  kSecret,            // key names only, never values
   kClusterRoleBinding,  // keep last: kKindCount is derived from it
 };
 
@@ -227,6 +230,7 @@ struct TlsConfig {
   SecretOrConfigMap ca;
   SecretOrConfigMap cert;
   CompactString key_secret_name;  // keySecret.name
+  CompactString key_secret_key;   // keySecret.key
   // Deprecated file-based fields.
   CompactString ca_file;
   CompactString cert_file;
@@ -234,6 +238,15 @@ struct TlsConfig {
 
   // True when CA or client-certificate material is configured in any shape.
   bool has_tls_material() const;
+};
+
+// A ConfigMap or Secret key a scrape's credentials come from
+// (authorization.credentials, bearerTokenSecret, basicAuth, oauth2).
+struct KeyReference {
+  bool config_map = false;      // false: a Secret
+  CompactString name;
+  CompactString key;
+  std::string_view field;       // "authorization.credentials", ... (static text)
 };
 
 struct MonitorEndpoint {
@@ -246,6 +259,12 @@ struct MonitorEndpoint {
   TlsConfig tls;
   // Any of bearerTokenFile, bearerTokenSecret, authorization, basicAuth, oauth2.
   bool has_auth = false;
+  // The scrape carries a bearer token (authorization of type Bearer or
+  // unset, bearerTokenSecret, bearerTokenFile): what kube-rbac-proxy and
+  // controller-runtime's metrics filter authenticate.
+  bool sends_token = false;
+  CompactString bearer_token_file;
+  std::vector<KeyReference> credential_refs;
   // A relabeling writes __address__: the scrape address (and port) comes
   // from relabeling on purpose.
   bool relabels_address = false;
@@ -263,6 +282,18 @@ struct Monitor {
   std::string_view endpoints_path() const;
   // Namespaces the monitor looks in; empty with namespace_any.
   std::vector<std::string> target_namespaces(std::string_view own_ns) const;
+};
+
+// monitoring.coreos.com Probe: the scrape settings of its one implicit
+// endpoint (at `spec`), for the TLS and credential checks.
+struct ProbeSpec {
+  MonitorEndpoint endpoint;
+};
+
+// ConfigMap and Secret: the names of their keys (data, binaryData,
+// stringData), never a value.
+struct DataKeys {
+  std::vector<std::string> keys;
 };
 
 // --------------------------------------------------- webhooks & friends
@@ -482,7 +513,7 @@ struct OverLimit {
 
 using Spec = std::variant<std::monostate, PodTemplate, Service, Monitor, WebhookConfiguration,
                           Boxed<CustomResourceDefinition>, Boxed<APIService>, Certificate, Role, RoleBinding,
-                          CustomResource, Routes, Boxed<PrometheusSpec>>;
+                          CustomResource, Routes, Boxed<PrometheusSpec>, Boxed<ProbeSpec>, DataKeys>;
 
 // One decoded object. The cluster cache holds tens of thousands of them, so
 // nothing is stored twice: the group, name and namespace are read from `ref`,
@@ -518,6 +549,10 @@ struct Object {
   const Routes* routes() const { return std::get_if<Routes>(&spec); }
   // Prometheus / PrometheusAgent.
   const PrometheusSpec* prometheus() const { return unboxed<PrometheusSpec>(); }
+  // Probe.
+  const ProbeSpec* probe() const { return unboxed<ProbeSpec>(); }
+  // ConfigMap / Secret.
+  const DataKeys* data_keys() const { return std::get_if<DataKeys>(&spec); }
 
   const CompactString& name() const { return ref.name; }
   const CompactString& ns() const { return ref.ns; }

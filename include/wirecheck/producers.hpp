@@ -67,6 +67,15 @@ class Producers {
   // accounts that run something other than a pod template of the view, e.g.
   // the pods of a Prometheus object).
   bool account_may(std::string_view account_ns, std::string_view account, const Access& access) const;
+  // Whether ServiceAccount `account_ns`/`account` may `verb` the non-resource
+  // URL `url` (nonResourceURLs: exact, or a `prefix*` pattern, or `*`);
+  // such rules count only from ClusterRoles bound cluster-wide.
+  bool account_may_url(std::string_view account_ns, std::string_view account, std::string_view verb,
+                       std::string_view url) const;
+  // Whether any binding of the view names ServiceAccount `account_ns`/`account`
+  // (directly, as a user name, or through a `system:serviceaccounts` group):
+  // a partial view without one says nothing about what it may do.
+  bool account_bound(std::string_view account_ns, std::string_view account) const;
 
   static Producers build(const Context& ctx);
 

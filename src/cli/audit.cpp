@@ -29,7 +29,7 @@ constexpr const char* kAuditUsage =
     "usage: wirecheck audit [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
     "                       [--format text|json|sarif|policyreport] [--fail-on deny|warn|never]\n"
     "                       [--probe] [--probe-timeout 3s] [--probe-concurrency 4]\n"
-    "                       [--probe-read-secrets]\n"
+    "                       [--probe-read-secrets] [--secret-names]\n"
     "                       [--config FILE] [--no-color]\n"
     "\n"
     "  --kubeconfig FILE      kubeconfig (default $KUBECONFIG, in-cluster, ~/.kube/config)\n"
@@ -45,6 +45,8 @@ constexpr const char* kAuditUsage =
     "  --probe-concurrency N  targets probed at once (default 4)\n"
     "  --probe-read-secrets   the scrape probe may read a monitor's tlsConfig.ca from a Secret (by\n"
     "                         name, never logged); ConfigMaps are always read\n"
+    "  --secret-names         also list Secrets (names and key names, never values), so that\n"
+    "                         monitors reading a missing Secret are reported\n"
     "  --config FILE          wirecheck configuration (severity overrides, flag tables)\n"
     "  --no-color             no ANSI colours\n"
     "\n"
@@ -111,6 +113,7 @@ int run_audit(const Args& args) {
   std::string fail_on = "deny";
   bool probe = false;
   bool probe_read_secrets = false;
+  bool secret_names = false;
   std::chrono::milliseconds probe_timeout{3000};
   std::size_t probe_concurrency = 4;
   bool color = isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
@@ -138,6 +141,8 @@ int run_audit(const Args& args) {
       probe = true;
     } else if (a == "--probe-read-secrets") {
       probe_read_secrets = true;
+    } else if (a == "--secret-names") {
+      secret_names = true;
     } else if (a == "--no-color") {
       color = false;
     } else if (a == "--kubeconfig" || a == "--context" || a == "--namespace" || a == "-n" || a == "--format" ||
@@ -188,8 +193,8 @@ int run_audit(const Args& args) {
   policy::LintReport report;
   {
     ProgressLine progress(isatty(STDERR_FILENO) != 0);
-    report = cluster::run_audit(engine, cluster::api_object_source(*client), view,
-                                [&](const cluster::AuditProgress& p) { progress.show(p); });
+    report = cluster::run_audit(engine, cluster::api_object_source(*client, 500, secret_names), view,
+                                [&](const cluster::AuditProgress& p) { progress.show(p); }, secret_names);
   }
   const auto audit_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

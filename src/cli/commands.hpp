@@ -15,5 +15,6 @@ int run_version(const Args& args);   // rules.cpp
 int run_serve(const Args& args);     // serve.cpp
 int run_selftest(const Args& args);  // selftest.cpp
 int run_audit(const Args& args);     // audit.cpp
+int run_trace(const Args& args);     // trace.cpp
 
 }  // namespace wirecheck::cli

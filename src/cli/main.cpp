@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "  lint       check manifests (files, directories or - for stdin)\n"
     "  serve      run the validating admission webhook over HTTPS\n"
     "  audit      check what a cluster already holds (and, with --probe, its live webhooks)\n"
+    "  trace      walk the chain of one monitor, Service, webhook or APIService link by link\n"
     "  selftest   check a running webhook end to end (reachability, TLS, decision)\n"
     "  rules      list the rules (text or markdown)\n"
     "  version    print the version\n"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   if (command == "lint") return run_lint(args);
   if (command == "serve") return run_serve(args);
   if (command == "audit") return run_audit(args);
+  if (command == "trace") return run_trace(args);
   if (command == "selftest") return run_selftest(args);
   if (command == "rules") return run_rules(args);
   if (command == "version" || command == "--version") return run_version(args);

@@ -31,13 +31,24 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// Kinds the audit lists that the server's cache never watches: the
+// ConfigMaps and Secrets monitors read (decoded to their key names).
+const WatchedKind* audit_only_kind(core::Kind kind, bool secrets) {
+  static const WatchedKind kConfigMaps{core::Kind::kConfigMap, "", {"v1"}, "configmaps", true};
+  static const WatchedKind kSecrets{core::Kind::kSecret, "", {"v1"}, "secrets", true};
+  if (kind == core::Kind::kConfigMap) return &kConfigMaps;
+  if (kind == core::Kind::kSecret && secrets) return &kSecrets;
+  return nullptr;
+}
+
 }  // namespace
 
-ObjectSource api_object_source(ApiClient& client, std::size_t page_size) {
+ObjectSource api_object_source(ApiClient& client, std::size_t page_size, bool secrets) {
   auto parser = std::make_shared<simdjson::dom::parser>();
-  return [&client, page_size, parser](core::Kind kind) {
+  return [&client, page_size, parser, secrets](core::Kind kind) {
     KindListing out;
     const WatchedKind* watched = watched_kind(kind);
+    if (watched == nullptr) watched = audit_only_kind(kind, secrets);
     if (watched == nullptr) {
       out.status = KindListing::Status::kFailed;
       out.error = "the cluster client has no API resource for this kind";

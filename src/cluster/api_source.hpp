@@ -4,6 +4,8 @@
 // (its type, ClusterIP and the ready addresses of its EndpointSlices, see
 // endpoints.hpp) and the CA a ServiceMonitor names (a ConfigMap key; a
 // Secret key only when the user allowed it, and then never logged).
+// The ObjectSource lists ConfigMaps (key names only: what monitors reference)
+// and Secrets only when asked to (names and key names, never values).
 //
 // Thread-safety: the source is called from one thread; the lookups from the
 // probes' workers (they serialise their requests on one client).
@@ -21,8 +23,9 @@
 
 namespace wirecheck::cluster {
 
-// `client` must outlive the source.
-ObjectSource api_object_source(ApiClient& client, std::size_t page_size = 500);
+// `client` must outlive the source. Without `secrets`, asking for Secrets
+// fails (the caller marks them unknown instead of asking).
+ObjectSource api_object_source(ApiClient& client, std::size_t page_size = 500, bool secrets = false);
 
 class ProbeLookups {
  public:

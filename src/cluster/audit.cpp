@@ -55,6 +55,24 @@ void list_cluster(const policy::Engine& engine, const ObjectSource& source, Clus
   if (progress) progress(p);
 }
 
+void list_secret_names(const ObjectSource& source, ClusterView& view, bool enabled) {
+  if (!enabled) {
+    view.index.mark_unknown(core::Kind::kSecret);
+    return;
+  }
+  KindListing listing = source(core::Kind::kSecret);
+  if (listing.status == KindListing::Status::kFailed) {
+    view.index.mark_unknown(core::Kind::kSecret);
+    view.failed.emplace_back(core::Kind::kSecret, listing.error);
+    return;
+  }
+  for (auto& o : listing.objects) {
+    if (o == nullptr || o->kind != core::Kind::kSecret) continue;
+    view.index.add(*o);
+    view.objects.push_back(std::move(o));
+  }
+}
+
 policy::LintReport audit_view(const policy::Engine& engine, const policy::Context& context,
                               const std::vector<std::pair<core::Kind, std::string>>& failed,
                               const ProgressFn& progress, AuditProgress p) {
@@ -84,12 +102,13 @@ policy::LintReport audit_view(const policy::Engine& engine, const policy::Contex
 }
 
 policy::LintReport run_audit(const policy::Engine& engine, const ObjectSource& source, ClusterView& view,
-                             const ProgressFn& progress) {
+                             const ProgressFn& progress, bool secret_names) {
   AuditProgress p;
   list_cluster(engine, source, view, [&](const AuditProgress& now) {
     p = now;
     if (progress) progress(now);
   });
+  list_secret_names(source, view, secret_names);
   return audit_view(engine, view.index, view.failed, progress, p);
 }
 

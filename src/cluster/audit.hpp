@@ -74,6 +74,11 @@ struct ClusterView {
 void list_cluster(const policy::Engine& engine, const ObjectSource& source, ClusterView& view,
                   const ProgressFn& progress = {});
 
+// Secrets are listed only on request (`wirecheck audit --secret-names`):
+// with `enabled`, lists them through `source` into `view`; without, marks
+// them unknown, so that no rule takes their absence for a fact.
+void list_secret_names(const ObjectSource& source, ClusterView& view, bool enabled);
+
 // Runs every rule over every object `context` holds of the audited kinds,
 // with `context` as the view (it must be complete). Findings carry the
 // object's cluster identity (kind, namespace/name); the report's `errors`
@@ -82,9 +87,9 @@ policy::LintReport audit_view(const policy::Engine& engine, const policy::Contex
                               const std::vector<std::pair<core::Kind, std::string>>& failed = {},
                               const ProgressFn& progress = {}, AuditProgress start = {});
 
-// list_cluster + audit_view.
+// list_cluster + list_secret_names + audit_view.
 policy::LintReport run_audit(const policy::Engine& engine, const ObjectSource& source, ClusterView& view,
-                             const ProgressFn& progress = {});
+                             const ProgressFn& progress = {}, bool secret_names = false);
 
 // A Context that presents another one as the whole cluster (the server's
 // cache, whose own view is partial for admission's sake).

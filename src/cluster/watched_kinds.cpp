@@ -36,6 +36,7 @@ const std::vector<WatchedKind>& watched_kinds() {
       {Kind::kHTTPRoute, "gateway.networking.k8s.io", {"v1", "v1beta1"}, "httproutes", true},
       {Kind::kPrometheus, "monitoring.coreos.com", {"v1"}, "prometheuses", true},
       {Kind::kPrometheusAgent, "monitoring.coreos.com", {"v1alpha1"}, "prometheusagents", true},
+      {Kind::kProbe, "monitoring.coreos.com", {"v1"}, "probes", true},
   };
   return kinds;
 }

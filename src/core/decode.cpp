@@ -360,11 +360,51 @@ TlsConfig tls_config(object endpoint) {
   t.ca = secret_or_configmap(o, "ca");
   t.cert = secret_or_configmap(o, "cert");
   object key;
-  if (object_field(o, "keySecret", key)) t.key_secret_name = string_field(key, "name");
+  if (object_field(o, "keySecret", key)) {
+    t.key_secret_name = string_field(key, "name");
+    t.key_secret_key = string_field(key, "key");
+  }
   t.ca_file = string_field(o, "caFile");
   t.cert_file = string_field(o, "certFile");
   t.key_file = string_field(o, "keyFile");
   return t;
+}
+
+// A `{name, key}` SecretKeySelector / ConfigMapKeySelector at `key` of `o`.
+void key_reference(object o, std::string_view key, bool config_map, std::string_view field,
+                   std::vector<KeyReference>& out) {
+  object ref;
+  if (!object_field(o, key, ref)) return;
+  const std::string_view name = string_field(ref, "name");
+  if (!name.empty()) out.push_back({config_map, CompactString(name), CompactString(string_field(ref, "key")), field});
+}
+
+// TLS and credentials of a scrape endpoint (ServiceMonitor / PodMonitor
+// endpoints, a Probe's spec): what is sent and where it is read from.
+void scrape_settings(object o, MonitorEndpoint& ep) {
+  ep.tls = tls_config(o);
+  ep.bearer_token_file = string_field(o, "bearerTokenFile");
+  object auth, basic, oauth2;
+  const bool has_authorization = object_field(o, "authorization", auth);
+  ep.has_auth = !ep.bearer_token_file.empty() || has_field(o, "bearerTokenSecret") || has_authorization ||
+                has_field(o, "basicAuth") || has_field(o, "oauth2");
+  const std::string_view auth_type = has_authorization ? string_field(auth, "type") : std::string_view();
+  ep.sends_token = !ep.bearer_token_file.empty() || has_field(o, "bearerTokenSecret") ||
+                   (has_authorization && (auth_type.empty() || auth_type == "Bearer"));
+  key_reference(o, "bearerTokenSecret", false, "bearerTokenSecret", ep.credential_refs);
+  if (has_authorization) key_reference(auth, "credentials", false, "authorization.credentials", ep.credential_refs);
+  if (object_field(o, "basicAuth", basic)) {
+    key_reference(basic, "username", false, "basicAuth.username", ep.credential_refs);
+    key_reference(basic, "password", false, "basicAuth.password", ep.credential_refs);
+  }
+  if (object_field(o, "oauth2", oauth2)) {
+    object client_id;
+    if (object_field(oauth2, "clientId", client_id)) {
+      key_reference(client_id, "secret", false, "oauth2.clientId.secret", ep.credential_refs);
+      key_reference(client_id, "configMap", true, "oauth2.clientId.configMap", ep.credential_refs);
+    }
+    key_reference(oauth2, "clientSecret", false, "oauth2.clientSecret", ep.credential_refs);
+  }
 }
 
 Monitor monitor(object root, bool pod_monitor) {
@@ -393,10 +433,7 @@ Monitor monitor(object root, bool pod_monitor) {
       ep.has_port_number = int_field(o, "portNumber", ep.port_number);
       ep.scheme = string_field(o, "scheme");
       ep.path = string_field(o, "path");
-      ep.tls = tls_config(o);
-      ep.has_auth = !string_field(o, "bearerTokenFile").empty() ||
-                    has_field(o, "bearerTokenSecret") || has_field(o, "authorization") ||
-                    has_field(o, "basicAuth") || has_field(o, "oauth2");
+      scrape_settings(o, ep);
       array relabelings;
       if (array_field(o, "relabelings", relabelings) && admit(relabelings)) {
         for (element r : relabelings) {
@@ -697,6 +734,25 @@ PrometheusSpec prometheus(object root) {
   return p;
 }
 
+ProbeSpec probe(object root) {
+  ProbeSpec p;
+  object spec;
+  if (object_field(root, "spec", spec)) scrape_settings(spec, p.endpoint);
+  return p;
+}
+
+// Key names of a ConfigMap (data, binaryData) or Secret (data, stringData);
+// the values are never read.
+DataKeys data_keys(object root) {
+  DataKeys d;
+  for (std::string_view field : {"data", "binaryData", "stringData"}) {
+    object o;
+    if (!object_field(root, field, o) || !admit(o.size())) continue;
+    for (auto kv : o) d.keys.emplace_back(kv.key);
+  }
+  return d;
+}
+
 // ------------------------------------------------------ custom resources
 
 CustomResource custom_resource(object root) {
@@ -818,6 +874,13 @@ Object decode_within_limits(element e, std::string_view default_api_version, std
     case Kind::kPrometheus:
     case Kind::kPrometheusAgent:
       obj.spec = prometheus(root);
+      break;
+    case Kind::kProbe:
+      obj.spec = probe(root);
+      break;
+    case Kind::kConfigMap:
+    case Kind::kSecret:
+      obj.spec = data_keys(root);
       break;
     default:  // kOther; workloads returned above
       if (obj.group().find('.') != std::string_view::npos) obj.spec = custom_resource(root);

@@ -39,6 +39,9 @@ constexpr std::array<KindEntry, kKindCount - 1> kKinds{{
     {Kind::kHTTPRoute, "gateway.networking.k8s.io", "HTTPRoute"},
     {Kind::kPrometheus, "monitoring.coreos.com", "Prometheus"},
     {Kind::kPrometheusAgent, "monitoring.coreos.com", "PrometheusAgent"},
+    {Kind::kProbe, "monitoring.coreos.com", "Probe"},
+    {Kind::kConfigMap, "", "ConfigMap"},
+    {Kind::kSecret, "", "Secret"},
     {Kind::kClusterRoleBinding, "rbac.authorization.k8s.io", "ClusterRoleBinding"},
 }};
 

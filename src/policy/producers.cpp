@@ -209,4 +209,36 @@ bool Producers::account_may(std::string_view account_ns, std::string_view accoun
   return false;
 }
 
+namespace {
+
+bool url_matches(std::string_view pattern, std::string_view url) {
+  if (pattern == "*" || pattern == url) return true;
+  return pattern.ends_with('*') && url.starts_with(pattern.substr(0, pattern.size() - 1));
+}
+
+}  // namespace
+
+bool Producers::account_may_url(std::string_view account_ns, std::string_view account, std::string_view verb,
+                                std::string_view url) const {
+  for (const Grant& g : grants_) {
+    // nonResourceURLs are cluster-wide: a RoleBinding cannot grant them.
+    if (!g.scope_ns.empty()) continue;
+    const bool subject = g.subject_kind == "ServiceAccount"
+                             ? g.subject_ns == account_ns && g.subject_name == account
+                             : g.subject_ns.empty() || g.subject_ns == account_ns;
+    if (!subject || !lists(g.rule->verbs, verb)) continue;
+    for (const std::string& pattern : g.rule->non_resource_urls) {
+      if (url_matches(pattern, url)) return true;
+    }
+  }
+  return false;
+}
+
+bool Producers::account_bound(std::string_view account_ns, std::string_view account) const {
+  return std::any_of(grants_.begin(), grants_.end(), [&](const Grant& g) {
+    return g.subject_kind == "ServiceAccount" ? g.subject_ns == account_ns && g.subject_name == account
+                                              : g.subject_ns.empty() || g.subject_ns == account_ns;
+  });
+}
+
 }  // namespace wirecheck::policy

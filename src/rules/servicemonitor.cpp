@@ -21,6 +21,7 @@
 
 #include "rules/loopback.hpp"
 #include "rules/names.hpp"
+#include "rules/scrape_chain.hpp"
 #include "wirecheck/context.hpp"
 #include "wirecheck/conventions.hpp"
 #include "wirecheck/object.hpp"
@@ -114,66 +115,11 @@ bool has_port(const Monitor& mon, const MonitorEndpoint& ep) {
 // ------------------------------------------------------------- selection
 
 std::vector<std::string> target_namespaces(const Object& obj, const Monitor& mon) {
-  // matchNames is user input of any length: a set keeps this linear.
-  std::vector<std::string> out;
-  std::unordered_set<std::string_view> seen;
-  for (const std::string& ns : mon.target_namespaces(obj.ns())) {
-    if (seen.insert(ns).second) out.push_back(ns);
-  }
-  return out;
+  return monitor_namespaces(obj, mon);
 }
 
 bool by_ns_name(const Object* a, const Object* b) {
   return std::tie(a->ns(), a->name()) < std::tie(b->ns(), b->name());
-}
-
-// Services the ServiceMonitor selects (by their metadata labels), sorted.
-// prometheus-operator converts the selector with LabelSelectorAsSelector, so
-// an absent or empty selector selects everything (as list_matching does).
-// The caller checks `ctx.knows(Kind::kService)`.
-std::vector<const Object*> selected_services(const Context& ctx, const Object& obj,
-                                             const Monitor& mon) {
-  std::vector<const Object*> candidates;
-  if (mon.namespace_any) {
-    candidates = ctx.list_all_matching(Kind::kService, mon.selector);
-  } else {
-    for (const std::string& ns : target_namespaces(obj, mon)) {
-      auto in_ns = ctx.list_matching(Kind::kService, ns, mon.selector);
-      candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
-    }
-  }
-  std::vector<const Object*> out;
-  for (const Object* o : candidates) {
-    if (o->service() != nullptr) out.push_back(o);
-  }
-  std::sort(out.begin(), out.end(), by_ns_name);
-  return out;
-}
-
-// Workloads whose pod template the PodMonitor selects, sorted. The caller
-// checks `knows_pod_templates(ctx)`.
-std::vector<const Object*> selected_pod_templates(const Context& ctx, const Object& obj,
-                                                  const Monitor& mon) {
-  std::vector<const Object*> candidates;
-  if (mon.namespace_any) {
-    for (Kind k : core::workload_kinds()) {
-      auto of_kind = ctx.list_all_matching(k, mon.selector);
-      candidates.insert(candidates.end(), of_kind.begin(), of_kind.end());
-    }
-  } else {
-    for (const std::string& ns : target_namespaces(obj, mon)) {
-      for (Kind k : core::workload_kinds()) {
-        auto in_ns = ctx.list_matching(k, ns, mon.selector);
-        candidates.insert(candidates.end(), in_ns.begin(), in_ns.end());
-      }
-    }
-  }
-  std::vector<const Object*> out;
-  for (const Object* o : candidates) {
-    if (o->pod_template() != nullptr) out.push_back(o);
-  }
-  std::sort(out.begin(), out.end(), by_ns_name);
-  return out;
 }
 
 // The selected Services that serve the endpoint: those with its `port` (a
@@ -340,23 +286,6 @@ std::vector<std::string> available_port_names(const Context& ctx, const Object& 
   return names;
 }
 
-// "app=x, tier In (a, b), !legacy" for messages.
-std::string describe_selector(const core::LabelSelector& selector) {
-  if (selector.empty()) return "{} (everything)";
-  std::vector<std::string> parts;
-  for (const auto& [key, value] : selector.match_labels) parts.push_back(std::string(key) + "=" + std::string(value));
-  for (const core::LabelSelectorRequirement& req : selector.match_expressions) {
-    if (req.op == "Exists") {
-      parts.emplace_back(req.key);
-    } else if (req.op == "DoesNotExist") {
-      parts.push_back("!" + req.key);
-    } else {
-      parts.push_back(req.key + " " + req.op + " (" + join(req.values, ", ") + ")");
-    }
-  }
-  return join(parts, ", ");
-}
-
 std::string describe_namespaces(const Object& obj, const Monitor& mon) {
   if (mon.namespace_any) return "any namespace";
   std::vector<std::string> names = target_namespaces(obj, mon);
@@ -411,7 +340,7 @@ std::vector<std::string> resolved_port_names(const Context& ctx, const Object& o
   }
   if (ep.target_port.set && !ep.target_port.is_int && policy::knows_pod_templates(ctx)) {
     for (const Object* svc : selected_services(ctx, obj, mon)) {
-      container_ports(policy::pod_templates_selected_by(ctx, svc->ns(), svc->service()->selector),
+      container_ports(policy::select_backends(ctx, svc->ns(), svc->service()->selector),
                       ep.target_port.str);
     }
   }
@@ -638,7 +567,7 @@ std::optional<SelfSigned> self_signed_target(const RuleInput& in, const Monitor&
       const core::ServicePort* p = svc->service()->port_named(ep.port);
       core::IntOrString port = p->target_port;
       if (!port.set) port = {.set = true, .is_int = true, .num = p->port};
-      for (const Object* w : policy::pod_templates_selected_by(ctx, svc->ns(), svc->service()->selector)) {
+      for (const Object* w : policy::select_backends(ctx, svc->ns(), svc->service()->selector)) {
         targets.emplace_back(w, port);
       }
     }

@@ -86,7 +86,10 @@ k apply -f "$FILES" >/dev/null
 pass "a broken release is stored by the apiserver"
 
 # Only this test's objects: its namespace, and its cluster-scoped objects.
+# Secrets the monitor reads are not in the files (lint: info) and the audit
+# lists none without --secret-names: that rule is left out of the comparison.
 mine='[.findings[] | select(.object.namespace == $ns or (.object.name | startswith($id)))
+       | select(.rule != "monitor-tls-reference-missing")
        | {rule, severity, kind: .object.kind, namespace: .object.namespace, name: .object.name}] | sort'
 rc=0
 "$WIRECHECK" lint -f "$FILES" --format json > "$E2E_WORK/lint.json" || rc=$?
