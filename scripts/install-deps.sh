@@ -21,9 +21,12 @@ if [[ ${1:-} == --bench ]]; then
   PACKAGES+=(wrk util-linux golang-go nginx-light iproute2 bc)
 fi
 # `install-deps.sh --e2e` adds what scripts/envtest.sh needs: etcd, and Go and
-# dpkg-dev to build kube-apiserver from Debian's kubernetes source package.
+# dpkg-dev to build kube-apiserver from Debian's kubernetes source package;
+# and Prometheus, the oracle the scrape tests compare wirecheck's verdict with
+# (tests/e2e/prometheus_oracle_test.sh runs its own instance on loopback; the
+# package's system service is never used, see stop_packaged_prometheus).
 if [[ ${1:-} == --e2e ]]; then
-  PACKAGES+=(etcd-server golang-go golang-github-modern-go-reflect2-dev dpkg-dev)
+  PACKAGES+=(etcd-server golang-go golang-github-modern-go-reflect2-dev dpkg-dev prometheus)
 fi
 # `install-deps.sh --helm` adds the real helm (and the kubectl shipped with
 # it) for the chart tests: see install_helm below.
@@ -99,6 +102,12 @@ if ! $SUDO apt-get update -qq || ! $SUDO apt-get install -y -qq --no-install-rec
   echo "install-deps: apt-get could not install: ${missing[*]}" >&2
   echo "install-deps: this project needs Debian bookworm's package archive (see README)" >&2
   exit 1
+fi
+# The prometheus package enables and starts a system service (all interfaces,
+# port 9090) where systemd runs; the e2e tier only runs its own instances, on
+# loopback. Stop and disable the service this installation just started.
+if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+  $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 fi
 sarif_validator
 install_helm "${1:-}"

@@ -180,7 +180,7 @@ Verdict judge(const Group& g, const Task& t, std::int64_t now) {
   }
   v.name = net::check_name(*leaf, g.server_name.empty() ? t.host : g.server_name);
   v.validity = net::check_validity(*leaf, now);
-  if (g.chain_checked) v.chain = net::verify_chain(t.result.presented.chain, g.roots);
+  if (g.chain_checked) v.chain = net::verify_chain(t.result.presented.chain, g.roots, now);
   return v;
 }
 
@@ -366,8 +366,9 @@ ScrapeReport probe_scrape_tls(const policy::Engine& engine, const policy::Contex
       const Verdict v = judge(g, *t, now);
       const bool name_bad = !v.name.ok();
       const bool trust_bad = !v.validity.ok() || !v.chain.ok();
+      // In the order Go checks them: the first is the error Prometheus logs.
       std::vector<std::string> classes;
-      for (const net::CertCheck* c : {&v.name, &v.validity, &v.chain}) {
+      for (const net::CertCheck* c : {&v.validity, &v.name, &v.chain}) {
         if (!c->ok()) classes.emplace_back(net::failure_class(c->failure));
       }
       o.failure = join(classes, ",");
@@ -429,10 +430,19 @@ ScrapeReport probe_scrape_tls(const policy::Engine& engine, const policy::Contex
       if (!trust_verdict.chain.ok()) {
         errors.push_back("\"" + trust_verdict.chain.error + "\" [" +
                          std::string(net::failure_class(trust_verdict.chain.failure)) + "] against " + g.trust);
-        fixes.push_back(trust_verdict.chain.failure == net::TlsFailure::kUnknownAuthority
-                            ? "put the CA that issued the served certificate (issuer " + leaf.issuer() + ") into " +
-                                  g.trust + ", or serve a certificate issued by the CA there"
-                            : "check the served chain against the CA in " + g.trust);
+        switch (trust_verdict.chain.failure) {
+          case net::TlsFailure::kUnknownAuthority:
+            fixes.push_back("put the CA that issued the served certificate (issuer " + leaf.issuer() + ") into " +
+                            g.trust + ", or serve a certificate issued by the CA there");
+            break;
+          case net::TlsFailure::kExpired:
+            fixes.push_back("renew the CA certificate outside its validity period (in " + g.trust +
+                            ", or an intermediate the server sends) and reissue what it signed");
+            break;
+          default:
+            fixes.push_back("check the served chain against the CA in " + g.trust);
+            break;
+        }
       }
       policy::RawFinding f;
       f.severity = policy::Severity::kDeny;

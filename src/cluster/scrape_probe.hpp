@@ -14,7 +14,8 @@
 //   scrape-tls-untrusted      the chain does not verify against the
 //                             monitor's CA (when readable: a ConfigMap; a
 //                             Secret only when the user allowed it), or the
-//                             leaf is expired or not yet valid
+//                             leaf or a CA certificate in the chain is
+//                             expired or not yet valid
 //
 // Without a readable CA only the name and the validity are checked, and the
 // outcome says so. `insecureSkipVerify: true` endpoints are not checked
@@ -67,7 +68,8 @@ struct ScrapeOutcome {
   std::string address;   // "10.0.3.7:8443", "" when none was probed
   std::string verified_name;  // what Prometheus verifies: serverName or the IP
   enum class Status { kOk, kNameMismatch, kUntrusted, kBoth, kUnreachable, kNotProbed } status = Status::kNotProbed;
-  std::string failure;   // failure classes, "ip-sans", "expired,unknown-authority", ...
+  std::string failure;   // failure classes in the order Go checks them (the first is the error
+                         // Prometheus logs): "ip-sans", "expired,unknown-authority", ...
   std::string trust;     // "ConfigMap ns/name key ca.crt", or why the chain was not checked
   std::string detail;    // what was seen, or why it was not probed
   std::chrono::milliseconds elapsed{0};  // this address: connect + handshake

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <ctime>
 
 namespace wirecheck::net {
@@ -203,6 +204,21 @@ bool dns_name_matches(std::string_view pattern_in, std::string_view name_in) {
   return name.compare(dot, std::string::npos, pattern, 1, std::string::npos) == 0;
 }
 
+namespace {
+
+// Go words a name failure differently when the certificate has no SAN
+// extension at all and its Common Name would have matched: the name is
+// still refused (Go ignores the Common Name), the error says why.
+CertCheck with_legacy_cn(const Certificate& leaf, std::string_view name, CertCheck failed) {
+  if (X509_get_ext_by_NID(leaf.get(), NID_subject_alt_name, -1) >= 0) return failed;
+  if (!dns_name_matches(leaf.common_name(), name)) return failed;
+  failed.failure = TlsFailure::kNameNotCovered;
+  failed.error = "x509: certificate relies on legacy Common Name field, use SANs instead";
+  return failed;
+}
+
+}  // namespace
+
 CertCheck check_name(const Certificate& leaf, std::string_view name) {
   CertCheck out;
   std::string_view candidate = name;
@@ -224,7 +240,7 @@ CertCheck check_name(const Certificate& leaf, std::string_view name) {
       out.failure = TlsFailure::kNameNotCovered;
       out.error = "x509: certificate is valid for " + join(ips) + ", not " + std::string(candidate);
     }
-    return out;
+    return with_legacy_cn(leaf, candidate, std::move(out));
   }
   const std::vector<std::string> dns = leaf.dns_names();
   for (const std::string& pattern : dns) {
@@ -233,7 +249,7 @@ CertCheck check_name(const Certificate& leaf, std::string_view name) {
   out.failure = TlsFailure::kNameNotCovered;
   out.error = dns.empty() ? "x509: certificate is not valid for any names, but wanted to match " + std::string(name)
                           : "x509: certificate is valid for " + join(dns) + ", not " + std::string(name);
-  return out;
+  return with_legacy_cn(leaf, name, std::move(out));
 }
 
 std::string rfc3339(std::int64_t unix_seconds) {
@@ -262,10 +278,14 @@ namespace {
 struct Verdict {
   int error = X509_V_OK;
   std::string text;  // OpenSSL's reason, "(at depth N)" beyond the leaf; "" when it verifies
+  int depth = 0;     // of the certificate at fault, 0 = the leaf
+  Certificate cert;  // the certificate at fault, when OpenSSL names one
 };
 
+// `at`: the time the validity periods are checked for (unix seconds), 0 for
+// now; ignored without `check_time`.
 Verdict openssl_verdict(const std::vector<Certificate>& presented, const std::vector<Certificate>& roots,
-                        std::string_view name, bool system_roots, bool check_time) {
+                        std::string_view name, bool system_roots, bool check_time, std::int64_t at = 0) {
   Verdict out;
   std::unique_ptr<X509_STORE, void (*)(X509_STORE*)> store(X509_STORE_new(), X509_STORE_free);
   std::unique_ptr<X509_STORE_CTX, void (*)(X509_STORE_CTX*)> ctx(X509_STORE_CTX_new(), X509_STORE_CTX_free);
@@ -291,6 +311,7 @@ Verdict openssl_verdict(const std::vector<Certificate>& presented, const std::ve
   unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;
   if (!check_time) flags |= X509_V_FLAG_NO_CHECK_TIME;
   X509_VERIFY_PARAM_set_flags(param, flags);
+  if (check_time && at != 0) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
   if (!name.empty()) {
     const std::string n(name);
     if (is_ip_literal(n)) {
@@ -305,14 +326,23 @@ Verdict openssl_verdict(const std::vector<Certificate>& presented, const std::ve
   if (ok) return out;
   out.error = X509_STORE_CTX_get_error(ctx.get());
   out.text = X509_verify_cert_error_string(out.error);
-  const int depth = X509_STORE_CTX_get_error_depth(ctx.get());
-  if (depth > 0) out.text += " (at depth " + std::to_string(depth) + ")";
+  out.depth = X509_STORE_CTX_get_error_depth(ctx.get());
+  if (out.depth > 0) out.text += " (at depth " + std::to_string(out.depth) + ")";
+  if (X509* at_fault = X509_STORE_CTX_get_current_cert(ctx.get()); at_fault != nullptr && X509_up_ref(at_fault) == 1) {
+    out.cert = Certificate(at_fault);
+  }
   return out;
 }
 
 }  // namespace
 
-CertCheck verify_chain(const std::vector<Certificate>& presented, const std::vector<Certificate>& roots) {
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+CertCheck verify_chain(const std::vector<Certificate>& presented, const std::vector<Certificate>& roots,
+                       std::int64_t now) {
   CertCheck out;
   if (presented.empty()) {
     out.failure = TlsFailure::kUnknownAuthority;
@@ -321,8 +351,27 @@ CertCheck verify_chain(const std::vector<Certificate>& presented, const std::vec
   }
   const Verdict v = openssl_verdict(presented, roots, "", false, false);
   switch (v.error) {
-    case X509_V_OK:
+    case X509_V_OK: {
+      // Go drops an intermediate or root outside its validity period while
+      // it builds the chain and reports that period; the leaf's own period
+      // is check_validity's. OpenSSL checks periods from the root down, so
+      // a CA at fault is found before an expired leaf.
+      const Verdict timed = openssl_verdict(presented, roots, "", false, true, now);
+      if ((timed.error == X509_V_ERR_CERT_HAS_EXPIRED || timed.error == X509_V_ERR_CERT_NOT_YET_VALID) &&
+          timed.depth > 0 && !timed.cert.empty()) {
+        out = check_validity(timed.cert, now);
+        out.error += " (CA certificate " + timed.cert.subject() + ")";
+      }
       return out;
+    }
+    case X509_V_ERR_INVALID_PURPOSE:
+      out.failure = TlsFailure::kChainInvalid;
+      out.error = "x509: certificate specifies an incompatible key usage (OpenSSL: " + v.text + ")";
+      break;
+    case X509_V_ERR_INVALID_CA:
+      out.failure = TlsFailure::kChainInvalid;
+      out.error = "x509: certificate is not authorized to sign other certificates (OpenSSL: " + v.text + ")";
+      break;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:

@@ -7,12 +7,19 @@
 //   name-not-covered   x509: certificate is valid for a.svc, b.svc, not c.svc
 //   expired            x509: certificate has expired or is not yet valid: current time ... is after ...
 //   unknown-authority  x509: certificate signed by unknown authority
+//   chain-invalid      x509: certificate specifies an incompatible key usage
+//
+// (as Prometheus 2.42, built with Go 1.19, logs them in a target's lastError:
+// tests/e2e/prometheus_oracle_test.sh compares them).
 //
 // Go's name rules (VerifyHostname): an IP literal is compared with the IP
 // SANs only (a DNS SAN never matches an IP); a DNS name with the DNS SANs,
 // case-insensitively, a leading `*.` matching exactly one label; the Common
-// Name is never used. Go checks validity first, then the chain, then the
-// name; the checks here are independent so a caller can report each.
+// Name is never used (without a SAN extension Go says the certificate
+// "relies on legacy Common Name field"). Go checks the leaf's validity
+// first, then the name, then the chain (with the validity of each CA
+// certificate in it), and reports the first failure; the checks here are
+// independent so a caller can report each.
 //
 // Certificate is a cheap value (shared ownership of an immutable X509);
 // safe to read from several threads.
@@ -81,11 +88,16 @@ CertCheck check_name(const Certificate& leaf, std::string_view name);
 bool dns_name_matches(std::string_view pattern, std::string_view name);
 // Whether `cert` is within its validity period at `now` (unix seconds).
 CertCheck check_validity(const Certificate& cert, std::int64_t now);
+// The current time, unix seconds.
+std::int64_t unix_now();
 // Whether `presented` (leaf first, then the intermediates the server sent)
-// chains to one of `roots` for TLS server use. Validity periods are left to
-// check_validity, so an expired leaf from the right CA is "expired" only.
-// The error carries OpenSSL's reason after Go's wording.
-CertCheck verify_chain(const std::vector<Certificate>& presented, const std::vector<Certificate>& roots);
+// chains to one of `roots` for TLS server use at `now`. The leaf's validity
+// period is left to check_validity, so an expired leaf from the right CA is
+// "expired" there only; an intermediate or root outside its period is
+// "expired" here, as Go drops it while building the chain. The error
+// carries OpenSSL's reason after Go's wording.
+CertCheck verify_chain(const std::vector<Certificate>& presented, const std::vector<Certificate>& roots,
+                       std::int64_t now = unix_now());
 // OpenSSL's verdict on `presented` for TLS server use with `name` (when not
 // empty; SANs only, as Go) against `roots`, or this machine's default roots
 // with `system_roots`: "" when it verifies, else OpenSSL's reason, e.g.

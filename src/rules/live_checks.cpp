@@ -55,11 +55,16 @@ WIRECHECK_REGISTER_RULE(scrape_tls_name_mismatch, {
     .context_kinds = {Kind::kService},
     .failure = "For an https endpoint Prometheus verifies the served certificate for tlsConfig.serverName, or, "
                "without one, for the target's IP address, which only an IP SAN covers (a DNS SAN never matches "
-               "an IP; the Common Name is ignored). The target stays down with `x509: cannot validate "
-               "certificate for 10.0.3.7 because it doesn't contain any IP SANs` or `x509: certificate is valid "
-               "for a, b, not c`. The probe connects to a few ready EndpointSlice addresses of each selected "
-               "Service, handshakes as Prometheus does (SNI serverName), and judges the leaf with Go's rules; "
-               "the message names the failure class (ip-sans, name-not-covered) and the SANs served.",
+               "an IP; the Common Name is ignored). The target stays down; Prometheus 2.42 (Debian's) shows "
+               "in its lastError, as the e2e test observed it: `Get \"https://127.0.0.1:44415/metrics\": x509: "
+               "cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs` (no "
+               "serverName, DNS SANs only), or `Get \"https://127.0.0.1:33297/metrics\": x509: certificate is "
+               "valid for web.<ns>.svc, web, not other.<ns>.svc` (a serverName the SANs do not cover; <ns> is "
+               "the test's namespace), or `x509: certificate relies on legacy Common Name field, use SANs "
+               "instead` (a Common Name and no SAN extension). The probe connects to a few ready EndpointSlice addresses of each "
+               "selected Service, handshakes as Prometheus does (SNI serverName), and judges the leaf with Go's "
+               "rules; the message carries the same x509 error, its class (ip-sans, name-not-covered) and the "
+               "SANs served.",
     .fix = "Set tlsConfig.serverName to a name the served SANs cover, preferably <svc>.<ns>.svc (the message "
            "names one), or reissue the serving certificate with that DNS SAN.",
     .live = true})
@@ -73,12 +78,16 @@ WIRECHECK_REGISTER_RULE(scrape_tls_untrusted, {
     .needs_context = true,
     .context_kinds = {Kind::kService},
     .failure = "Prometheus verifies the served chain against tlsConfig.ca and rejects a certificate outside its "
-               "validity period: the target stays down with `x509: certificate signed by unknown authority` or "
-               "`x509: certificate has expired or is not yet valid`. The chain is checked when the CA is "
-               "readable: a ConfigMap always, a Secret only with --probe-read-secrets (read by name, never "
-               "logged); otherwise only the validity is, and the message says so. The message carries the exact "
-               "verification error, its class (expired, unknown-authority) and the served subject, issuer and "
-               "notAfter.",
+               "validity period, the leaf's or a CA's. The target stays down; Prometheus 2.42 (Debian's) shows "
+               "in its lastError, as the e2e test observed it: `Get \"https://127.0.0.1:41851/metrics\": x509: "
+               "certificate signed by unknown authority` (a CA the monitor does not name), or `Get "
+               "\"https://127.0.0.1:38929/metrics\": x509: certificate has expired or is not yet valid: current "
+               "time 2026-12-07T16:12:35Z is after 2020-01-02T00:00:00Z` (the same for an expired CA), or "
+               "`x509: certificate specifies an incompatible key usage` (a leaf for client use only). The chain "
+               "is checked when the CA is readable: a ConfigMap always, a Secret only with --probe-read-secrets "
+               "(read by name, never logged); otherwise only the validity is, and the message says so. The "
+               "message carries the same x509 error, its class (expired, unknown-authority, chain-invalid) and "
+               "the served subject, issuer and notAfter.",
     .fix = "Put the CA that issued the served certificate into the ConfigMap or Secret tlsConfig.ca names (or "
            "serve a certificate issued by that CA); renew an expired certificate and make the server load it.",
     .live = true})

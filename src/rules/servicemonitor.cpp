@@ -848,8 +848,11 @@ WIRECHECK_REGISTER_RULE(servicemonitor_tls_servername,
                             .context_kinds = {},
                             .failure =
                                 "Prometheus scrapes the pod IP, so certificate verification fails "
-                                "with \"x509: cannot validate certificate for <IP> because it "
-                                "doesn't contain any IP SANs\" and the target stays down.",
+                                "and the target stays down. Prometheus 2.42 (Debian's) shows in its "
+                                "lastError, as the e2e test observed it for a certificate with DNS "
+                                "SANs only: `Get \"https://127.0.0.1:44415/metrics\": x509: cannot "
+                                "validate certificate for 127.0.0.1 because it doesn't contain any "
+                                "IP SANs`; with the proposed serverName the same target is up.",
                             .fix = "Set tlsConfig.serverName to the Service's DNS name "
                                    "<service>.<namespace>.svc (a name the serving certificate "
                                    "lists).",

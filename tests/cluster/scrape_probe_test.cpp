@@ -265,7 +265,11 @@ TEST_CASE("certificate: names are checked as Go's VerifyHostname checks them", "
       {&ips, "web.app.svc", "name-not-covered",
        "x509: certificate is not valid for any names, but wanted to match web.app.svc"},
       {&cn_only, "web.app.svc", "name-not-covered",
-       "x509: certificate is not valid for any names, but wanted to match web.app.svc"},
+       "x509: certificate relies on legacy Common Name field, use SANs instead"},
+      {&cn_only, "other.app.svc", "name-not-covered",
+       "x509: certificate is not valid for any names, but wanted to match other.app.svc"},
+      {&cn_only, "10.0.3.7", "ip-sans",
+       "x509: cannot validate certificate for 10.0.3.7 because it doesn't contain any IP SANs"},
   };
   for (const Case& c : cases) {
     INFO(c.name);
@@ -294,6 +298,33 @@ TEST_CASE("certificate: validity and chain checks name expired and unknown-autho
   CHECK(net::failure_class(unknown.failure) == "unknown-authority");
   CHECK(testing::contains(unknown.error, "x509: certificate signed by unknown authority"));
   CHECK(net::rfc3339(0) == "1970-01-01T00:00:00Z");
+}
+
+TEST_CASE("certificate: a CA certificate outside its validity period fails the chain as expired, as in Go",
+          "[cluster][scrape][x509]") {
+  const auto old_ca = TestCert::ca("old-ca", -10 * kDay, -kDay);
+  const auto leaf_cert = old_ca->issue("web", 40, "DNS:web.app.svc");
+  const net::Certificate leaf = net::Certificate::parse_pem(leaf_cert->pem().cert).at(0);
+  const auto roots = net::Certificate::parse_pem(old_ca->pem().cert);
+  const std::int64_t now = net::unix_now();
+  CHECK(net::check_validity(leaf, now).ok());
+  const net::CertCheck chain = net::verify_chain({leaf}, roots, now);
+  CHECK(net::failure_class(chain.failure) == "expired");
+  CHECK(testing::contains(chain.error, "x509: certificate has expired or is not yet valid: current time " +
+                                           net::rfc3339(now) + " is after " + net::rfc3339(roots[0].not_after())));
+  CHECK(testing::contains(chain.error, "CA certificate CN=old-ca"));
+  // The same chain at a time inside the CA's period verifies.
+  CHECK(net::verify_chain({leaf}, roots, roots[0].not_after() - 60).ok());
+}
+
+TEST_CASE("certificate: a leaf for client use only fails the chain with Go's incompatible key usage",
+          "[cluster][scrape][x509]") {
+  Fixture f;
+  const auto cert = f.ca->issue("web", 41, "DNS:web.app.svc", true);
+  const net::Certificate leaf = net::Certificate::parse_pem(cert->pem().cert).at(0);
+  const net::CertCheck chain = net::verify_chain({leaf}, net::Certificate::parse_pem(f.ca->pem().cert));
+  CHECK(net::failure_class(chain.failure) == "chain-invalid");
+  CHECK(testing::contains(chain.error, "x509: certificate specifies an incompatible key usage"));
 }
 
 TEST_CASE("endpoints: EndpointSlices and Endpoints give the ready addresses of the named port", "[cluster][scrape]") {

@@ -111,6 +111,10 @@ class TestCert {
   static std::unique_ptr<TestCert> ca(const std::string& cn) {
     return std::unique_ptr<TestCert>(new TestCert(cn, 1, nullptr, "", true, false));
   }
+  // A CA valid from `valid_from` until `valid_until` (seconds from now).
+  static std::unique_ptr<TestCert> ca(const std::string& cn, long valid_from, long valid_until) {
+    return std::unique_ptr<TestCert>(new TestCert(cn, 1, nullptr, "", true, false, valid_from, valid_until));
+  }
   // `sans` like "DNS:localhost,IP:127.0.0.1". Valid from an hour ago for
   // 30 days unless `valid_from` / `valid_until` (seconds from now) say otherwise.
   std::unique_ptr<TestCert> issue(const std::string& cn, long serial, const std::string& sans,
