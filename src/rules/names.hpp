@@ -1,8 +1,9 @@
-// Name matching shared by rule families: ASCII case folding and TLS
+// Name matching shared by rule families: ASCII case folding, edit distance and TLS
 // certificate name verification (the way Go's crypto/x509, and so the API
 // server and Prometheus, match a DNS name against a certificate's SANs).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,10 @@ namespace wirecheck::rules {
 
 std::string lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
+// Edit distance for "did you mean": insertions, deletions, substitutions
+// and transpositions of adjacent characters, one edit each (optimal string
+// alignment).
+std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // Whether a certificate SAN verifies `name`: equal ignoring case, or a `*.`
 // wildcard covering exactly one leftmost label.
