@@ -80,9 +80,10 @@ core::StringMap operator_pod_labels(const core::Object& cr) {
   if (const core::CustomResource* r = cr.custom_resource()) declared = &r->pod_labels;
   if (const core::PrometheusSpec* p = cr.prometheus()) declared = &p->pod_labels;
   if (declared != nullptr) {
-    for (const auto& [k, v] : *declared) {
-      const bool taken = std::any_of(owned.begin(), owned.end(), [&](const auto& kv) { return kv.first == k; });
-      if (!taken) owned.emplace_back(k, v);
+    for (const auto& pair : *declared) {
+      const auto key = pair.first;  // clang 14 (the fuzz tier) cannot capture a structured binding
+      const bool taken = std::any_of(owned.begin(), owned.end(), [&](const auto& kv) { return kv.first == key; });
+      if (!taken) owned.emplace_back(pair.first, pair.second);
     }
   }
   std::vector<core::StringMap::value_type> views(owned.begin(), owned.end());
