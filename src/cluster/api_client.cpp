@@ -93,8 +93,8 @@ Answer read_answer(net::TlsClient& tls, std::chrono::milliseconds read_timeout,
   // same read as the head.
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   parser.eager(true);
-  std::string in;                    // bytes received, not yet parsed
-  std::array<char, 16384> out;       // decoded body, handed on before the next put
+  std::string in;               // bytes received, not yet parsed
+  std::array<char, 16384> out;  // decoded body, handed on before the next put
   auto& body = parser.get().body();
   for (;;) {
     while (!in.empty()) {

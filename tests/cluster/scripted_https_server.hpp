@@ -150,8 +150,7 @@ class ScriptedHttpsServer {
   ScriptedHttpsServer& operator=(const ScriptedHttpsServer&) = delete;
 
   int port() const { return port_; }
-  int connections() const { return connections_; }   // accepted TCP connections
-  int handshakes() const { return handshakes_; }     // completed TLS handshakes
+  int connections() const { return connections_; }  // accepted TCP connections
   bool stopping() const { return stop_; }
 
  private:
@@ -175,7 +174,6 @@ class ScriptedHttpsServer {
         ERR_clear_error();
       }
       if (accepted == 1) {
-        ++handshakes_;
         ScriptedConnection conn(ssl, stop_);
         script_(conn, index++);
       }
@@ -191,7 +189,6 @@ class ScriptedHttpsServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
-  std::atomic<int> handshakes_{0};
   std::thread thread_;
 };
 
