@@ -36,6 +36,7 @@
 #include "cluster/kube_config.hpp"
 #include "cluster/scrape_probe.hpp"
 #include "rules/loopback.hpp"
+#include "rules/names.hpp"
 #include "rules/scrape_chain.hpp"
 #include "wirecheck/lint.hpp"
 #include "wirecheck/manifest.hpp"
@@ -644,20 +645,6 @@ nlohmann::json format_links_json(const Object& obj, const std::vector<Link>& lin
 
 // ------------------------------------------------------------ lookup
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 struct KindArg {
   std::string_view arg;
@@ -814,7 +801,7 @@ int run_trace(const Args& args) {
     if (obj == nullptr) obj = ctx->find(k, want_ns, want_name);
     for (const Object* o : ctx->list_all(k)) {
       const std::string full = namespaced ? o->ns() + "/" + o->name() : std::string(o->name());
-      candidates.emplace_back(edit_distance(namespaced ? want_ns + "/" + want_name : want_name, full), full);
+      candidates.emplace_back(rules::edit_distance(namespaced ? want_ns + "/" + want_name : want_name, full), full);
     }
   }
   if (obj == nullptr) {

@@ -24,15 +24,6 @@ bool by_ns_name(const Object* a, const Object* b) {
   return std::tie(a->ns(), a->name()) < std::tie(b->ns(), b->name());
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += sep;
-    out += item;
-  }
-  return out;
-}
-
 std::string ns_name(const Object& o) { return o.ns().empty() ? std::string(o.name()) : o.ns() + "/" + o.name(); }
 
 // The label edits that make `labels` satisfy `selector`; false when no set

@@ -83,9 +83,15 @@ std::string group_text(std::string_view group) {
   return group.empty() ? std::string("the core group (\"\")") : "group " + std::string(group);
 }
 
+// Names this close to a served plural are taken for a typo of it: one
+// letter dropped, added, changed, or two swapped. Two edits already join
+// different kinds (addresspools, ipaddresspools).
+constexpr std::size_t kTypoDistance = 1;
+
 // What a rule's resource entry is, judged against the groups it names.
 struct Verdict {
   bool served = false;
+  Severity severity = Severity::kWarn;
   std::string message;  // why nothing serves it
   std::string fix;
 };
@@ -152,10 +158,31 @@ Verdict judge(const Served& served, const core::RuleWithOperations& rule, const 
     v.fix = "add \"" + std::string(r.group) + "\" to apiGroups, or move " + entry + " to a rule of that group";
     return v;
   }
+  // A misspelt plural of a CRD the view holds: that kind exists and its
+  // policy is off.
+  for (const std::string& group : rule.api_groups) {
+    for (const Served::Crd& c : served.of_group(group)) {
+      if (edit_distance(folded, c.spec->plural) > kTypoDistance) continue;
+      v.message = "rule names " + quoted + ", but " + group_text(group) + " serves \"" + c.spec->plural + suffix +
+                  "\"";
+      v.fix = "use the plural resource name: " + c.spec->plural + suffix;
+      return v;
+    }
+  }
   v.message = "rule names " + quoted + ", which nothing in " + group_text(rule.api_groups.front()) +
               (rule.api_groups.size() > 1 ? " or the rule's other groups" : "") + " serves";
-  v.fix = "check the resource name: it must be a plural as `kubectl api-resources` lists it (a CRD's "
-          "spec.names.plural)";
+  const bool builtin = std::any_of(rule.api_groups.begin(), rule.api_groups.end(),
+                                   [](const std::string& g) { return policy::builtin_group(g); });
+  if (builtin) {
+    v.fix = "check the resource name: it must be a plural as `kubectl api-resources` lists it";
+    return v;
+  }
+  // No CRD of the group comes near the name: a kind the project retired (its
+  // CRD gone, the rule left behind), or one whose CRD is installed apart from
+  // this input. Either way no object of it exists beside this view, so no
+  // policy is off: worth a clean-up, not a warning.
+  v.severity = Severity::kInfo;
+  v.fix = "remove the entry if the kind was retired; if its CRD is installed separately, nothing to do";
   return v;
 }
 
@@ -178,7 +205,8 @@ void check_rule_matches_nothing(const RuleInput& in, FindingSink& out) {
         if (entry.empty() || entry.find('*') != std::string::npos) continue;
         Verdict v = judge(*served, rule, entry);
         if (v.served) continue;
-        out.add("webhooks[" + std::to_string(w.index) + "].rules[" + std::to_string(j) + "].resources[" +
+        out.add(v.severity,
+                "webhooks[" + std::to_string(w.index) + "].rules[" + std::to_string(j) + "].resources[" +
                     std::to_string(k) + "]",
                 "webhook \"" + w.name + "\" " + v.message + ": the API server never calls it for that kind",
                 std::move(v.fix));
@@ -195,7 +223,7 @@ WIRECHECK_REGISTER_RULE(webhook_rule_matches_nothing, {
     .id = "webhook-rule-matches-nothing",
     .title = "Webhook rule names a resource nothing serves",
     .severity = Severity::kWarn,
-    .severities = "warn",
+    .severities = "warn (info when nothing of a CRD group in the view comes near the name)",
     .kinds = {Kind::kValidatingWebhookConfiguration, Kind::kMutatingWebhookConfiguration},
     // Not needs_context: built-in groups are judged without any view.
     .context_kinds = {Kind::kCustomResourceDefinition, Kind::kAPIService},
@@ -203,7 +231,10 @@ WIRECHECK_REGISTER_RULE(webhook_rule_matches_nothing, {
                "spec.names.plural, its declared /status or /scale; a built-in resource "
                "of a built-in group), e.g. the singular `widget` for `widgets`, is accepted and matches "
                "nothing: the webhook is never called for that kind and its policy is silently off. `*` and "
-               "`x/*` match; groups that neither a CRD of the view nor Kubernetes itself serves are not judged.",
+               "`x/*` match; groups that neither a CRD of the view nor Kubernetes itself serves are not judged. "
+               "A name of a CRD group that is neither the singular, the kind nor one edit from a plural "
+               "the view serves is info: a retired kind, or one whose CRD is installed apart; no object of it "
+               "exists, so no policy is off.",
     .fix = "Use the plural resource name (spec.names.plural of the CRD, or as `kubectl api-resources` lists it).",
     .check = &check_rule_matches_nothing})
 

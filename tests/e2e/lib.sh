@@ -134,7 +134,9 @@ e2e_cleanup() {
   fi
   [[ -z $WC_PID ]] || wc_stop
   if [[ ${E2E_KEEP:-} != 1 ]]; then
-    [[ -z ${E2E_NS:-} ]] || k delete namespace "$E2E_NS" --wait=false >/dev/null 2>&1
+    # Waits for the namespace controller to empty it: a test that audits the
+    # whole cluster must not see the objects of the one before it.
+    [[ -z ${E2E_NS:-} ]] || k delete namespace "$E2E_NS" --timeout=60s >/dev/null 2>&1
     [[ -z ${E2E_WORK:-} ]] || rm -rf "$E2E_WORK"
   fi
   if [[ $rc -eq 0 ]]; then echo "# $E2E_CHECKS checks passed"; fi

@@ -157,7 +157,7 @@ e2e_defer stop_servers
 delete_namespaces() {
   local s names=()
   for s in "${SCENARIOS[@]}"; do names+=("${NS_OF[$s]}"); done
-  k delete namespace "${names[@]}" --wait=false --ignore-not-found >/dev/null 2>&1
+  k delete namespace "${names[@]}" --ignore-not-found --timeout=60s >/dev/null 2>&1
 }
 [[ ${E2E_KEEP:-} == 1 ]] || e2e_defer delete_namespaces
 

@@ -599,6 +599,22 @@ TEST_CASE("webhook-rule-matches-nothing: the kind as written and a built-in sing
   CHECK(pod[0].fix == "use the plural resource name: pods");
 }
 
+TEST_CASE("webhook-rule-matches-nothing: a misspelt CRD plural warns; a name no CRD of the group comes near is info") {
+  const auto typo = fixture_findings(kMatchesNothing, "fail.crd-typo");
+  REQUIRE(typo.size() == 1);
+  CHECK(typo[0].severity == Severity::kWarn);
+  CHECK(contains(typo[0].message, "rule names \"widgtes\", but group example.com serves \"widgets\""));
+  CHECK(typo[0].fix == "use the plural resource name: widgets");
+  // A retired kind (or one whose CRD is installed apart): nothing of it
+  // exists beside this view, so no policy is off.
+  const auto retired = fixture_findings(kMatchesNothing, "pass.crd-retired-kind");
+  REQUIRE(retired.size() == 1);
+  CHECK(retired[0].severity == Severity::kInfo);
+  CHECK(retired[0].path == "webhooks[0].rules[0].resources[1]");
+  CHECK(contains(retired[0].message, "rule names \"gadgetpools\", which nothing in group example.com serves"));
+  CHECK(retired[0].fix == "remove the entry if the kind was retired; if its CRD is installed separately, nothing to do");
+}
+
 TEST_CASE("webhook-rule-matches-nothing: a built-in resource under another group -> names the group that serves it") {
   const auto f = fixture_findings(kMatchesNothing, "fail.builtin-wrong-group");
   REQUIRE(f.size() == 1);

@@ -126,6 +126,7 @@ std::pair<std::string, std::string> group_resource(Kind kind) {
       {Kind::kCronJob, {"batch", "cronjobs"}},
       {Kind::kServiceMonitor, {"monitoring.coreos.com", "servicemonitors"}},
       {Kind::kPodMonitor, {"monitoring.coreos.com", "podmonitors"}},
+      {Kind::kProbe, {"monitoring.coreos.com", "probes"}},
       {Kind::kCustomResourceDefinition, {"apiextensions.k8s.io", "customresourcedefinitions"}},
       {Kind::kAPIService, {"apiregistration.k8s.io", "apiservices"}},
       {Kind::kCertificate, {"cert-manager.io", "certificates"}},
