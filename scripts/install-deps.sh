@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config make git
-  libcpp-httplib-dev libssl-dev openssl ca-certificates
+  libssl-dev openssl ca-certificates
+  libcpp-httplib-dev          # the tests' fake API server and plain HTTP clients only
   libboost-dev                # Asio + Beast: the event-driven HTTPS listeners
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
   catch2 libyaml-cpp-dev libyaml-dev libbenchmark-dev

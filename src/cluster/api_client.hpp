@@ -1,28 +1,31 @@
-// ApiClient: a small Kubernetes API client on cpp-httplib's SSLClient +
-// OpenSSL, enough for discovery, paginated LIST and streaming WATCH. TLS is
-// always verified against the configured CA (host name included) unless the
-// kubeconfig itself sets insecure-skip-tls-verify; the bearer token is read
+// ApiClient: a small Kubernetes API client, enough for discovery, paginated
+// LIST, streaming WATCH and writes: HTTP/1.1 framed by Boost.Beast's parser
+// and serializer over net::TlsClient, the project's one TLS client. TLS is
+// always verified (chain, and host name: the DNS name of the kubeconfig's
+// server against the DNS SANs, or its IP against the IP SANs) against the
+// configured CA, or this machine's roots when none is configured, unless the
+// kubeconfig itself sets insecure-skip-tls-verify. The bearer token is read
 // again for every request so a rotated service-account token is picked up.
 // Keep-alive is on (one connection reused by consecutive requests of one
-// client); each request has a connect and a read timeout.
+// client; one the server closed while idle is replaced before use);
+// connecting and the handshake have the connect timeout, every read the read
+// timeout.
 //
 // Thread-safety: one ApiClient per thread, except `cancel`, which may be
 // called from any thread to end a running request (used to stop watches).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "cluster/kube_config.hpp"
 #include "wirecheck/result.hpp"
 
-namespace httplib {
-class SSLClient;
+namespace wirecheck::net {
+class TlsClient;
 }
 
 namespace wirecheck::cluster {
@@ -55,29 +58,39 @@ class ApiClient {
   core::Result<ApiResponse> send(const std::string& method, const std::string& path, const std::string& body,
                                  const std::string& content_type = "application/json");
 
-  // GET `path` and hand the body to `on_data` as it arrives; `on_data`
-  // returns false to stop reading. `read_timeout` bounds the silence between
-  // two chunks (watches send bookmarks, so silence means a dead connection).
-  // Returns the HTTP status (the body of a non-200 answer is in `error_body`).
+  // GET `path` and hand the body to `on_data` as it arrives (chunked
+  // encoding removed); `on_data` returns false to stop reading.
+  // `read_timeout` bounds the silence between two chunks (watches send
+  // bookmarks, so silence means a dead connection). Returns the HTTP status
+  // (the body of a non-200 answer is in `error_body`, up to 64 KiB).
   core::Result<int> stream(const std::string& path, std::chrono::milliseconds read_timeout,
                            const std::function<bool(std::string_view)>& on_data, std::string* error_body = nullptr);
 
-  // Ends a request running on another thread (it returns an error).
+  // Ends a request running on another thread at once (it returns an error).
+  // A cancel that arrives between two requests ends the next one instead,
+  // so a stop that races the start of a request never waits out its timeout.
   void cancel();
 
   const KubeConfig& config() const { return config_; }
 
  private:
-  core::Status ensure_client();
-  // Connects if needed, sets the read timeout, and gives the Authorization
-  // value ("" without a token; the token file is read again each time).
-  core::Result<std::string> prepare(std::chrono::milliseconds read_timeout);
+  // Gets the answer's status and its body bytes as they arrive; false stops
+  // reading (the connection is then closed: unread bytes must not carry the
+  // next request).
+  using BodySink = std::function<bool(int status, std::string_view body)>;
+
+  // One request on the kept-alive connection (connecting when there is
+  // none). Returns the status; transport, TLS and framing failures are
+  // errors naming `method` and `path`.
+  core::Result<int> exchange(std::string_view method, const std::string& path, const std::string& body,
+                             std::string_view content_type, std::chrono::milliseconds read_timeout,
+                             const BodySink& on_body);
 
   KubeConfig config_;
   ApiClientOptions options_;
-  std::string ca_path_;  // file handed to OpenSSL (the configured file or a private copy of -data)
-  std::mutex client_mutex_;  // guards client_ against cancel()
-  std::unique_ptr<httplib::SSLClient> client_;
+  // Made in the constructor and kept for the client's life, so cancel()
+  // never races its creation.
+  std::unique_ptr<net::TlsClient> tls_;
 };
 
 }  // namespace wirecheck::cluster

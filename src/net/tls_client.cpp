@@ -1,14 +1,18 @@
 #include "net/tls_client.hpp"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <atomic>
 #include <cctype>
 #include <optional>
 
@@ -62,20 +66,38 @@ bool peer_hung_up(const error_code& ec) {
          ec == asio::error::broken_pipe || ec == ssl::error::unspecified_system_error;
 }
 
+// A certificate chain (leaf first) and its key from PEM text into `ctx`.
+bool use_pem_identity(SSL_CTX* ctx, const std::string& cert_pem, const std::string& key_pem) {
+  const std::vector<Certificate> chain = Certificate::parse_pem(cert_pem);
+  if (chain.empty() || SSL_CTX_use_certificate(ctx, chain.front().get()) != 1) return false;
+  for (std::size_t i = 1; i < chain.size(); ++i) {
+    if (SSL_CTX_add1_chain_cert(ctx, chain[i].get()) != 1) return false;
+  }
+  BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  const bool ok = key != nullptr && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  EVP_PKEY_free(key);
+  return ok;
+}
+
 }  // namespace
 
 struct TlsClient::Impl {
   asio::io_context io{1};
   std::optional<ssl::context> ctx;
   std::optional<ssl::stream<tcp::socket>> stream;
+  // Set by cancel() on any thread, consumed by the operation it ends.
+  std::atomic<bool> cancel_requested{false};
 
-  // Runs handlers until `done` or `deadline`. On the deadline `cancel`
+  // Runs handlers until `done`, `deadline` or a cancel(). Then `cancel`
   // aborts the pending operations, whose handlers run before this returns
   // false, so nothing refers to the caller's stack afterwards.
   template <class Cancel>
   bool run_until(const bool& done, Clock::time_point deadline, Cancel&& cancel) {
     io.restart();
-    while (!done) {
+    // cancel() posts a no-op after setting the flag: it wakes run_one_until.
+    while (!done && !cancel_requested.load(std::memory_order_acquire)) {
       if (io.run_one_until(deadline) == 0) break;
     }
     if (done) return true;
@@ -102,10 +124,37 @@ bool TlsClient::fail(Stage stage, std::string message, bool timed_out) {
   stage_ = stage;
   error_ = std::move(message);
   timed_out_ = timed_out;
+  cancelled_ = false;
   ERR_clear_error();
   impl_->close_socket();
   impl_->stream.reset();
   return false;
+}
+
+bool TlsClient::take_cancel() { return impl_->cancel_requested.exchange(false, std::memory_order_acq_rel); }
+
+bool TlsClient::fail_cancelled(Stage stage) {
+  fail(stage, "cancelled");
+  cancelled_ = true;
+  return false;
+}
+
+void TlsClient::cancel() {
+  impl_->cancel_requested.store(true, std::memory_order_release);
+  // Thread-safe (io_context::post); wakes the owner if it waits in run_until.
+  asio::post(impl_->io, [] {});
+}
+
+bool TlsClient::idle_usable() const {
+  if (!impl_->stream) return false;
+  if (SSL_pending(impl_->stream->native_handle()) > 0) return false;
+  // Readable while idle: a close (EOF or close_notify) or bytes nobody asked for.
+  pollfd p{impl_->stream->lowest_layer().native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+bool TlsClient::have_client_certificate() const {
+  return !options_.client_cert_file.empty() || !options_.client_cert_pem.empty();
 }
 
 void TlsClient::close() {
@@ -130,10 +179,12 @@ bool TlsClient::connect() {
   error_.clear();
   refused_ = false;
   timed_out_ = false;
+  cancelled_ = false;
   presented_ = Presented{};
   certificate_requested_ = false;
   bytes_read_ = 0;
   Impl& d = *impl_;
+  if (take_cancel()) return fail_cancelled(Stage::kConnect);
 
   if (!d.ctx) {
     d.ctx.emplace(ssl::context::tls_client);
@@ -171,6 +222,10 @@ bool TlsClient::connect() {
         d.ctx.reset();
         return fail(Stage::kTls, "cannot load client certificate: " + openssl_queue_error("unreadable file"));
       }
+    } else if (!options_.client_cert_pem.empty() &&
+               !use_pem_identity(ctx, options_.client_cert_pem, options_.client_key_pem)) {
+      d.ctx.reset();
+      return fail(Stage::kTls, "cannot load client certificate: " + openssl_queue_error("not PEM"));
     }
     ERR_clear_error();
   }
@@ -195,6 +250,7 @@ bool TlsClient::connect() {
                              done = true;
                            });
     if (!d.run_until(done, deadline, [&] { resolver.cancel(); })) {
+      if (take_cancel()) return fail_cancelled(Stage::kConnect);
       return fail(Stage::kConnect, "cannot resolve " + options_.host + ": timed out after " + timeout_text, true);
     }
     if (ec || endpoints.empty()) {
@@ -210,6 +266,7 @@ bool TlsClient::connect() {
       done = true;
     });
     if (!d.run_until(done, deadline, [&] { d.close_socket(); })) {
+      if (take_cancel()) return fail_cancelled(Stage::kConnect);
       return fail(Stage::kConnect, "connection timed out after " + timeout_text, true);
     }
     if (ec) {
@@ -255,6 +312,7 @@ bool TlsClient::connect() {
                         (!options_.ca_file.empty() || !options_.ca_pem.empty() || options_.system_roots);
   if (verify_result != X509_V_OK) presented_.verify_error = X509_verify_cert_error_string(verify_result);
   if (!in_time) {
+    if (take_cancel()) return fail_cancelled(Stage::kTls);
     return fail(Stage::kTls,
                 "TLS handshake timed out after " + timeout_text +
                     " (the server accepted the connection but did not complete the handshake)",
@@ -283,7 +341,9 @@ bool TlsClient::connect() {
 }
 
 std::string TlsClient::client_certificate_refusal(int reason) const {
-  const bool have_certificate = !options_.client_cert_file.empty();
+  const bool have_certificate = have_client_certificate();
+  const std::string certificate =
+      options_.client_cert_file.empty() ? "the client certificate" : options_.client_cert_file;
   switch (reason) {
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
       return "client certificate required: the server refused the connection without one"
@@ -304,7 +364,7 @@ std::string TlsClient::client_certificate_refusal(int reason) const {
       if (!have_certificate) return {};
       return std::string("client certificate refused by the server (") +
              ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, reason)) + "): check that " +
-             options_.client_cert_file + " is signed by the CA the server trusts and still valid";
+             certificate + " is signed by the CA the server trusts and still valid";
     default:
       break;
   }
@@ -318,11 +378,12 @@ std::string TlsClient::client_certificate_refusal(int reason) const {
            " (give --client-cert-file and --client-key-file)";
   }
   return "client certificate refused by the server (it asked for one and closed the connection): check that " +
-         options_.client_cert_file + " is signed by the CA the server trusts and still valid";
+         certificate + " is signed by the CA the server trusts and still valid";
 }
 
 bool TlsClient::write(std::string_view bytes) {
   if (!impl_->stream) return fail(Stage::kIo, "not connected");
+  if (take_cancel()) return fail_cancelled(Stage::kIo);
   Impl& d = *impl_;
   bool done = false;
   error_code ec;
@@ -331,6 +392,7 @@ bool TlsClient::write(std::string_view bytes) {
     done = true;
   });
   if (!d.run_until(done, Clock::now() + options_.timeout, [&] { d.close_socket(); })) {
+    if (take_cancel()) return fail_cancelled(Stage::kIo);
     return fail(Stage::kIo, "write timed out after " + std::to_string(options_.timeout.count()) + " ms", true);
   }
   if (ec) {
@@ -345,6 +407,10 @@ bool TlsClient::write(std::string_view bytes) {
 TlsClient::Read TlsClient::read_some(std::string& out, std::chrono::milliseconds wait) {
   if (!impl_->stream) {
     fail(Stage::kIo, "not connected");
+    return Read::kFailed;
+  }
+  if (take_cancel()) {
+    fail_cancelled(Stage::kIo);
     return Read::kFailed;
   }
   Impl& d = *impl_;
@@ -366,6 +432,10 @@ TlsClient::Read TlsClient::read_some(std::string& out, std::chrono::milliseconds
       out.append(chunk, n);
       bytes_read_ += n;
       return Read::kData;
+    }
+    if (take_cancel()) {
+      fail_cancelled(Stage::kIo);
+      return Read::kFailed;
     }
     timed_out_ = true;
     return Read::kTimeout;
