@@ -7,10 +7,11 @@
 // costs O(n) whatever the namespace layout: by name, by selectable label
 // pair (per kind and namespace, and per kind across namespaces), by
 // annotation pair, Services by one pair of their selector, Certificates by
-// the Secret they write.
+// the Secret they write, client configs and route backends by the Service
+// they name, monitors by the namespaces they look in.
 //
 // The index keys view the objects' own text (namespace, name, label and
-// annotation pairs, selector, secret name) instead of copying it: the
+// annotation pairs, selector, secret name, ...) instead of copying it: the
 // objects must also stay unmodified while the index lives. Each kind has
 // its own tables, so asking about a kind the input does not hold (most
 // workload kinds, for most Service selectors) finds an empty table without
@@ -68,6 +69,11 @@ class ObjectIndex final : public Context {
                                                       const core::StringMap& labels) const override;
   std::vector<const core::Object*> certificates_writing(
       std::string_view ns, std::initializer_list<std::string_view> secret_names) const override;
+  std::vector<const core::Object*> list_all_calling(core::Kind kind, std::string_view ns,
+                                                    std::string_view name) const override;
+  std::vector<const core::Object*> list_all_monitoring(core::Kind kind, std::string_view ns) const override;
+  std::vector<const core::Object*> list_all_routing_to(core::Kind kind, std::string_view ns,
+                                                       std::string_view name) const override;
 
   // An indexed object and its position in the order added, which orders
   // results merged from several lists.
@@ -102,7 +108,15 @@ class ObjectIndex final : public Context {
     Table labeled_all;    // key, value
     Table annotated;      // key, value
     FirstTable defaulted; // name: objects placed in `default` by lint
+    Table calling;        // ns, name of a Service a client config calls
+    Table monitoring;     // ns a monitor looks in
+    Postings monitoring_any;  // monitors that look in every namespace
+    Table routing;        // ns, name of a Service a route's backend names
   };
+
+  // Appends `e` to the list of `key` unless it is already its last entry
+  // (an object naming the same Service or namespace twice).
+  static void add_once(Table& table, const Key& key, const Entry& e);
 
   static const Postings* lookup(const Table& table, const Key& key);
   // The objects of several lists, each once, in the order added.

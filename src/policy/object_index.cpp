@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <functional>
 #include <initializer_list>
+#include <string>
+
+#include "wirecheck/client_configs.hpp"
 
 namespace wirecheck::policy {
 
@@ -51,6 +54,29 @@ void ObjectIndex::add(const core::Object& object) {
   if (const core::Certificate* cert = object.certificate(); cert != nullptr) {
     by_secret_[Key(ns, cert->secret_name)].push_back(e);
   }
+  for (const core::ClientConfigView& v : core::client_configs(object)) {
+    if (v.service != nullptr) add_once(t.calling, Key(v.service->ns, v.service->name), e);
+  }
+  if (const core::Monitor* mon = object.monitor(); mon != nullptr) {
+    // As Monitor::target_namespaces, without copying the names.
+    if (mon->namespace_any) {
+      t.monitoring_any.push_back(e);
+    } else if (mon->namespace_names.empty()) {
+      add_once(t.monitoring, Key(ns), e);
+    } else {
+      for (const std::string& n : mon->namespace_names) add_once(t.monitoring, Key(n), e);
+    }
+  }
+  if (const core::Routes* routes = object.routes(); routes != nullptr) {
+    for (const core::BackendRef& b : routes->backends) {
+      add_once(t.routing, Key(b.ns.empty() ? ns : std::string_view(b.ns), b.service), e);
+    }
+  }
+}
+
+void ObjectIndex::add_once(Table& table, const Key& key, const Entry& e) {
+  Postings& p = table[key];
+  if (p.empty() || p.back().seq != e.seq) p.push_back(e);
 }
 
 const ObjectIndex::Postings* ObjectIndex::lookup(const Table& table, const Key& key) {
@@ -146,6 +172,25 @@ std::vector<const core::Object*> ObjectIndex::certificates_writing(
     if (p != nullptr) found.insert(found.end(), p->begin(), p->end());
   }
   return merged(std::move(found));
+}
+
+std::vector<const core::Object*> ObjectIndex::list_all_calling(core::Kind kind, std::string_view ns,
+                                                               std::string_view name) const {
+  return objects_of(lookup(kinds_[static_cast<std::size_t>(kind)].calling, Key(ns, name)));
+}
+
+std::vector<const core::Object*> ObjectIndex::list_all_monitoring(core::Kind kind, std::string_view ns) const {
+  const KindTables& t = kinds_[static_cast<std::size_t>(kind)];
+  const Postings* named = lookup(t.monitoring, Key(ns));
+  if (t.monitoring_any.empty()) return objects_of(named);
+  std::vector<Entry> found = t.monitoring_any;
+  if (named != nullptr) found.insert(found.end(), named->begin(), named->end());
+  return merged(std::move(found));
+}
+
+std::vector<const core::Object*> ObjectIndex::list_all_routing_to(core::Kind kind, std::string_view ns,
+                                                                  std::string_view name) const {
+  return objects_of(lookup(kinds_[static_cast<std::size_t>(kind)].routing, Key(ns, name)));
 }
 
 std::vector<const core::Object*> ObjectIndex::merged(std::vector<Entry> found) {
