@@ -179,6 +179,24 @@ apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration
 metadata: {name: hook, annotations: {cert-manager.io/inject-ca-from: a/web-cert}}
 webhooks: [{name: m.example.dev, clientConfig: {service: {name: gone, namespace: a}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: a}
+spec:
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+      - {path: /all, pathType: Prefix, backend: {service: {name: web-all, port: {number: 80}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: b}
+spec:
+  rules:
+  - backendRefs: [{name: web, port: 9090}, {name: web, namespace: a, port: 80}]
 )";
 
 }  // namespace
@@ -212,6 +230,28 @@ TEST_CASE("object index: indexed queries find what the scanning defaults find, i
     CHECK(index.list_all_annotated(k, "cert-manager.io/inject-ca-from", "a/web-cert") ==
           scan.list_all_annotated(k, "cert-manager.io/inject-ca-from", "a/web-cert"));
   }
+  for (std::string_view ns : {"a", "b", "", "mon", "elsewhere"}) {
+    for (Kind k : {Kind::kServiceMonitor, Kind::kPodMonitor}) {
+      CHECK(index.list_all_monitoring(k, ns) == scan.list_all_monitoring(k, ns));
+    }
+    for (std::string_view name : {"web", "web-all", "gone", "none"}) {
+      for (Kind k : {Kind::kValidatingWebhookConfiguration, Kind::kMutatingWebhookConfiguration,
+                     Kind::kCustomResourceDefinition, Kind::kAPIService}) {
+        CHECK(index.list_all_calling(k, ns, name) == scan.list_all_calling(k, ns, name));
+      }
+      for (Kind k : {Kind::kIngress, Kind::kHTTPRoute}) {
+        CHECK(index.list_all_routing_to(k, ns, name) == scan.list_all_routing_to(k, ns, name));
+      }
+    }
+  }
+  // Each query finds something here, so the comparisons above are not all
+  // between empty lists.
+  CHECK(index.list_all_monitoring(Kind::kServiceMonitor, "a").size() == 3);  // any, matchNames, own
+  CHECK(index.list_all_monitoring(Kind::kServiceMonitor, "b").size() == 2);
+  CHECK(index.list_all_calling(Kind::kValidatingWebhookConfiguration, "a", "web").size() == 1);
+  CHECK(index.list_all_routing_to(Kind::kIngress, "a", "web").size() == 1);
+  CHECK(index.list_all_routing_to(Kind::kHTTPRoute, "a", "web").size() == 1);
+  CHECK(index.list_all_routing_to(Kind::kHTTPRoute, "b", "web").size() == 1);
   same_findings(set, "selections");
 }
 

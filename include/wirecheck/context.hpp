@@ -88,6 +88,17 @@ class Context {
   // Certificates in `ns` whose spec.secretName is one of `secret_names`.
   virtual std::vector<const core::Object*> certificates_writing(
       std::string_view ns, std::initializer_list<std::string_view> secret_names) const;
+  // Objects of `kind` with a client config (client_configs()) whose service
+  // is `name` in `ns`, whatever its port and whether it is ever called.
+  virtual std::vector<const core::Object*> list_all_calling(core::Kind kind, std::string_view ns,
+                                                            std::string_view name) const;
+  // Monitors of `kind` (ServiceMonitor, PodMonitor) that look in namespace
+  // `ns`: it is one of their target namespaces, or they look in any.
+  virtual std::vector<const core::Object*> list_all_monitoring(core::Kind kind, std::string_view ns) const;
+  // Routes of `kind` (Ingress, HTTPRoute) with a backend naming Service
+  // `name` in `ns`, whatever its port.
+  virtual std::vector<const core::Object*> list_all_routing_to(core::Kind kind, std::string_view ns,
+                                                               std::string_view name) const;
 
  private:
   mutable std::mutex producers_mutex_;

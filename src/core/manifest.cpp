@@ -164,12 +164,13 @@ void add_tree_object(const YamlTree& tree, const YamlTree::Node& node, const std
   add_decoded(text, file, line, out, options);
 }
 
+// `text` is the JSON buffer, kept across documents: grown by doubling for
+// each one, it cost several reallocations per object.
 void add_tree_document(const YamlTree& tree, const std::string& file, int first_line, ManifestSet& out,
-                       const LoadOptions& options) {
+                       const LoadOptions& options, std::string& text) {
   const YamlTree::Node* root = tree.root();
   if (root == nullptr || root->type == YamlTree::Type::kNull) return;  // empty document
   const int line = first_line + root->line;
-  std::string text;
   const YamlTree::Node* kind = tree.get(*root, "kind");
   const YamlTree::Node* items = tree.get(*root, "items");
   if (kind != nullptr && kind->type == YamlTree::Type::kString && kind->text.size() >= 4 &&
@@ -259,6 +260,7 @@ void load_stream(std::string_view text, const std::string& file, ManifestSet& ou
   bool copied = false;
   std::string current;
   YamlTree tree;
+  std::string json_text;
   auto flush = [&](std::size_t doc_end) {
     if (!copied && doc_end == text.size() && doc_end > doc_begin && text.back() != '\n') {
       // The last line without its line break: read as if it had one.
@@ -271,7 +273,7 @@ void load_stream(std::string_view text, const std::string& file, ManifestSet& ou
         // libyaml's events first (several times faster); yaml-cpp reads
         // whatever the fast path declines, errors included.
         if (options.libyaml && tree.parse(doc)) {
-          add_tree_document(tree, file, doc_start, out, options);
+          add_tree_document(tree, file, doc_start, out, options, json_text);
         } else {
           add_document(YAML::Load(std::string(doc)), file, doc_start, out, options);
         }

@@ -105,7 +105,7 @@ PlainScalar resolve_plain(const std::string& s) {
 }
 
 bool YamlTree::parse(std::string_view text) {
-  nodes_.clear();
+  used_ = 0;
   root_ = kNone;
   // libyaml takes a lone CR for a line break, yaml-cpp for a character.
   for (std::size_t cr = text.find('\r'); cr != std::string_view::npos; cr = text.find('\r', cr + 1)) {
@@ -113,7 +113,8 @@ bool YamlTree::parse(std::string_view text) {
   }
   Parser parser(text);
   std::unordered_map<std::string, std::uint32_t> anchors;
-  std::vector<std::uint32_t> open;  // containers being read, innermost last
+  std::vector<std::uint32_t>& open = open_;
+  open.clear();
   int documents = 0;
 
   // Places node `index` in the innermost open container (or as the root).
@@ -127,11 +128,20 @@ bool YamlTree::parse(std::string_view text) {
   auto expects_key = [&]() {
     return !open.empty() && nodes_[open.back()].type == Type::kMap && nodes_[open.back()].kids.size() % 2 == 0;
   };
+  // A node as Node{} would be, but for `type` and `line`, keeping the
+  // buffers of its text and children when it was used before.
   auto new_node = [&](Type type, const yaml_mark_t& mark) {
-    nodes_.push_back(Node{});
-    nodes_.back().type = type;
-    nodes_.back().line = static_cast<int>(mark.line);
-    return static_cast<std::uint32_t>(nodes_.size() - 1);
+    if (used_ == nodes_.size()) nodes_.emplace_back();
+    Node& node = nodes_[used_];
+    node.type = type;
+    node.flag = false;
+    node.num = 0;
+    node.real = 0;
+    node.text.clear();
+    node.kids.clear();
+    node.line = static_cast<int>(mark.line);
+    node.done = false;
+    return static_cast<std::uint32_t>(used_++);
   };
   auto remember = [&](const yaml_char_t* anchor, std::uint32_t index) {
     if (anchor != nullptr) anchors[reinterpret_cast<const char*>(anchor)] = index;
@@ -154,7 +164,8 @@ bool YamlTree::parse(std::string_view text) {
         break;
       }
       case YAML_SCALAR_EVENT: {
-        std::string value(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
+        std::string& value = scalar_;
+        value.assign(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
         const bool plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         const char* tag = reinterpret_cast<const char*>(e.data.scalar.tag);
         if (tag != nullptr && value.empty()) return false;
@@ -166,7 +177,7 @@ bool YamlTree::parse(std::string_view text) {
           // yaml-cpp reads a key with as<std::string>(): the text as written,
           // "null" for a null node.
           if (tag == nullptr && plain && is_null_string(value)) node.text = "null";
-          else node.text = std::move(value);
+          else node.text = value;
         } else if ((tag == nullptr && plain) || (tag != nullptr && is_core_tag(tag))) {
           const PlainScalar r = resolve_plain(value);
           static_assert(static_cast<int>(Type::kString) == static_cast<int>(PlainScalar::Type::kString));
@@ -174,9 +185,9 @@ bool YamlTree::parse(std::string_view text) {
           node.flag = r.flag;
           node.num = r.num;
           node.real = r.real;
-          if (r.type == PlainScalar::Type::kString) node.text = std::move(value);
+          if (r.type == PlainScalar::Type::kString) node.text = value;
         } else {
-          node.text = std::move(value);  // quoted, block, !!str or any other tag: a string
+          node.text = value;  // quoted, block, !!str or any other tag: a string
         }
         remember(e.data.scalar.anchor, index);
         attach(index);

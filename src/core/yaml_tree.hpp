@@ -10,7 +10,9 @@
 // and error messages stay exactly those of yaml-cpp
 // (tests/yaml_front_end_test.cpp compares both over fixtures and corpus).
 //
-// Not thread-safe; one tree per document, reused across documents.
+// Not thread-safe; one tree per document, reused across documents: the
+// nodes of the last document, with their text and child lists, are
+// overwritten by the next one instead of being freed and allocated again.
 #pragma once
 
 #include <cstdint>
@@ -60,8 +62,13 @@ class YamlTree {
   bool has_duplicate_key(const Node& map);
 
   static constexpr std::uint32_t kNone = UINT32_MAX;
+  // nodes_[0, used_) are this document's; the others keep their buffers
+  // for the next document.
   std::vector<Node> nodes_;
+  std::size_t used_ = 0;
   std::uint32_t root_ = kNone;
+  std::vector<std::uint32_t> open_;             // containers being read, innermost last
+  std::string scalar_;                          // the scalar being read
   std::vector<std::string_view> keys_;          // duplicate-key check of large maps
   mutable std::vector<std::uint32_t> order_;    // write_json's key order, a stack across levels
 };

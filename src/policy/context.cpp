@@ -56,6 +56,43 @@ std::vector<const core::Object*> Context::certificates_writing(
   return out;
 }
 
+std::vector<const core::Object*> Context::list_all_calling(core::Kind kind, std::string_view ns,
+                                                           std::string_view name) const {
+  std::vector<const core::Object*> out = list_all(kind);
+  std::erase_if(out, [&](const core::Object* o) {
+    const std::vector<core::ClientConfigView> views = core::client_configs(*o);
+    return std::none_of(views.begin(), views.end(), [&](const core::ClientConfigView& v) {
+      return v.service != nullptr && v.service->ns == ns && v.service->name == name;
+    });
+  });
+  return out;
+}
+
+std::vector<const core::Object*> Context::list_all_monitoring(core::Kind kind, std::string_view ns) const {
+  std::vector<const core::Object*> out = list_all(kind);
+  std::erase_if(out, [&](const core::Object* o) {
+    const core::Monitor* mon = o->monitor();
+    if (mon == nullptr) return true;
+    if (mon->namespace_any) return false;
+    const std::vector<std::string> namespaces = mon->target_namespaces(o->ns());
+    return std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end();
+  });
+  return out;
+}
+
+std::vector<const core::Object*> Context::list_all_routing_to(core::Kind kind, std::string_view ns,
+                                                              std::string_view name) const {
+  std::vector<const core::Object*> out = list_all(kind);
+  std::erase_if(out, [&](const core::Object* o) {
+    const core::Routes* routes = o->routes();
+    if (routes == nullptr) return true;
+    return std::none_of(routes->backends.begin(), routes->backends.end(), [&](const core::BackendRef& b) {
+      return b.service == name && (b.ns.empty() ? std::string_view(o->ns()) : std::string_view(b.ns)) == ns;
+    });
+  });
+  return out;
+}
+
 const Producers& Context::producers() const {
   const std::lock_guard lock(producers_mutex_);
   if (!producers_) producers_ = std::make_unique<const Producers>(Producers::build(*this));
@@ -211,7 +248,7 @@ std::string object_id(const core::Object& o) {
 std::optional<PortUser> monitor_user(const Context& ctx, const core::Object& service, const core::ServicePort& port) {
   if (!ctx.knows(core::Kind::kServiceMonitor)) return std::nullopt;
   const std::string target = port.target_port.set ? port.target_port.to_string() : std::to_string(port.port);
-  for (const core::Object* o : ctx.list_all(core::Kind::kServiceMonitor)) {
+  for (const core::Object* o : ctx.list_all_monitoring(core::Kind::kServiceMonitor, service.ns())) {
     const core::Monitor* mon = o->monitor();
     if (mon == nullptr || mon->pod_monitor || !mon->selector.matches(service.meta.labels)) continue;
     if (!mon->namespace_any) {
@@ -233,7 +270,7 @@ std::optional<PortUser> client_config_user(const Context& ctx, const core::Objec
   for (core::Kind k : {core::Kind::kValidatingWebhookConfiguration, core::Kind::kMutatingWebhookConfiguration,
                        core::Kind::kCustomResourceDefinition, core::Kind::kAPIService}) {
     if (!ctx.knows(k)) continue;
-    for (const core::Object* o : ctx.list_all(k)) {
+    for (const core::Object* o : ctx.list_all_calling(k, service.ns(), service.name())) {
       for (const core::ClientConfigView& v : core::client_configs(*o)) {
         if (v.service == nullptr || v.never_called) continue;
         if (v.service->ns != service.ns() || v.service->name != service.name() || v.service->port != port.port) {
@@ -253,7 +290,7 @@ std::optional<PortUser> client_config_user(const Context& ctx, const core::Objec
 std::optional<PortUser> route_user(const Context& ctx, const core::Object& service, const core::ServicePort& port) {
   for (core::Kind k : {core::Kind::kIngress, core::Kind::kHTTPRoute}) {
     if (!ctx.knows(k)) continue;
-    for (const core::Object* o : ctx.list_all(k)) {
+    for (const core::Object* o : ctx.list_all_routing_to(k, service.ns(), service.name())) {
       const core::Routes* routes = o->routes();
       if (routes == nullptr) continue;
       for (const core::BackendRef& b : routes->backends) {
