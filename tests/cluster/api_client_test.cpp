@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "cluster/api_client.hpp"
+#include "loopback_listener.hpp"
 #include "scripted_https_server.hpp"
 
 using namespace wirecheck;
@@ -119,18 +120,12 @@ TEST_CASE("api client: cancel() from another thread ends a watch blocked in a re
 TEST_CASE("api client: cancel() during a TLS handshake the server never answers ends the connect",
           "[cluster][api-client]") {
   // A listening socket nobody accepts from: TCP connects, the ClientHello is never answered.
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(fd, 4) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const testing::LoopbackListener listener = testing::listen_on_loopback(4);
+  const int fd = listener.fd;
   Pki pki;
   cluster::ApiClientOptions options;
   options.connect_timeout = std::chrono::milliseconds(600000);
-  cluster::ApiClient client(pki.config(ntohs(addr.sin_port)), options);
+  cluster::ApiClient client(pki.config(listener.port), options);
   auto request = std::async(std::launch::async, [&] { return client.get("/api"); });
   // Once the connection waits in the accept queue, the client is in its handshake.
   REQUIRE(eventually([&] {

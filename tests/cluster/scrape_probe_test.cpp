@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/scrape_probe.hpp"
+#include "cluster/loopback_listener.hpp"
 #include "cluster/tls_server.hpp"
 #include "net/certificate.hpp"
 #include "support.hpp"
@@ -354,17 +355,11 @@ TEST_CASE("endpoints: EndpointSlices and Endpoints give the ready addresses of t
 TEST_CASE("probe handshake: a port that accepts and never answers TLS ends at the deadline as a timeout",
           "[cluster][scrape]") {
   // The kernel completes the TCP handshake from the backlog; nobody speaks.
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(fd, 4) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const testing::LoopbackListener listener = testing::listen_on_loopback(4);
+  const int fd = listener.fd;
   cluster::ProbeOptions options;
   const cluster::Handshake h =
-      cluster::probe_handshake("127.0.0.1", ntohs(addr.sin_port), "web.app.svc", std::chrono::milliseconds(300), options);
+      cluster::probe_handshake("127.0.0.1", listener.port, "web.app.svc", std::chrono::milliseconds(300), options);
   ::close(fd);
   CHECK(h.connected);
   CHECK_FALSE(h.ok);

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "loopback_listener.hpp"
 #include "server/server_fixture.hpp"
 
 namespace wirecheck::clustertest {
@@ -37,15 +38,9 @@ class TlsServer {
     REQUIRE(SSL_CTX_use_PrivateKey(ctx_, key) == 1);
     X509_free(cert);
     EVP_PKEY_free(key);
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    const testing::LoopbackListener listener = testing::listen_on_loopback(16);
+    fd_ = listener.fd;
+    port_ = listener.port;
     thread_ = std::thread([this] { serve(); });
   }
   ~TlsServer() {
