@@ -24,6 +24,7 @@
 
 #include "loopback_listener.hpp"
 #include "server/server_fixture.hpp"
+#include "tls_server.hpp"
 
 namespace wirecheck::clustertest {
 
@@ -110,17 +111,7 @@ class ScriptedHttpsServer {
   // Serves `pem`; with `client_ca_pem`, demands a client certificate it signed.
   ScriptedHttpsServer(const servertest::Pem& pem, Script script, const std::string& client_ca_pem = "")
       : script_(std::move(script)) {
-    ctx_ = SSL_CTX_new(TLS_server_method());
-    BIO* cb = BIO_new_mem_buf(pem.cert.data(), static_cast<int>(pem.cert.size()));
-    X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-    BIO_free(cb);
-    BIO* kb = BIO_new_mem_buf(pem.key.data(), static_cast<int>(pem.key.size()));
-    EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-    BIO_free(kb);
-    REQUIRE(SSL_CTX_use_certificate(ctx_, cert) == 1);
-    REQUIRE(SSL_CTX_use_PrivateKey(ctx_, key) == 1);
-    X509_free(cert);
-    EVP_PKEY_free(key);
+    ctx_ = server_context(pem);
     if (!client_ca_pem.empty()) {
       BIO* ab = BIO_new_mem_buf(client_ca_pem.data(), static_cast<int>(client_ca_pem.size()));
       X509* ca = PEM_read_bio_X509(ab, nullptr, nullptr, nullptr);

@@ -21,23 +21,29 @@
 
 namespace wirecheck::clustertest {
 
+// A server SSL_CTX serving `pem`'s certificate and key.
+inline SSL_CTX* server_context(const servertest::Pem& pem) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  BIO* cb = BIO_new_mem_buf(pem.cert.data(), static_cast<int>(pem.cert.size()));
+  X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+  BIO_free(cb);
+  BIO* kb = BIO_new_mem_buf(pem.key.data(), static_cast<int>(pem.key.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+  BIO_free(kb);
+  REQUIRE(SSL_CTX_use_certificate(ctx, cert) == 1);
+  REQUIRE(SSL_CTX_use_PrivateKey(ctx, key) == 1);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return ctx;
+}
+
 // A TLS server on 127.0.0.1:<port 0> that completes handshakes with one
 // certificate, records the SNI each client sent,
 // and counts the application bytes clients send afterwards.
 class TlsServer {
  public:
   explicit TlsServer(const servertest::Pem& pem) {
-    ctx_ = SSL_CTX_new(TLS_server_method());
-    BIO* cb = BIO_new_mem_buf(pem.cert.data(), static_cast<int>(pem.cert.size()));
-    X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-    BIO_free(cb);
-    BIO* kb = BIO_new_mem_buf(pem.key.data(), static_cast<int>(pem.key.size()));
-    EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-    BIO_free(kb);
-    REQUIRE(SSL_CTX_use_certificate(ctx_, cert) == 1);
-    REQUIRE(SSL_CTX_use_PrivateKey(ctx_, key) == 1);
-    X509_free(cert);
-    EVP_PKEY_free(key);
+    ctx_ = server_context(pem);
     const testing::LoopbackListener listener = testing::listen_on_loopback(16);
     fd_ = listener.fd;
     port_ = listener.port;
