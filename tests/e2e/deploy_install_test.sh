@@ -155,20 +155,7 @@ uninstall() {
 serve_as_service_account() {
   local ns=$1 token kubeconfig=$E2E_WORK/sa-kubeconfig
   token=$(kk -n "$ns" create token wirecheck --duration=1h) || fail "no token for $ns/wirecheck (TokenRequest)"
-  cat > "$kubeconfig" <<YAML
-apiVersion: v1
-kind: Config
-clusters:
-  - name: envtest
-    cluster: {server: "$ENVTEST_APISERVER_URL", certificate-authority: "$ENVTEST_CA_FILE"}
-users:
-  - name: wirecheck
-    user: {token: "$token"}
-contexts:
-  - name: wirecheck
-    context: {cluster: envtest, user: wirecheck}
-current-context: wirecheck
-YAML
+  write_token_kubeconfig "$kubeconfig" "$token"
   wc_start --cluster --kubeconfig "$kubeconfig"
   if grep -qiE 'forbidden|"code":403' "$WC_LOG"; then
     grep -iE 'forbidden|"code":403' "$WC_LOG" | head -5 >&2

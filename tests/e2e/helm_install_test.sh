@@ -71,20 +71,7 @@ pass "helm upgrade keeps the CA, the serving certificate and the caBundle (looku
 # (`create token` needs kubectl 1.24+: the machine's, not the envtest's 1.20.)
 token=$("${RENDER_KUBECTL:-kubectl}" --kubeconfig "$KUBECONFIG" -n "$NS" create token "$RELEASE" --duration=1h) \
   || fail "no token for $NS/$RELEASE (TokenRequest)"
-cat > "$E2E_WORK/sa-kubeconfig" <<YAML
-apiVersion: v1
-kind: Config
-clusters:
-  - name: envtest
-    cluster: {server: "$ENVTEST_APISERVER_URL", certificate-authority: "$ENVTEST_CA_FILE"}
-users:
-  - name: wirecheck
-    user: {token: "$token"}
-contexts:
-  - name: wirecheck
-    context: {cluster: envtest, user: wirecheck}
-current-context: wirecheck
-YAML
+write_token_kubeconfig "$E2E_WORK/sa-kubeconfig" "$token"
 wc_start --cluster --kubeconfig "$E2E_WORK/sa-kubeconfig"
 ! grep -qiE 'forbidden|"code":403' "$WC_LOG" || { grep -iE 'forbidden|"code":403' "$WC_LOG" | head -5 >&2; fail "serve --cluster as $NS/$RELEASE was refused something"; }
 pass "serve --cluster with the release's ServiceAccount token: ready, nothing forbidden"

@@ -143,6 +143,26 @@ e2e_cleanup() {
   exit "$rc"
 }
 
+# write_token_kubeconfig FILE TOKEN: a kubeconfig for the envtest cluster that
+# authenticates with TOKEN (a ServiceAccount's, from `create token`).
+write_token_kubeconfig() {
+  local token=$2
+  cat > "$1" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+  - name: envtest
+    cluster: {server: "$ENVTEST_APISERVER_URL", certificate-authority: "$ENVTEST_CA_FILE"}
+users:
+  - name: wirecheck
+    user: {token: "$token"}
+contexts:
+  - name: wirecheck
+    context: {cluster: envtest, user: wirecheck}
+current-context: wirecheck
+YAML
+}
+
 # --- the webhook server ----------------------------------------------------
 
 wc_start() {
